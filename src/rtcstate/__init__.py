@@ -1,0 +1,41 @@
+"""rtcstate: trustworthy WebRTC connection state for aiortc.
+
+``PeerConnection`` is a drop-in :class:`aiortc.RTCPeerConnection` whose
+``connectionState`` and ``iceConnectionState`` follow the W3C webrtc-pc rules;
+:func:`watch` gives the same for a connection created elsewhere. The rules
+themselves are pure functions in :mod:`rtcstate.rules`.
+"""
+
+from __future__ import annotations
+
+from ._internals import InternalsChangedError
+from .events import Cause, StateChange
+from .peerconnection import PeerConnection
+from .states import (
+    DtlsTransportState,
+    IceConnectionState,
+    IceTransportState,
+    Liveness,
+    PeerConnectionState,
+)
+from .tracker import DEFAULT_HISTORY_SIZE, StateChanges, UnreachableStateError
+from .watch import ConnectionWatcher, watch
+
+__all__ = [
+    "DEFAULT_HISTORY_SIZE",
+    "Cause",
+    "ConnectionWatcher",
+    "DtlsTransportState",
+    "IceConnectionState",
+    "IceTransportState",
+    "InternalsChangedError",
+    "Liveness",
+    "PeerConnection",
+    "PeerConnectionState",
+    "StateChange",
+    "StateChanges",
+    "UnreachableStateError",
+    "watch",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,68 @@
+"""Records of state changes: what changed, when, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .states import IceConnectionState, PeerConnectionState
+
+__all__ = ["Cause", "StateChange"]
+
+CauseKind = Literal["ice", "dtls", "transports", "close"]
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why an aggregate state changed.
+
+    :ivar kind: ``"ice"`` or ``"dtls"`` when one transport moved, ``"transports"``
+        when the set of transports changed (one added or bundled away), ``"close"``
+        when the application called ``close()``.
+    :ivar transport: a label for the transport that moved, for example
+        ``"ice#0 (mids 0,1)"``; ``None`` for the other kinds.
+    :ivar state: the state that transport moved to (its ``RTCIceTransportState``
+        or ``RTCDtlsTransportState``), or ``None``.
+    :ivar detail: free text with more, for example what aiortc reported.
+    """
+
+    kind: CauseKind
+    transport: str | None = None
+    state: str | None = None
+    detail: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "close":
+            return "close() called"
+        text = f"{self.transport} -> {self.state}" if self.transport else self.kind
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """One change of ``connectionState`` or ``iceConnectionState``.
+
+    Handlers of ``connectionstatechange`` / ``iceconnectionstatechange`` that take
+    one argument receive this, so they know the exact state that fired them even
+    when they run after a later change.
+
+    :ivar attribute: ``"connectionState"`` or ``"iceConnectionState"``.
+    :ivar previous: the value before the change.
+    :ivar current: the value after it.
+    :ivar time: the event loop's ``time()`` when it happened.
+    :ivar cause: why it happened.
+    """
+
+    attribute: Literal["connectionState", "iceConnectionState"]
+    previous: PeerConnectionState | IceConnectionState
+    current: PeerConnectionState | IceConnectionState
+    time: float
+    cause: Cause
+
+    @property
+    def event(self) -> str:
+        """The event name this change fires (``"connectionstatechange"`` ...)."""
+        return self.attribute.lower() + "change"
+
+    def __str__(self) -> str:
+        return f"{self.attribute} {self.previous} -> {self.current} [{self.cause}]"

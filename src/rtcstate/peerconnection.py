@@ -1,0 +1,84 @@
+"""``rtcstate.PeerConnection``: aiortc's RTCPeerConnection with W3C states."""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import Any
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceCandidate,
+    RTCPeerConnection,
+)
+
+from . import _internals
+from .api import StateAPI
+from .emitter import STATE_EVENTS, StateEventsMixin
+from .events import Cause, StateChange
+from .tracker import DEFAULT_HISTORY_SIZE, StateTracker
+
+__all__ = ["PeerConnection"]
+
+# webrtc-pc: close() changes signalingState without firing an event, and nothing
+# fires after it.
+_SILENT_AFTER_CLOSE = STATE_EVENTS | {"signalingstatechange", "icegatheringstatechange"}
+
+
+class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
+    """A drop-in :class:`aiortc.RTCPeerConnection` whose ``connectionState`` and
+    ``iceConnectionState`` follow the W3C webrtc-pc rules.
+
+    Differences from aiortc's class, all as in webrtc-pc and browsers:
+
+    * both states take every W3C value (``disconnected``, ICE ``connected``...),
+      computed from the connection's real ICE and DTLS transports;
+    * ``iceconnectionstatechange`` / ``connectionstatechange`` fire once per
+      real change, ICE first; a handler may take the :class:`StateChange`;
+    * ``close()`` sets both states to ``closed`` at the call and fires no event;
+    * a remote hang-up does not close the connection: the states follow the
+      transports (DTLS ``closed``, then ICE fails). The aiortc objects stay up
+      until the application calls ``close()``.
+
+    :param configuration: as for aiortc.
+    :param history_size: how many changes :attr:`state_history` keeps.
+    """
+
+    def __init__(
+        self,
+        configuration: RTCConfiguration | None = None,
+        *,
+        history_size: int = DEFAULT_HISTORY_SIZE,
+    ) -> None:
+        super().__init__(configuration)
+        _internals.disable_self_close(self)
+        self._rtcstate = StateTracker(
+            self, self._emit_state_change, history_size=history_size
+        )
+
+    def _emit_state_change(self, change: StateChange) -> None:
+        RTCPeerConnection.emit(self, change.event, change)
+
+    def emit(self, event: str, *args: Any, **kwargs: Any) -> bool:
+        tracker: StateTracker | None = getattr(self, "_rtcstate", None)
+        if tracker is not None:
+            if event in STATE_EVENTS:
+                return False  # aiortc's own emission, with its own values
+            if tracker.closed and event in _SILENT_AFTER_CLOSE:
+                return False
+            if event == "signalingstatechange":
+                # Descriptions were applied: transports may have been created or
+                # bundled away.
+                tracker.sync_transports(f"signalingState {self.signalingState}")
+        return super().emit(event, *args, **kwargs)
+
+    def close(self) -> Coroutine[Any, Any, None]:
+        """``RTCPeerConnection.close()``: both states are ``closed`` as soon as this
+        is called, no state event fires, and nothing fires afterwards. Await the
+        result to let aiortc stop its transports."""
+        self._rtcstate.close()
+        return super().close()
+
+    async def addIceCandidate(self, candidate: RTCIceCandidate | None) -> None:
+        await super().addIceCandidate(candidate)
+        # A first remote candidate moves an ICE transport from new to checking.
+        self._rtcstate.update(Cause("ice", detail="remote candidate added"))

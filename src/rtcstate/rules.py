@@ -1,0 +1,363 @@
+"""The W3C webrtc-pc state rules, as data and pure functions.
+
+Theory of operation
+-------------------
+A peer connection owns a set of ICE transports and DTLS transports (one pair per
+m-line, or a single shared pair when bundled; the SCTP transport's pair counts too).
+Its two public states are *derived*: nothing sets them directly.
+
+1. Each ICE transport's ``RTCIceTransportState`` is derived in exactly one place,
+   :func:`ice_transport_state`, from what aiortc reports for it (which lacks
+   ``connected`` and ``disconnected``), what is known of its candidates, and what a
+   liveness monitor says of its selected pair.
+2. ``iceConnectionState`` is the first row of :data:`ICE_CONNECTION_RULES` that
+   matches the multiset of ICE transport states (webrtc-pc, "RTCIceConnectionState
+   Enum").
+3. ``connectionState`` is the first row of :data:`CONNECTION_RULES` that matches
+   the aggregate ICE state and the DTLS transport states (webrtc-pc,
+   "RTCPeerConnectionState Enum").
+
+A connection closed by ``close()`` is ``closed`` in both, whatever its transports
+say; that is the first row of both tables.
+
+One deliberate departure from the W3C text: the text's ``connected`` row names
+only ``iceConnectionState == "connected"``, so ``completed`` with connected DTLS
+would read ``connecting``. libwebrtc and MDN say ``connected`` there, and so does
+rtcstate by default; ``w3c_literal=True`` gives the text's reading.
+
+Everything here is pure: plain values in, plain values out, no I/O and no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+from typing import TypeVar
+
+from .states import (
+    DtlsTransportState,
+    IceConnectionState,
+    IceTransportState,
+    Liveness,
+    PeerConnectionState,
+)
+
+__all__ = [
+    "CONNECTION_RULES",
+    "ICE_CONNECTION_RULES",
+    "ConnectionRule",
+    "IceConnectionRule",
+    "connection_state",
+    "ice_connection_state",
+    "ice_transport_state",
+    "next_ice_transport_state",
+    "reachable_connection_states",
+    "reachable_ice_connection_states",
+]
+
+_I = IceTransportState
+E = TypeVar("E", IceTransportState, DtlsTransportState)
+_D = DtlsTransportState
+
+
+class Quantifier(Enum):
+    """How a rule's set of states is applied to the transports."""
+
+    ANY = "any"  # at least one transport is in the set
+    ALL = "all"  # every transport is in the set (true when there are none)
+
+
+@dataclass(frozen=True)
+class IceConnectionRule:
+    """One row of the iceConnectionState table."""
+
+    result: IceConnectionState
+    quantifier: Quantifier
+    states: frozenset[IceTransportState]
+
+    def matches(self, ice: frozenset[IceTransportState]) -> bool:
+        if self.quantifier is Quantifier.ANY:
+            return not ice.isdisjoint(self.states)
+        return ice <= self.states
+
+
+#: webrtc-pc RTCIceConnectionState, after "closed" (which the ``closed`` flag
+#: decides): the first row whose quantifier holds over the ICE transports wins.
+ICE_CONNECTION_RULES: tuple[IceConnectionRule, ...] = (
+    IceConnectionRule(
+        IceConnectionState.FAILED, Quantifier.ANY, frozenset({_I.FAILED})
+    ),
+    IceConnectionRule(
+        IceConnectionState.DISCONNECTED, Quantifier.ANY, frozenset({_I.DISCONNECTED})
+    ),
+    IceConnectionRule(
+        IceConnectionState.NEW, Quantifier.ALL, frozenset({_I.NEW, _I.CLOSED})
+    ),
+    IceConnectionRule(
+        IceConnectionState.CHECKING, Quantifier.ANY, frozenset({_I.NEW, _I.CHECKING})
+    ),
+    IceConnectionRule(
+        IceConnectionState.COMPLETED,
+        Quantifier.ALL,
+        frozenset({_I.COMPLETED, _I.CLOSED}),
+    ),
+    IceConnectionRule(
+        IceConnectionState.CONNECTED,
+        Quantifier.ALL,
+        frozenset({_I.CONNECTED, _I.COMPLETED, _I.CLOSED}),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ConnectionRule:
+    """One row of the connectionState table.
+
+    The row matches when the aggregate ICE state is in ``ice`` (``None``: any) and
+    the DTLS transports satisfy ``dtls_quantifier`` over ``dtls`` (``None``: any);
+    ``either`` makes the two conditions alternatives instead of both required.
+    """
+
+    result: PeerConnectionState
+    ice: frozenset[IceConnectionState] | None
+    dtls_quantifier: Quantifier | None = None
+    dtls: frozenset[DtlsTransportState] = frozenset()
+    either: bool = False
+
+    def matches(
+        self, ice: IceConnectionState, dtls: frozenset[DtlsTransportState]
+    ) -> bool:
+        ice_ok = self.ice is None or ice in self.ice
+        if self.dtls_quantifier is None:
+            dtls_ok = True
+        elif self.dtls_quantifier is Quantifier.ANY:
+            dtls_ok = not dtls.isdisjoint(self.dtls)
+        else:
+            dtls_ok = dtls <= self.dtls
+        if self.either:
+            return (self.ice is not None and ice_ok) or (
+                self.dtls_quantifier is not None and dtls_ok
+            )
+        return ice_ok and dtls_ok
+
+
+_ICE_UP = frozenset({IceConnectionState.CONNECTED, IceConnectionState.COMPLETED})
+
+#: webrtc-pc RTCPeerConnectionState, after "closed": first matching row wins,
+#: and "connecting" is what is left when no row matches.
+CONNECTION_RULES: tuple[ConnectionRule, ...] = (
+    ConnectionRule(
+        PeerConnectionState.FAILED,
+        ice=frozenset({IceConnectionState.FAILED}),
+        dtls_quantifier=Quantifier.ANY,
+        dtls=frozenset({_D.FAILED}),
+        either=True,
+    ),
+    ConnectionRule(
+        PeerConnectionState.DISCONNECTED,
+        ice=frozenset({IceConnectionState.DISCONNECTED}),
+    ),
+    ConnectionRule(
+        PeerConnectionState.NEW,
+        ice=frozenset({IceConnectionState.NEW}),
+        dtls_quantifier=Quantifier.ALL,
+        dtls=frozenset({_D.NEW, _D.CLOSED}),
+    ),
+    ConnectionRule(
+        PeerConnectionState.CONNECTED,
+        ice=_ICE_UP,
+        dtls_quantifier=Quantifier.ALL,
+        dtls=frozenset({_D.CONNECTED, _D.CLOSED}),
+    ),
+)
+
+# The W3C text's own "connected" row: iceConnectionState "connected" only.
+_W3C_LITERAL_CONNECTED = ConnectionRule(
+    PeerConnectionState.CONNECTED,
+    ice=frozenset({IceConnectionState.CONNECTED}),
+    dtls_quantifier=Quantifier.ALL,
+    dtls=frozenset({_D.CONNECTED, _D.CLOSED}),
+)
+_W3C_LITERAL_RULES = (*CONNECTION_RULES[:-1], _W3C_LITERAL_CONNECTED)
+
+
+def _coerce(enum: type[E], values: Iterable[str], what: str) -> frozenset[E]:
+    out: set[E] = set()
+    for value in values:
+        try:
+            out.add(enum(value))
+        except ValueError:
+            allowed = ", ".join(repr(m.value) for m in enum)
+            raise ValueError(f"{what}: {value!r} is not one of {allowed}") from None
+    return frozenset(out)
+
+
+def ice_connection_state(
+    ice_states: Iterable[IceTransportState | str], *, closed: bool = False
+) -> IceConnectionState:
+    """Aggregate ICE transport states into ``RTCIceConnectionState``.
+
+    :param ice_states: the ``RTCIceTransportState`` of every ICE transport of the
+        connection, each transport once (W3C strings or :class:`IceTransportState`).
+    :param closed: the connection's ``[[IsClosed]]`` slot: ``close()`` was called.
+    :raises ValueError: for a value that is not an ``RTCIceTransportState``.
+    """
+    ice = _coerce(IceTransportState, ice_states, "ICE transport state")
+    if closed:
+        return IceConnectionState.CLOSED
+    for rule in ICE_CONNECTION_RULES:
+        if rule.matches(ice):
+            return rule.result
+    raise AssertionError(
+        f"no RTCIceConnectionState row matches {sorted(ice)}"
+    )  # pragma: no cover
+
+
+def connection_state(
+    ice_connection: IceConnectionState | str,
+    dtls_states: Iterable[DtlsTransportState | str],
+    *,
+    closed: bool = False,
+    w3c_literal: bool = False,
+) -> PeerConnectionState:
+    """Aggregate into ``RTCPeerConnectionState``.
+
+    :param ice_connection: the connection's ``iceConnectionState`` (from
+        :func:`ice_connection_state`).
+    :param dtls_states: the ``RTCDtlsTransportState`` of every DTLS transport, each
+        transport once.
+    :param closed: ``close()`` was called.
+    :param w3c_literal: read the W3C text literally, so that ICE ``completed`` with
+        connected DTLS gives ``connecting`` (libwebrtc and MDN say ``connected``,
+        the default).
+    :raises ValueError: for a value outside the W3C enumerations.
+    """
+    try:
+        ice = IceConnectionState(ice_connection)
+    except ValueError:
+        raise ValueError(
+            f"iceConnectionState: {ice_connection!r} is not an RTCIceConnectionState"
+        ) from None
+    dtls = _coerce(DtlsTransportState, dtls_states, "DTLS transport state")
+    if closed or ice is IceConnectionState.CLOSED:
+        return PeerConnectionState.CLOSED
+    rules = _W3C_LITERAL_RULES if w3c_literal else CONNECTION_RULES
+    for rule in rules:
+        if rule.matches(ice, dtls):
+            return rule.result
+    return PeerConnectionState.CONNECTING
+
+
+# --- one ICE transport --------------------------------------------------------
+
+#: aiortc's RTCIceTransport.state values. aiortc says "completed" as soon as a
+#: pair is nominated (its checks then stop), and never "connected"/"disconnected".
+NATIVE_ICE_STATES = frozenset({"new", "checking", "completed", "failed", "closed"})
+
+
+def ice_transport_state(
+    native: str,
+    *,
+    has_remote_candidates: bool,
+    local_gathering_complete: bool,
+    remote_end_of_candidates: bool,
+    liveness: Liveness | str = Liveness.ALIVE,
+) -> IceTransportState:
+    """Derive one transport's ``RTCIceTransportState`` (the single place it is done).
+
+    :param native: what aiortc's ``RTCIceTransport.state`` says.
+    :param has_remote_candidates: the transport knows at least one remote
+        candidate. Without one, W3C says ``new`` even though aiortc says
+        ``checking`` once started.
+    :param local_gathering_complete: the ICE gatherer finished gathering.
+    :param remote_end_of_candidates: the remote signalled end-of-candidates.
+    :param liveness: what the liveness monitor says of the selected pair.
+        It only matters once a pair is in use.
+    :returns: ``completed`` exactly when W3C's definition holds: gathering done,
+        remote end-of-candidates received, checks finished and a pair in use.
+    """
+    if native not in NATIVE_ICE_STATES:
+        raise ValueError(
+            f"aiortc ICE transport state {native!r} is not one of "
+            f"{sorted(NATIVE_ICE_STATES)}"
+        )
+    live = Liveness(liveness)
+    if native == "closed":
+        return IceTransportState.CLOSED
+    if native == "failed":
+        return IceTransportState.FAILED
+    if native == "new" or (not has_remote_candidates and native == "checking"):
+        return IceTransportState.NEW
+    if native == "checking":
+        return IceTransportState.CHECKING
+    # native "completed": a pair is nominated and aioice's checks have stopped.
+    if live is Liveness.FAILED:
+        return IceTransportState.FAILED
+    if live is Liveness.DISCONNECTED:
+        return IceTransportState.DISCONNECTED
+    if local_gathering_complete and remote_end_of_candidates:
+        return IceTransportState.COMPLETED
+    return IceTransportState.CONNECTED
+
+
+def next_ice_transport_state(
+    previous: IceTransportState, derived: IceTransportState
+) -> IceTransportState:
+    """The state to report next, given the last reported one.
+
+    A transport that has never been connected reports ``connected`` before
+    ``completed`` (the web-platform tests expect new, checking, connected,
+    completed), so a jump straight to ``completed`` is split in two steps.
+    ``failed`` and ``closed`` are terminal: aiortc has no ICE restart.
+    """
+    if previous in (IceTransportState.FAILED, IceTransportState.CLOSED):
+        if derived is IceTransportState.CLOSED:
+            return derived
+        return previous
+    if derived is IceTransportState.COMPLETED and previous in (
+        IceTransportState.NEW,
+        IceTransportState.CHECKING,
+    ):
+        return IceTransportState.CONNECTED
+    return derived
+
+
+# --- what can still happen ----------------------------------------------------
+
+_ALL_CONNECTION = frozenset(PeerConnectionState)
+_ALL_ICE = frozenset(IceConnectionState)
+
+_CONNECTION_TERMINAL: dict[PeerConnectionState, frozenset[PeerConnectionState]] = {
+    PeerConnectionState.CLOSED: frozenset({PeerConnectionState.CLOSED}),
+    PeerConnectionState.FAILED: frozenset(
+        {PeerConnectionState.FAILED, PeerConnectionState.CLOSED}
+    ),
+}
+_ICE_TERMINAL: dict[IceConnectionState, frozenset[IceConnectionState]] = {
+    IceConnectionState.CLOSED: frozenset({IceConnectionState.CLOSED}),
+    IceConnectionState.FAILED: frozenset(
+        {IceConnectionState.FAILED, IceConnectionState.CLOSED}
+    ),
+}
+
+
+def reachable_connection_states(
+    current: PeerConnectionState | str,
+) -> frozenset[PeerConnectionState]:
+    """States ``connectionState`` can still take from ``current`` (itself included).
+
+    ``closed`` is final; ``failed`` can only become ``closed``, because a failed
+    ICE transport needs an ICE restart (which aiortc lacks) and a failed DTLS
+    transport never recovers.
+    """
+    state = PeerConnectionState(current)
+    return _CONNECTION_TERMINAL.get(state, _ALL_CONNECTION)
+
+
+def reachable_ice_connection_states(
+    current: IceConnectionState | str,
+) -> frozenset[IceConnectionState]:
+    """States ``iceConnectionState`` can still take from ``current``."""
+    state = IceConnectionState(current)
+    return _ICE_TERMINAL.get(state, _ALL_ICE)

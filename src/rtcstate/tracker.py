@@ -1,0 +1,526 @@
+"""Tracks one aiortc connection's transports and derives its W3C states.
+
+The tracker subscribes to the ``"statechange"`` events of every ICE transport,
+ICE gatherer and DTLS transport the connection counts, recomputes with
+:mod:`rtcstate.rules` on each, and reports changes through one callback. It never
+polls. Which transports count is re-read when the descriptions change (as in a
+browser, where transports come into being with setLocalDescription /
+setRemoteDescription) and when a remote candidate is added.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from aiortc import RTCDtlsTransport, RTCIceTransport, RTCPeerConnection
+
+from . import _internals, rules
+from .events import Cause, StateChange
+from .states import (
+    DtlsTransportState,
+    IceConnectionState,
+    IceTransportState,
+    Liveness,
+    PeerConnectionState,
+)
+
+__all__ = ["DEFAULT_HISTORY_SIZE", "StateTracker", "UnreachableStateError"]
+
+#: How many changes ``state_history`` keeps by default (the oldest are dropped).
+DEFAULT_HISTORY_SIZE = 1000
+
+Attribute = Literal["connectionState", "iceConnectionState"]
+S = TypeVar("S", PeerConnectionState, IceConnectionState)
+
+
+class UnreachableStateError(Exception):
+    """A waited-for state can no longer be reached (for example: the connection
+    was closed while waiting for ``connected``)."""
+
+
+@dataclass(eq=False)
+class _Ice:
+    transport: RTCIceTransport
+    index: int
+    state: IceTransportState = IceTransportState.NEW
+    listeners: list[tuple[Any, Callable[[], None]]] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class _Dtls:
+    transport: RTCDtlsTransport
+    index: int
+    state: DtlsTransportState = DtlsTransportState.NEW
+    listeners: list[tuple[Any, Callable[[], None]]] = field(default_factory=list)
+
+
+class StateChanges(Generic[S]):
+    """Async iterator of every change of one attribute from its creation on.
+
+    It is registered when created (not at the first ``__anext__``), so no change
+    between creation and iteration is missed. It yields the final change to
+    ``closed`` (made by ``close()``, which fires no event) and then stops.
+    """
+
+    def __init__(self, tracker: StateTracker, attribute: Attribute) -> None:
+        self._attribute = attribute
+        self._queue: asyncio.Queue[StateChange | None] = asyncio.Queue()
+        self._tracker: StateTracker | None = tracker
+        if tracker.closed:
+            self._queue.put_nowait(None)
+        else:
+            tracker._iterators.add(self)
+
+    def _push(self, change: StateChange | None) -> None:
+        if change is None or change.attribute == self._attribute:
+            self._queue.put_nowait(change)
+
+    def __aiter__(self) -> StateChanges[S]:
+        return self
+
+    async def __anext__(self) -> StateChange:
+        item = await self._queue.get()
+        if item is None:
+            self._queue.put_nowait(None)  # stay exhausted
+            await self.aclose()
+            raise StopAsyncIteration
+        return item
+
+    async def aclose(self) -> None:
+        """Stop receiving changes."""
+        if self._tracker is not None:
+            self._tracker._iterators.discard(self)
+            self._tracker = None
+
+
+class StateTracker:
+    """Derives ``connectionState`` / ``iceConnectionState`` for one connection.
+
+    :param pc: the aiortc connection whose transports are read.
+    :param on_change: called with each :class:`StateChange` as it happens, ICE
+        before connection when one step changes both; never for ``close()``.
+    :param history_size: how many changes :attr:`history` keeps.
+    :param clock: returns the time stamped on changes; the running loop's
+        ``time()`` by default.
+    """
+
+    def __init__(
+        self,
+        pc: RTCPeerConnection,
+        on_change: Callable[[StateChange], object],
+        *,
+        history_size: int = DEFAULT_HISTORY_SIZE,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if not isinstance(history_size, int) or history_size < 1:
+            raise ValueError(
+                f"history_size must be a positive int, not {history_size!r}"
+            )
+        self._pc = pc
+        self._on_change = on_change
+        self._clock = clock or _loop_time
+        self._history: deque[StateChange] = deque(maxlen=history_size)
+        self._ice: dict[RTCIceTransport, _Ice] = {}
+        self._dtls: dict[RTCDtlsTransport, _Dtls] = {}
+        self._next_index = {"ice": 0, "dtls": 0}
+        self._liveness: dict[RTCIceTransport, tuple[Liveness, str | None]] = {}
+        self._ice_state = IceConnectionState.NEW
+        self._connection_state = PeerConnectionState.NEW
+        self._closed = False
+        self._updating = False
+        self._pending: Cause | None = None
+        self._followup: asyncio.Handle | None = None
+        self._waiters: set[tuple[asyncio.Future[Any], Attribute, frozenset[str]]] = (
+            set()
+        )
+        self._iterators: weakref.WeakSet[StateChanges[Any]] = weakref.WeakSet()
+        self.sync_transports()
+
+    # --- reading ---------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """``close()`` was called (W3C ``[[IsClosed]]``)."""
+        return self._closed
+
+    @property
+    def connection_state(self) -> PeerConnectionState:
+        return self._connection_state
+
+    @property
+    def ice_connection_state(self) -> IceConnectionState:
+        return self._ice_state
+
+    @property
+    def history(self) -> list[StateChange]:
+        return list(self._history)
+
+    def ice_transport_state(self, transport: RTCIceTransport) -> IceTransportState:
+        """The W3C state rtcstate derives for one of the connection's ICE transports."""
+        entry = self._ice.get(transport)
+        if entry is None:
+            if self._closed:
+                return IceTransportState.CLOSED
+            raise ValueError(
+                f"{transport!r} is not an ICE transport this connection counts"
+            )
+        return entry.state
+
+    def transport_states(self) -> dict[str, str]:
+        """Label -> state of every counted transport, for logs and debugging."""
+        out: dict[str, str] = {}
+        for ice in self._ice.values():
+            out[self._label(ice)] = ice.state.value
+        for dtls in self._dtls.values():
+            out[self._label(dtls)] = dtls.state.value
+        return out
+
+    # --- inputs ---------------------------------------------------------------
+
+    def sync_transports(self, detail: str | None = None) -> None:
+        """Re-read which transports count, subscribe to new ones, drop old ones."""
+        if self._closed:
+            return
+        dtls_now: dict[RTCDtlsTransport, None] = {}
+        for transceiver in self._pc.getTransceivers():
+            dtls_now[transceiver.receiver.transport] = None
+        sctp = self._pc.sctp
+        if sctp is not None:
+            dtls_now[sctp.transport] = None
+        ice_now = {d.transport: None for d in dtls_now}
+
+        changed = False
+        for old_dtls in [d for d in self._dtls if d not in dtls_now]:
+            self._unsubscribe(self._dtls.pop(old_dtls).listeners)
+            changed = True
+        for old_ice in [i for i in self._ice if i not in ice_now]:
+            self._unsubscribe(self._ice.pop(old_ice).listeners)
+            self._liveness.pop(old_ice, None)
+            changed = True
+        for ice_transport in ice_now:
+            if ice_transport not in self._ice:
+                self._ice[ice_transport] = self._subscribe_ice(ice_transport)
+                changed = True
+        for dtls_transport in dtls_now:
+            if dtls_transport not in self._dtls:
+                self._dtls[dtls_transport] = self._subscribe_dtls(dtls_transport)
+                changed = True
+        if changed:
+            self.update(
+                Cause("transports", detail=detail or self._describe_transports())
+            )
+        else:
+            self.update(Cause("transports", detail=detail))
+
+    def set_liveness(
+        self, transport: RTCIceTransport, liveness: Liveness, reason: str | None = None
+    ) -> None:
+        """Feed a liveness verdict for one ICE transport (from the liveness monitor)."""
+        if transport not in self._ice:
+            return
+        self._liveness[transport] = (Liveness(liveness), reason)
+        self.update(Cause("ice", self._label(self._ice[transport]), detail=reason))
+
+    def close(self) -> None:
+        """The application called ``close()``: both states become ``closed`` at
+        once, with no event; nothing changes afterwards."""
+        if self._closed:
+            return
+        self._closed = True
+        now = self._clock()
+        cause = Cause("close")
+        changes = []
+        if self._ice_state is not IceConnectionState.CLOSED:
+            changes.append(
+                StateChange(
+                    "iceConnectionState",
+                    self._ice_state,
+                    IceConnectionState.CLOSED,
+                    now,
+                    cause,
+                )
+            )
+        if self._connection_state is not PeerConnectionState.CLOSED:
+            changes.append(
+                StateChange(
+                    "connectionState",
+                    self._connection_state,
+                    PeerConnectionState.CLOSED,
+                    now,
+                    cause,
+                )
+            )
+        self._ice_state = IceConnectionState.CLOSED
+        self._connection_state = PeerConnectionState.CLOSED
+        self._history.extend(changes)
+        if self._followup is not None:
+            self._followup.cancel()
+            self._followup = None
+        for ice in self._ice.values():
+            self._unsubscribe(ice.listeners)
+        for dtls in self._dtls.values():
+            self._unsubscribe(dtls.listeners)
+        self._ice.clear()
+        self._dtls.clear()
+        self._liveness.clear()
+        self._notify(changes)
+        for iterator in list(self._iterators):
+            iterator._push(None)
+        self._iterators.clear()
+
+    # --- the step -------------------------------------------------------------
+
+    def update(self, cause: Cause) -> None:
+        """Recompute both states; report what changed, ICE first."""
+        if self._closed:
+            return
+        if self._updating:
+            # A handler run synchronously by this step changed something: redo
+            # the step after this one has finished reporting.
+            self._pending = self._pending or cause
+            return
+        self._updating = True
+        try:
+            while True:
+                self._step(cause)
+                if self._pending is None or self._closed:
+                    break
+                cause, self._pending = self._pending, None
+        finally:
+            self._updating = False
+
+    def _step(self, cause: Cause) -> None:
+        moved: Cause | None = None
+        needs_followup = False
+        for entry in self._ice.values():
+            transport = entry.transport
+            liveness, reason = self._liveness.get(transport, (Liveness.ALIVE, None))
+            derived = rules.ice_transport_state(
+                transport.state,
+                has_remote_candidates=bool(transport.getRemoteCandidates()),
+                local_gathering_complete=transport.iceGatherer.state == "completed",
+                remote_end_of_candidates=_internals.remote_end_of_candidates(transport),
+                liveness=liveness,
+            )
+            reported = rules.next_ice_transport_state(entry.state, derived)
+            # Split "completed" reached at once into connected, then completed.
+            needs_followup |= (
+                derived is IceTransportState.COMPLETED
+                and reported is IceTransportState.CONNECTED
+            )
+            if reported is not entry.state:
+                entry.state = reported
+                if moved is None:
+                    detail = reason if liveness is not Liveness.ALIVE else None
+                    moved = Cause(
+                        "ice",
+                        self._label(entry),
+                        reported.value,
+                        detail or f"aiortc: {transport.state}",
+                    )
+        for dtls in self._dtls.values():
+            state = DtlsTransportState(dtls.transport.state)
+            if state is not dtls.state:
+                dtls.state = state
+                if moved is None:
+                    moved = Cause("dtls", self._label(dtls), state.value)
+
+        ice_state = rules.ice_connection_state(e.state for e in self._ice.values())
+        connection_state = rules.connection_state(
+            ice_state, (d.state for d in self._dtls.values())
+        )
+        cause = moved or cause
+        now = self._clock()
+        changes: list[StateChange] = []
+        if ice_state is not self._ice_state:
+            changes.append(
+                StateChange(
+                    "iceConnectionState", self._ice_state, ice_state, now, cause
+                )
+            )
+        if connection_state is not self._connection_state:
+            changes.append(
+                StateChange(
+                    "connectionState",
+                    self._connection_state,
+                    connection_state,
+                    now,
+                    cause,
+                )
+            )
+        # Both values are set before any handler runs, as in webrtc-pc.
+        self._ice_state = ice_state
+        self._connection_state = connection_state
+        self._history.extend(changes)
+        if needs_followup and self._followup is None:
+            self._followup = asyncio.get_running_loop().call_soon(self._run_followup)
+        self._notify(changes)
+        for change in changes:
+            if self._closed:  # a handler closed the connection: nothing more fires
+                break
+            self._on_change(change)
+
+    def _run_followup(self) -> None:
+        self._followup = None
+        self.update(Cause("ice", detail="connected before completed"))
+
+    # --- waiting --------------------------------------------------------------
+
+    async def wait_for(
+        self, attribute: Attribute, states: Iterable[str], timeout: float | None
+    ) -> Any:
+        enum: type[Any] = (
+            PeerConnectionState
+            if attribute == "connectionState"
+            else IceConnectionState
+        )
+        wanted = frozenset(_coerce_all(enum, states))
+        if not wanted:
+            raise ValueError(f"wait for which {attribute}? Give at least one state")
+        if timeout is not None and timeout < 0:
+            raise ValueError(f"timeout must be >= 0 or None, not {timeout!r}")
+        current = self._current(attribute)
+        if current in wanted:
+            return current
+        _check_reachable(attribute, current, wanted)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        waiter = (future, attribute, wanted)
+        self._waiters.add(waiter)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._waiters.discard(waiter)
+
+    def _current(
+        self, attribute: Attribute
+    ) -> PeerConnectionState | IceConnectionState:
+        if attribute == "connectionState":
+            return self._connection_state
+        return self._ice_state
+
+    def _notify(self, changes: list[StateChange]) -> None:
+        for change in changes:
+            for iterator in list(self._iterators):
+                iterator._push(change)
+        for future, attribute, wanted in list(self._waiters):
+            if future.done():
+                continue
+            current = self._current(attribute)
+            if current in wanted:
+                future.set_result(current)
+                continue
+            try:
+                _check_reachable(attribute, current, wanted)
+            except UnreachableStateError as error:
+                future.set_exception(error)
+
+    # --- transports -----------------------------------------------------------
+
+    def _subscribe_ice(self, transport: RTCIceTransport) -> _Ice:
+        entry = _Ice(transport, self._take_index("ice"))
+        callback = self._callback("ice", entry)
+        for emitter in (transport, transport.iceGatherer):
+            emitter.on("statechange", callback)
+            entry.listeners.append((emitter, callback))
+        return entry
+
+    def _subscribe_dtls(self, transport: RTCDtlsTransport) -> _Dtls:
+        entry = _Dtls(transport, self._take_index("dtls"))
+        callback = self._callback("dtls", entry)
+        transport.on("statechange", callback)
+        entry.listeners.append((transport, callback))
+        return entry
+
+    def _callback(
+        self, kind: Literal["ice", "dtls"], entry: _Ice | _Dtls
+    ) -> Callable[[], None]:
+        # A weak reference: the transports must not keep a dropped tracker alive.
+        ref = weakref.ref(self)
+
+        def on_statechange() -> None:
+            tracker = ref()
+            if tracker is not None:
+                tracker.update(
+                    Cause(kind, tracker._label(entry), entry.transport.state)
+                )
+
+        return on_statechange
+
+    @staticmethod
+    def _unsubscribe(listeners: list[tuple[Any, Callable[[], None]]]) -> None:
+        for emitter, callback in listeners:
+            # aiortc drops every listener of an ICE transport when it closes.
+            if callback in emitter.listeners("statechange"):
+                emitter.remove_listener("statechange", callback)
+        listeners.clear()
+
+    def _take_index(self, kind: str) -> int:
+        index = self._next_index[kind]
+        self._next_index[kind] = index + 1
+        return index
+
+    def _label(self, entry: _Ice | _Dtls) -> str:
+        """``ice#0 (mid 0,1)``: the transport's kind, index and the mids it carries."""
+        carriers: list[tuple[str | None, RTCDtlsTransport]] = [
+            (t.mid, t.receiver.transport) for t in self._pc.getTransceivers()
+        ]
+        sctp = self._pc.sctp
+        if sctp is not None:
+            carriers.append((sctp.mid, sctp.transport))
+        if isinstance(entry, _Ice):
+            kind = "ice"
+            mids = [
+                m
+                for m, d in carriers
+                if m is not None and d.transport is entry.transport
+            ]
+        else:
+            kind = "dtls"
+            mids = [m for m, d in carriers if m is not None and d is entry.transport]
+        named = f" (mid {','.join(mids)})" if mids else ""
+        return f"{kind}#{entry.index}{named}"
+
+    def _describe_transports(self) -> str:
+        return f"{len(self._ice)} ICE, {len(self._dtls)} DTLS transport(s)"
+
+
+def _coerce_all(enum: type[Any], states: Iterable[str]) -> list[Any]:
+    out = []
+    for state in states:
+        try:
+            out.append(enum(state))
+        except ValueError:
+            allowed = ", ".join(m.value for m in enum)
+            raise ValueError(
+                f"{state!r} is not a {enum.__name__} ({allowed})"
+            ) from None
+    return out
+
+
+def _check_reachable(
+    attribute: Attribute, current: Any, wanted: frozenset[Any]
+) -> None:
+    reachable: frozenset[Any] = (
+        rules.reachable_connection_states(current)
+        if attribute == "connectionState"
+        else rules.reachable_ice_connection_states(current)
+    )
+    if wanted.isdisjoint(reachable):
+        names = " or ".join(sorted(str(s) for s in wanted))
+        raise UnreachableStateError(
+            f"{attribute} can no longer become {names}: it is {current}"
+            + (" (close() was called)" if str(current) == "closed" else " (terminal)")
+        )
+
+
+def _loop_time() -> float:
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+
+# asyncio debug mode for every loop the tests create (read when a loop is made).
+os.environ["PYTHONASYNCIODEBUG"] = "1"
+
+import pytest
+import pytest_asyncio
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+import rtcstate
+
+#: No STUN/TURN server: peers only gather this machine's own addresses.
+LOCAL_ONLY = RTCConfiguration(iceServers=[])
+
+
+def config(**kwargs: object) -> RTCConfiguration:
+    return RTCConfiguration(iceServers=[], **kwargs)  # type: ignore[arg-type]
+
+
+async def negotiate(
+    offerer: RTCPeerConnection,
+    answerer: RTCPeerConnection,
+    *,
+    mangle: Callable[[str], str] | None = None,
+) -> None:
+    """Offer/answer with full (non-trickle) SDP; `mangle` rewrites both SDPs."""
+    mangle = mangle or (lambda sdp: sdp)
+    await offerer.setLocalDescription(await offerer.createOffer())
+    offer = offerer.localDescription
+    await answerer.setRemoteDescription(RTCSessionDescription(mangle(offer.sdp), offer.type))
+    await answerer.setLocalDescription(await answerer.createAnswer())
+    answer = answerer.localDescription
+    await offerer.setRemoteDescription(RTCSessionDescription(mangle(answer.sdp), answer.type))
+
+
+def strip_candidates(sdp: str) -> str:
+    """Remove every candidate and end-of-candidates line (as if none were trickled)."""
+    keep = [
+        line
+        for line in sdp.splitlines()
+        if not line.startswith(("a=candidate:", "a=end-of-candidates"))
+    ]
+    return "\r\n".join(keep) + "\r\n"
+
+
+class Recorder:
+    """Records (event, value) of the two state events, as a web-platform test does."""
+
+    def __init__(self, emitter: object) -> None:
+        self.events: list[tuple[str, str]] = []
+        self.changes: list[rtcstate.StateChange] = []
+        for name in ("iceconnectionstatechange", "connectionstatechange"):
+            emitter.on(name, self._make(name))  # type: ignore[attr-defined]
+
+    def _make(self, name: str) -> Callable[[rtcstate.StateChange], None]:
+        def handler(change: rtcstate.StateChange) -> None:
+            self.events.append((name, str(change.current)))
+            self.changes.append(change)
+
+        return handler
+
+    def values(self, name: str) -> list[str]:
+        return [value for event, value in self.events if event == name]
+
+
+@pytest_asyncio.fixture
+async def pcs() -> AsyncIterator[Callable[..., rtcstate.PeerConnection]]:
+    """Factory of rtcstate PeerConnections (local addresses only), closed at the end."""
+    made: list[RTCPeerConnection] = []
+
+    def make(cls: type = rtcstate.PeerConnection, **kwargs: object) -> rtcstate.PeerConnection:
+        pc = cls(config(**kwargs))
+        made.append(pc)
+        return pc  # type: ignore[no-any-return]
+
+    yield make
+    for pc in made:
+        await pc.close()
+    # let aiortc's closing tasks finish inside the test's loop
+    await asyncio.sleep(0)

@@ -1,0 +1,211 @@
+"""rtcstate.PeerConnection over real aiortc peers on this machine."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiortc import RTCBundlePolicy, RTCPeerConnection
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+from conftest import Recorder, negotiate
+
+import rtcstate
+
+pytestmark = pytest.mark.asyncio
+
+
+def without_bundle(sdp: str) -> str:
+    lines = [line for line in sdp.splitlines() if not line.startswith("a=group:BUNDLE")]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def counted_transports(pc: rtcstate.PeerConnection) -> dict[str, str]:
+    return pc.transport_states()
+
+
+async def test_is_a_drop_in_aiortc_connection(pcs) -> None:
+    pc = pcs()
+    assert isinstance(pc, RTCPeerConnection)
+    assert pc.connectionState == "new"
+    assert pc.iceConnectionState == "new"
+    assert f"{pc.connectionState}/{pc.iceConnectionState}" == "new/new"
+    assert pc.signalingState == "stable"
+
+
+async def test_data_channel_only(pcs) -> None:
+    a, b = pcs(), pcs()
+    rec_a, rec_b = Recorder(a), Recorder(b)
+    a.createDataChannel("x")
+    await negotiate(a, b)
+    for pc in (a, b):
+        assert await pc.wait_for_connection_state("connected", timeout=10) == "connected"
+    assert await b.wait_for_ice_connection_state("completed", timeout=5) == "completed"
+    await a.wait_for_ice_connection_state("completed", timeout=5)
+    for rec in (rec_a, rec_b):
+        assert rec.values("connectionstatechange") == ["connecting", "connected"]
+        # aiortc's candidates arrive in the SDP with end-of-candidates, so the
+        # transport completes right after connecting
+        assert rec.values("iceconnectionstatechange") == ["checking", "connected", "completed"]
+    assert len(counted_transports(a)) == 2  # one ICE + one DTLS
+
+
+async def test_ice_event_fires_before_connection_event_with_both_values_set(pcs) -> None:
+    a, b = pcs(), pcs()
+    seen: list[tuple[str, str, str]] = []
+    a.on(
+        "iceconnectionstatechange",
+        lambda: seen.append(("ice", a.iceConnectionState, a.connectionState)),
+    )
+    a.on(
+        "connectionstatechange",
+        lambda: seen.append(("conn", a.iceConnectionState, a.connectionState)),
+    )
+    a.createDataChannel("x")
+    await negotiate(a, b)
+    await a.wait_for_connection_state("connected", timeout=10)
+    # checking moves both: the ICE event comes first and already sees both values
+    assert seen[0] == ("ice", "checking", "connecting")
+    assert seen[1] == ("conn", "checking", "connecting")
+    # never a non-change
+    for previous, current in zip(seen, seen[1:]):
+        assert previous != current or previous[0] != current[0]
+
+
+async def test_unbundled_audio_video_data_counts_every_transport(pcs) -> None:
+    a = pcs(bundlePolicy=RTCBundlePolicy.MAX_COMPAT)
+    b = pcs(bundlePolicy=RTCBundlePolicy.MAX_COMPAT)
+    rec = Recorder(a)
+    a.addTrack(AudioStreamTrack())
+    a.addTrack(VideoStreamTrack())
+    a.createDataChannel("x")
+    b.on(
+        "track",
+        lambda track: b.addTrack(
+            AudioStreamTrack() if track.kind == "audio" else VideoStreamTrack()
+        ),
+    )
+    # aiortc always offers a BUNDLE group; without it nothing is bundled
+    await negotiate(a, b, mangle=without_bundle)
+    await a.wait_for_connection_state("connected", timeout=15)
+    await b.wait_for_connection_state("connected", timeout=15)
+    states = counted_transports(a)
+    assert sum(label.startswith("ice#") for label in states) == 3
+    assert sum(label.startswith("dtls#") for label in states) == 3
+    # connected only once every transport is: the last DTLS to connect is the cause
+    assert rec.values("connectionstatechange") == ["connecting", "connected"]
+    connected = [c for c in a.state_history if c.current == "connected" and c.attribute == "connectionState"]
+    assert connected[0].cause.kind == "dtls"
+    assert all(state in ("connected", "completed") for state in states.values())
+
+
+async def test_bundled_audio_video_data_shares_one_transport(pcs) -> None:
+    a = pcs(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    b = pcs(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    a.addTransceiver("audio")
+    a.addTransceiver("video")
+    a.createDataChannel("x")
+    await negotiate(a, b)
+    await a.wait_for_connection_state("connected", timeout=10)
+    await b.wait_for_connection_state("connected", timeout=10)
+    for pc in (a, b):
+        states = counted_transports(pc)
+        assert [label.split()[0] for label in states] == ["ice#0", "dtls#0"], states
+        assert "mid 0,1,2" in next(iter(states))
+
+
+async def test_balanced_policy_bundles_to_one_after_answer(pcs) -> None:
+    a, b = pcs(), pcs()  # aiortc's default bundle policy is balanced
+    a.addTransceiver("audio")
+    a.addTransceiver("video")
+    await negotiate(a, b)
+    await a.wait_for_connection_state("connected", timeout=10)
+    # before the answer the offerer had two transports; the bundled-away one is dropped
+    assert len(counted_transports(a)) == 2
+
+
+async def test_handlers_may_take_the_change_and_learn_the_exact_state(pcs) -> None:
+    a, b = pcs(), pcs()
+    seen_async: list[tuple[str, str]] = []
+    seen_sync: list[str] = []
+    no_arg_calls: list[str] = []
+
+    @a.on("connectionstatechange")
+    async def slow(change: rtcstate.StateChange) -> None:
+        await asyncio.sleep(0.05)  # runs after later changes: still gets its own
+        seen_async.append((str(change.current), str(a.connectionState)))
+
+    a.on("connectionstatechange", lambda change: seen_sync.append(change.current))
+    a.on("connectionstatechange", lambda: no_arg_calls.append(a.connectionState))
+    a.createDataChannel("x")
+    await negotiate(a, b)
+    await a.wait_for_connection_state("connected", timeout=10)
+    await asyncio.sleep(0.1)
+    assert [s for s, _ in seen_async] == ["connecting", "connected"]
+    assert seen_sync == ["connecting", "connected"]
+    assert no_arg_calls == ["connecting", "connected"]
+
+
+async def test_close_sets_closed_at_once_fires_nothing_and_records_the_cause(pcs) -> None:
+    a, b = pcs(), pcs()
+    a.createDataChannel("x")
+    await negotiate(a, b)
+    await a.wait_for_connection_state("connected", timeout=10)
+    fired: list[str] = []
+    for event in ("connectionstatechange", "iceconnectionstatechange", "signalingstatechange"):
+        a.on(event, lambda event=event: fired.append(event))
+    closing = a.close()
+    assert (a.connectionState, a.iceConnectionState) == ("closed", "closed")
+    await closing
+    await asyncio.sleep(0.1)
+    assert fired == []
+    last = a.state_history[-2:]
+    assert [(c.attribute, c.previous, c.current) for c in last] == [
+        ("iceConnectionState", "completed", "closed"),
+        ("connectionState", "connected", "closed"),
+    ]
+    assert all(c.cause.kind == "close" for c in last)
+
+
+async def test_remote_hang_up_is_not_reported_as_closed(pcs) -> None:
+    a, b = pcs(), pcs()
+    channel = a.createDataChannel("x")
+    opened = asyncio.Event()
+    channel.on("open", opened.set)
+    rec = Recorder(a)
+    await negotiate(a, b)
+    await a.wait_for_connection_state("connected", timeout=10)
+    await asyncio.wait_for(opened.wait(), 5)
+    dtls = a.sctp.transport
+    dtls_closed = asyncio.Event()
+    dtls.on("statechange", lambda: dtls.state == "closed" and dtls_closed.set())
+    await b.close()
+    await asyncio.wait_for(dtls_closed.wait(), 5)  # b's close_notify arrived
+    # aiortc would now close `a` by itself and report "closed" within ms
+    await asyncio.sleep(0.3)
+    assert a.transport_states()["dtls#0 (mid 0)"] == "closed"
+    assert a.connectionState == "connected"  # W3C: DTLS closed still counts as connected
+    assert a.signalingState == "stable"
+    assert "closed" not in rec.values("connectionstatechange")
+    assert a.state_history[-1].current == "connected"
+
+
+async def test_dtls_fingerprint_mismatch_fails_and_never_closes(pcs) -> None:
+    a, b = pcs(), pcs()
+    a.createDataChannel("x")
+    rec = Recorder(a)
+
+    def tamper(sdp: str) -> str:
+        lines = []
+        for line in sdp.splitlines():
+            if line.startswith("a=fingerprint:sha-256 "):
+                algo, value = line.split(" ", 1)
+                value = ("00" if not value.startswith("00") else "11") + value[2:]
+                line = f"{algo} {value}"
+            lines.append(line)
+        return "\r\n".join(lines) + "\r\n"
+
+    await negotiate(a, b, mangle=tamper)
+    assert await a.wait_for_connection_state("failed", "connected", timeout=15) == "failed"
+    assert rec.values("connectionstatechange") == ["connecting", "failed"]
+    with pytest.raises(rtcstate.UnreachableStateError, match="failed"):
+        await a.wait_for_connection_state("connected", timeout=1)

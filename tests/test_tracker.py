@@ -1,0 +1,120 @@
+"""Waiting, iterating and history, on real aiortc connections."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from conftest import negotiate
+
+import rtcstate
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_wait_returns_at_once_when_already_there(pcs) -> None:
+    pc = pcs()
+    assert await pc.wait_for_connection_state("new", "connected") == "new"
+    assert await pc.wait_for_ice_connection_state("new", timeout=0) == "new"
+
+
+async def test_wait_times_out(pcs) -> None:
+    pc = pcs()
+    with pytest.raises(asyncio.TimeoutError):
+        await pc.wait_for_connection_state("connected", timeout=0.05)
+    assert not pc._rtcstate._waiters  # nothing left behind
+
+
+async def test_wait_on_closed_connection_raises_at_once(pcs) -> None:
+    pc = pcs()
+    await pc.close()
+    with pytest.raises(rtcstate.UnreachableStateError, match="close\\(\\) was called"):
+        await pc.wait_for_connection_state("connected")
+    assert await pc.wait_for_connection_state("closed") == "closed"
+
+
+async def test_close_while_waiting_raises_promptly(pcs) -> None:
+    pc = pcs()
+    waiter = asyncio.ensure_future(pc.wait_for_connection_state("connected", timeout=30))
+    ice_waiter = asyncio.ensure_future(pc.wait_for_ice_connection_state("closed"))
+    await asyncio.sleep(0)
+    await pc.close()
+    with pytest.raises(rtcstate.UnreachableStateError, match="connectionState"):
+        await asyncio.wait_for(waiter, 1)
+    assert await asyncio.wait_for(ice_waiter, 1) == "closed"
+
+
+async def test_bad_wait_arguments_are_clear_errors(pcs) -> None:
+    pc = pcs()
+    with pytest.raises(ValueError, match="at least one state"):
+        await pc.wait_for_connection_state()
+    with pytest.raises(ValueError, match="'completed' is not a PeerConnectionState"):
+        await pc.wait_for_connection_state("completed")
+    with pytest.raises(ValueError, match="timeout"):
+        await pc.wait_for_connection_state("connected", timeout=-1)
+
+
+async def test_history_size_is_validated() -> None:
+    with pytest.raises(ValueError, match="history_size"):
+        rtcstate.PeerConnection(history_size=0)
+
+
+async def test_iterator_misses_no_change_and_ends_with_close(pcs) -> None:
+    a, b = pcs(), pcs()
+    changes = a.connection_state_changes()  # registered now, before any change
+    ice_changes = a.ice_connection_state_changes()
+    a.createDataChannel("x")
+    await negotiate(a, b)
+    await a.wait_for_connection_state("connected", timeout=10)
+    await a.close()
+    got = [(c.previous, c.current) async for c in changes]  # consumed late
+    assert got == [("new", "connecting"), ("connecting", "connected"), ("connected", "closed")]
+    ice = [c.current async for c in ice_changes]
+    assert ice == ["checking", "connected", "completed", "closed"]
+    assert [c.current async for c in a.connection_state_changes()] == []
+
+
+async def test_history_has_times_and_causes(pcs) -> None:
+    a, b = pcs(), pcs()
+    a.createDataChannel("x")
+    await negotiate(a, b)
+    await a.wait_for_connection_state("connected", timeout=10)
+    history = a.state_history
+    assert [(c.attribute, c.current) for c in history] == [
+        ("iceConnectionState", "checking"),
+        ("connectionState", "connecting"),
+        ("iceConnectionState", "connected"),
+        ("iceConnectionState", "completed"),
+        ("connectionState", "connected"),
+    ]
+    times = [c.time for c in history]
+    assert times == sorted(times)
+    assert abs(times[-1] - asyncio.get_running_loop().time()) < 5
+    assert history[0].cause.kind == "ice" and history[0].cause.state == "checking"
+    assert history[0].cause.transport.startswith("ice#0")
+    assert history[-1].cause.kind == "dtls" and history[-1].cause.state == "connected"
+    for previous, change in zip(history, history[1:]):
+        if previous.attribute == change.attribute:
+            assert previous.current == change.previous
+
+
+async def test_history_is_bounded(pcs) -> None:
+    a, b = rtcstate.PeerConnection(history_size=2), pcs()
+    a.createDataChannel("x")
+    try:
+        await negotiate(a, b)
+        await a.wait_for_connection_state("connected", timeout=10)
+        assert [c.current for c in a.state_history] == ["completed", "connected"]
+    finally:
+        await a.close()
+
+
+async def test_sctp_transport_states_on_connected(pcs) -> None:
+    a, b = pcs(), pcs()
+    a.createDataChannel("x")
+    await negotiate(a, b)
+    await a.wait_for_connection_state("connected", timeout=10)
+    ice = a.sctp.transport.transport
+    assert a.get_ice_transport_state(ice) in ("connected", "completed")
+    with pytest.raises(ValueError, match="not an ICE transport"):
+        b.get_ice_transport_state(ice)

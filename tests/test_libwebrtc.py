@@ -1,0 +1,101 @@
+"""libwebrtc (Chrome's engine, PyPI `wrtc`) as the real remote of an rtcstate peer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import webrtc
+from aiortc import RTCSessionDescription
+
+from conftest import Recorder
+
+pytestmark = pytest.mark.asyncio
+
+TIMEOUT = 10
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _loopback() -> None:
+    # Must precede the first libwebrtc connection of the process.
+    try:
+        webrtc.allow_loopback()
+    except webrtc.InvalidStateError:
+        pass  # an earlier test module already made a connection with it on
+
+
+def udp_ipv4_only(sdp: str) -> str:
+    """Keep libwebrtc's UDP IPv4 host candidates (it also offers TCP and IPv6)."""
+    keep = []
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:"):
+            fields = line.split()
+            if fields[2].lower() != "udp" or ":" in fields[4]:
+                continue
+        keep.append(line)
+    return "\r\n".join(keep) + "\r\n"
+
+
+async def gathered(pc: webrtc.RTCPeerConnection) -> str:
+    done = asyncio.Event()
+    pc.on("icegatheringstatechange", lambda _e: pc.ice_gathering_state == "complete" and done.set())
+    if pc.ice_gathering_state != "complete":
+        await asyncio.wait_for(done.wait(), TIMEOUT)
+    return udp_ipv4_only(pc.local_description.sdp)
+
+
+async def test_libwebrtc_offers_rtcstate_answers(pcs) -> None:
+    remote = webrtc.RTCPeerConnection(webrtc.RTCConfiguration(ice_servers=[]))
+    remote_states: list[str] = []
+    remote.on("connectionstatechange", lambda _e: remote_states.append(remote.connection_state.value))
+    local = pcs()
+    rec = Recorder(local)
+    try:
+        remote.create_data_channel("chat")
+        await remote.set_local_description(await remote.create_offer())
+        await local.setRemoteDescription(RTCSessionDescription(await gathered(remote), "offer"))
+        await local.setLocalDescription(await local.createAnswer())
+        await remote.set_remote_description(
+            webrtc.RTCSessionDescriptionInit("answer", local.localDescription.sdp)
+        )
+        assert await local.wait_for_connection_state("connected", timeout=TIMEOUT) == "connected"
+        assert rec.values("connectionstatechange") == ["connecting", "connected"]
+        # libwebrtc's SDP carries a=end-of-candidates, so rtcstate's side completes
+        await local.wait_for_ice_connection_state("completed", timeout=TIMEOUT)
+        assert rec.values("iceconnectionstatechange") == ["checking", "connected", "completed"]
+        for _ in range(100):
+            if remote_states[-1:] == ["connected"]:
+                break
+            await asyncio.sleep(0.02)
+        assert remote_states == ["connecting", "connected"]
+    finally:
+        remote.close()
+
+
+async def test_rtcstate_offers_and_a_libwebrtc_hang_up_is_not_closed(pcs) -> None:
+    remote = webrtc.RTCPeerConnection(webrtc.RTCConfiguration(ice_servers=[]))
+    local = pcs()
+    rec = Recorder(local)
+    channel = local.createDataChannel("chat")
+    opened = asyncio.Event()
+    channel.on("open", opened.set)
+    try:
+        await local.setLocalDescription(await local.createOffer())
+        await remote.set_remote_description(
+            webrtc.RTCSessionDescriptionInit("offer", local.localDescription.sdp)
+        )
+        await remote.set_local_description(await remote.create_answer())
+        await local.setRemoteDescription(RTCSessionDescription(await gathered(remote), "answer"))
+        await local.wait_for_connection_state("connected", timeout=TIMEOUT)
+        await asyncio.wait_for(opened.wait(), TIMEOUT)
+        dtls = local.sctp.transport
+        dtls_closed = asyncio.Event()
+        dtls.on("statechange", lambda: dtls.state == "closed" and dtls_closed.set())
+    finally:
+        remote.close()
+    await asyncio.wait_for(dtls_closed.wait(), TIMEOUT)
+    await asyncio.sleep(0.2)
+    # plain aiortc reports "closed" here, 1 ms after the hang-up
+    assert local.connectionState == "connected"
+    assert "closed" not in rec.values("connectionstatechange")
+    assert local.signalingState == "stable"

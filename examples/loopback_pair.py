@@ -58,7 +58,10 @@ async def main() -> int:
     finally:
         await offerer.close()
         await answerer.close()
-    print(f"after close(): offerer {offerer.connectionState}, answerer {answerer.connectionState}")
+    print(
+        f"after close(): offerer {offerer.connectionState}, "
+        f"answerer {answerer.connectionState}"
+    )
     print("offerer history:")
     for change in offerer.state_history:
         print(f"  {change}")

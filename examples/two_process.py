@@ -22,14 +22,18 @@ TIMEOUT = 15
 
 def log_changes(name: str, pc: rtcstate.PeerConnection) -> None:
     def show(change: rtcstate.StateChange) -> None:
-        print(f"[{name}] {change}", file=sys.stderr if name == "answerer" else sys.stdout)
+        print(
+            f"[{name}] {change}", file=sys.stderr if name == "answerer" else sys.stdout
+        )
 
     pc.on("iceconnectionstatechange", show)
     pc.on("connectionstatechange", show)
 
 
 def encode(description: RTCSessionDescription) -> bytes:
-    return json.dumps({"type": description.type, "sdp": description.sdp}).encode() + b"\n"
+    return (
+        json.dumps({"type": description.type, "sdp": description.sdp}).encode() + b"\n"
+    )
 
 
 def decode(line: bytes) -> RTCSessionDescription:
@@ -47,7 +51,8 @@ async def offerer() -> int:
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
-    assert child.stdin is not None and child.stdout is not None
+    assert child.stdin is not None
+    assert child.stdout is not None
     pc = rtcstate.PeerConnection(RTCConfiguration(iceServers=[]))
     log_changes("offerer", pc)
     channel = pc.createDataChannel("chat")
@@ -63,7 +68,11 @@ async def offerer() -> int:
         await pc.wait_for_connection_state("connected", timeout=TIMEOUT)
         print("[offerer] reply:", await asyncio.wait_for(reply, TIMEOUT))
         return 0
-    except (asyncio.TimeoutError, ConnectionError, rtcstate.UnreachableStateError) as error:
+    except (
+        asyncio.TimeoutError,
+        ConnectionError,
+        rtcstate.UnreachableStateError,
+    ) as error:
         print(f"[offerer] failed: {error!r}", file=sys.stderr)
         return 1
     finally:
@@ -80,7 +89,9 @@ async def offerer() -> int:
 async def answerer() -> int:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), sys.stdin
+    )
     pc = rtcstate.PeerConnection(RTCConfiguration(iceServers=[]))
     log_changes("answerer", pc)
 
@@ -89,7 +100,9 @@ async def answerer() -> int:
         channel.on("message", lambda m: channel.send(f"pong ({m})"))
 
     try:
-        await pc.setRemoteDescription(decode(await asyncio.wait_for(reader.readline(), TIMEOUT)))
+        await pc.setRemoteDescription(
+            decode(await asyncio.wait_for(reader.readline(), TIMEOUT))
+        )
         await pc.setLocalDescription(await pc.createAnswer())
         sys.stdout.buffer.write(encode(pc.localDescription))
         sys.stdout.flush()
@@ -97,7 +110,11 @@ async def answerer() -> int:
         await asyncio.wait_for(reader.read(), 60)  # until the offerer closes the pipe
         print(f"[answerer] done in state {pc.connectionState}", file=sys.stderr)
         return 0
-    except (asyncio.TimeoutError, ConnectionError, rtcstate.UnreachableStateError) as error:
+    except (
+        asyncio.TimeoutError,
+        ConnectionError,
+        rtcstate.UnreachableStateError,
+    ) as error:
         print(f"[answerer] failed: {error!r}", file=sys.stderr)
         return 1
     finally:

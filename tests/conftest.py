@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Callable
 # asyncio debug mode for every loop the tests create (read when a loop is made).
 os.environ["PYTHONASYNCIODEBUG"] = "1"
 
-import pytest
 import pytest_asyncio
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
@@ -31,10 +30,14 @@ async def negotiate(
     mangle = mangle or (lambda sdp: sdp)
     await offerer.setLocalDescription(await offerer.createOffer())
     offer = offerer.localDescription
-    await answerer.setRemoteDescription(RTCSessionDescription(mangle(offer.sdp), offer.type))
+    await answerer.setRemoteDescription(
+        RTCSessionDescription(mangle(offer.sdp), offer.type)
+    )
     await answerer.setLocalDescription(await answerer.createAnswer())
     answer = answerer.localDescription
-    await offerer.setRemoteDescription(RTCSessionDescription(mangle(answer.sdp), answer.type))
+    await offerer.setRemoteDescription(
+        RTCSessionDescription(mangle(answer.sdp), answer.type)
+    )
 
 
 def strip_candidates(sdp: str) -> str:
@@ -72,7 +75,9 @@ async def pcs() -> AsyncIterator[Callable[..., rtcstate.PeerConnection]]:
     """Factory of rtcstate PeerConnections (local addresses only), closed at the end."""
     made: list[RTCPeerConnection] = []
 
-    def make(cls: type = rtcstate.PeerConnection, **kwargs: object) -> rtcstate.PeerConnection:
+    def make(
+        cls: type = rtcstate.PeerConnection, **kwargs: object
+    ) -> rtcstate.PeerConnection:
         pc = cls(config(**kwargs))
         made.append(pc)
         return pc  # type: ignore[no-any-return]

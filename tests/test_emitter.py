@@ -114,7 +114,9 @@ async def test_a_raising_handler_goes_to_error_and_does_not_stop_the_others() ->
 
 
 @pytest.mark.asyncio
-async def test_without_error_listener_handler_exceptions_are_logged_not_raised(caplog) -> None:
+async def test_without_error_listener_handler_exceptions_are_logged_not_raised(
+    caplog,
+) -> None:
     emitter = Emitter()
     after: list[str] = []
 

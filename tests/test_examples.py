@@ -25,8 +25,13 @@ def test_loopback_pair_prints_changes_with_causes_then_closes() -> None:
     out = result.stdout
     for side in ("offerer", "answerer"):
         lines = [line for line in out.splitlines() if f" {side} " in line]
-        assert any("connecting -> connected" in line and "cause: dtls#0" in line for line in lines)
-        assert any("new -> checking" in line and "cause: ice#0" in line for line in lines)
+        assert any(
+            "connecting -> connected" in line and "cause: dtls#0" in line
+            for line in lines
+        )
+        assert any(
+            "new -> checking" in line and "cause: ice#0" in line for line in lines
+        )
     assert "message received: hello over loopback" in out
     assert "after close(): offerer closed, answerer closed" in out
     assert "connectionState connected -> closed [close() called]" in out

@@ -35,7 +35,9 @@ def test_missing_internal_is_a_loud_error() -> None:
 
     pc = Changed()
     del pc._RTCPeerConnection__closeTask  # type: ignore[attr-defined]
-    with pytest.raises(rtcstate.InternalsChangedError, match="verified with aiortc 1.16"):
+    with pytest.raises(
+        rtcstate.InternalsChangedError, match=r"verified with aiortc 1\.16"
+    ):
         _internals.disable_self_close(pc)
 
 

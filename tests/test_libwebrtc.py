@@ -38,7 +38,10 @@ def udp_ipv4_only(sdp: str) -> str:
 
 async def gathered(pc: webrtc.RTCPeerConnection) -> str:
     done = asyncio.Event()
-    pc.on("icegatheringstatechange", lambda _e: pc.ice_gathering_state == "complete" and done.set())
+    pc.on(
+        "icegatheringstatechange",
+        lambda _e: pc.ice_gathering_state == "complete" and done.set(),
+    )
     if pc.ice_gathering_state != "complete":
         await asyncio.wait_for(done.wait(), TIMEOUT)
     return udp_ipv4_only(pc.local_description.sdp)
@@ -47,22 +50,34 @@ async def gathered(pc: webrtc.RTCPeerConnection) -> str:
 async def test_libwebrtc_offers_rtcstate_answers(pcs) -> None:
     remote = webrtc.RTCPeerConnection(webrtc.RTCConfiguration(ice_servers=[]))
     remote_states: list[str] = []
-    remote.on("connectionstatechange", lambda _e: remote_states.append(remote.connection_state.value))
+    remote.on(
+        "connectionstatechange",
+        lambda _e: remote_states.append(remote.connection_state.value),
+    )
     local = pcs()
     rec = Recorder(local)
     try:
         remote.create_data_channel("chat")
         await remote.set_local_description(await remote.create_offer())
-        await local.setRemoteDescription(RTCSessionDescription(await gathered(remote), "offer"))
+        await local.setRemoteDescription(
+            RTCSessionDescription(await gathered(remote), "offer")
+        )
         await local.setLocalDescription(await local.createAnswer())
         await remote.set_remote_description(
             webrtc.RTCSessionDescriptionInit("answer", local.localDescription.sdp)
         )
-        assert await local.wait_for_connection_state("connected", timeout=TIMEOUT) == "connected"
+        assert (
+            await local.wait_for_connection_state("connected", timeout=TIMEOUT)
+            == "connected"
+        )
         assert rec.values("connectionstatechange") == ["connecting", "connected"]
         # libwebrtc's SDP carries a=end-of-candidates, so rtcstate's side completes
         await local.wait_for_ice_connection_state("completed", timeout=TIMEOUT)
-        assert rec.values("iceconnectionstatechange") == ["checking", "connected", "completed"]
+        assert rec.values("iceconnectionstatechange") == [
+            "checking",
+            "connected",
+            "completed",
+        ]
         for _ in range(100):
             if remote_states[-1:] == ["connected"]:
                 break
@@ -85,7 +100,9 @@ async def test_rtcstate_offers_and_a_libwebrtc_hang_up_is_not_closed(pcs) -> Non
             webrtc.RTCSessionDescriptionInit("offer", local.localDescription.sdp)
         )
         await remote.set_local_description(await remote.create_answer())
-        await local.setRemoteDescription(RTCSessionDescription(await gathered(remote), "answer"))
+        await local.setRemoteDescription(
+            RTCSessionDescription(await gathered(remote), "answer")
+        )
         await local.wait_for_connection_state("connected", timeout=TIMEOUT)
         await asyncio.wait_for(opened.wait(), TIMEOUT)
         dtls = local.sctp.transport

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from aiortc import RTCBundlePolicy, RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
-from conftest import Recorder, negotiate
 
 import rtcstate
+from conftest import Recorder, negotiate
 
 pytestmark = pytest.mark.asyncio
 
@@ -38,18 +38,26 @@ async def test_data_channel_only(pcs) -> None:
     a.createDataChannel("x")
     await negotiate(a, b)
     for pc in (a, b):
-        assert await pc.wait_for_connection_state("connected", timeout=10) == "connected"
+        assert (
+            await pc.wait_for_connection_state("connected", timeout=10) == "connected"
+        )
     assert await b.wait_for_ice_connection_state("completed", timeout=5) == "completed"
     await a.wait_for_ice_connection_state("completed", timeout=5)
     for rec in (rec_a, rec_b):
         assert rec.values("connectionstatechange") == ["connecting", "connected"]
         # aiortc's candidates arrive in the SDP with end-of-candidates, so the
         # transport completes right after connecting
-        assert rec.values("iceconnectionstatechange") == ["checking", "connected", "completed"]
+        assert rec.values("iceconnectionstatechange") == [
+            "checking",
+            "connected",
+            "completed",
+        ]
     assert len(counted_transports(a)) == 2  # one ICE + one DTLS
 
 
-async def test_ice_event_fires_before_connection_event_with_both_values_set(pcs) -> None:
+async def test_ice_event_fires_before_connection_event_with_both_values_set(
+    pcs,
+) -> None:
     a, b = pcs(), pcs()
     seen: list[tuple[str, str, str]] = []
     a.on(
@@ -93,7 +101,11 @@ async def test_unbundled_audio_video_data_counts_every_transport(pcs) -> None:
     assert sum(label.startswith("dtls#") for label in states) == 3
     # connected only once every transport is: the last DTLS to connect is the cause
     assert rec.values("connectionstatechange") == ["connecting", "connected"]
-    connected = [c for c in a.state_history if c.current == "connected" and c.attribute == "connectionState"]
+    connected = [
+        c
+        for c in a.state_history
+        if c.current == "connected" and c.attribute == "connectionState"
+    ]
     assert connected[0].cause.kind == "dtls"
     assert all(state in ("connected", "completed") for state in states.values())
 
@@ -145,13 +157,19 @@ async def test_handlers_may_take_the_change_and_learn_the_exact_state(pcs) -> No
     assert no_arg_calls == ["connecting", "connected"]
 
 
-async def test_close_sets_closed_at_once_fires_nothing_and_records_the_cause(pcs) -> None:
+async def test_close_sets_closed_at_once_fires_nothing_and_records_the_cause(
+    pcs,
+) -> None:
     a, b = pcs(), pcs()
     a.createDataChannel("x")
     await negotiate(a, b)
     await a.wait_for_connection_state("connected", timeout=10)
     fired: list[str] = []
-    for event in ("connectionstatechange", "iceconnectionstatechange", "signalingstatechange"):
+    for event in (
+        "connectionstatechange",
+        "iceconnectionstatechange",
+        "signalingstatechange",
+    ):
         a.on(event, lambda event=event: fired.append(event))
     closing = a.close()
     assert (a.connectionState, a.iceConnectionState) == ("closed", "closed")
@@ -183,7 +201,9 @@ async def test_remote_hang_up_is_not_reported_as_closed(pcs) -> None:
     # aiortc would now close `a` by itself and report "closed" within ms
     await asyncio.sleep(0.3)
     assert a.transport_states()["dtls#0 (mid 0)"] == "closed"
-    assert a.connectionState == "connected"  # W3C: DTLS closed still counts as connected
+    assert (
+        a.connectionState == "connected"
+    )  # W3C: DTLS closed still counts as connected
     assert a.signalingState == "stable"
     assert "closed" not in rec.values("connectionstatechange")
     assert a.state_history[-1].current == "connected"
@@ -205,7 +225,9 @@ async def test_dtls_fingerprint_mismatch_fails_and_never_closes(pcs) -> None:
         return "\r\n".join(lines) + "\r\n"
 
     await negotiate(a, b, mangle=tamper)
-    assert await a.wait_for_connection_state("failed", "connected", timeout=15) == "failed"
+    assert (
+        await a.wait_for_connection_state("failed", "connected", timeout=15) == "failed"
+    )
     assert rec.values("connectionstatechange") == ["connecting", "failed"]
     with pytest.raises(rtcstate.UnreachableStateError, match="failed"):
         await a.wait_for_connection_state("connected", timeout=1)

@@ -1,4 +1,4 @@
-"""The pure rules, exhaustively, against a reference written separately from the table."""
+"""The pure rules, exhaustively, against a reference written apart from the table."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ def reference_ice(states: tuple[str, ...], closed: bool) -> str:
     return "connected"
 
 
-def reference_connection(ice: str, dtls: tuple[str, ...], closed: bool, literal: bool) -> str:
+def reference_connection(
+    ice: str, dtls: tuple[str, ...], closed: bool, literal: bool
+) -> str:
     if closed:
         return "closed"
     if ice == "failed" or "failed" in dtls:
@@ -70,7 +72,9 @@ def test_enumeration_covers_what_the_issue_asks() -> None:
 
 
 @pytest.mark.parametrize("closed", [False, True])
-def test_ice_connection_state_matches_reference_for_every_combination(closed: bool) -> None:
+def test_ice_connection_state_matches_reference_for_every_combination(
+    closed: bool,
+) -> None:
     for ice in ICE_SETS:
         for order in {ice, tuple(reversed(ice))}:  # order never matters
             got = rules.ice_connection_state(order, closed=closed)
@@ -87,15 +91,21 @@ def test_connection_state_matches_reference_for_every_combination(
     for ice in ICE_SETS:
         aggregate = rules.ice_connection_state(ice, closed=closed)
         for dtls in DTLS_SETS:
-            got = rules.connection_state(aggregate, dtls, closed=closed, w3c_literal=literal)
-            want = reference_connection(reference_ice(ice, closed), dtls, closed, literal)
+            got = rules.connection_state(
+                aggregate, dtls, closed=closed, w3c_literal=literal
+            )
+            want = reference_connection(
+                reference_ice(ice, closed), dtls, closed, literal
+            )
             assert got == want, (ice, dtls, closed, literal)
             checked += 1
     assert checked == 120 * 56
 
 
 def test_every_value_is_reachable() -> None:
-    seen_ice = {rules.ice_connection_state(i, closed=c) for i in ICE_SETS for c in (0, 1)}
+    seen_ice = {
+        rules.ice_connection_state(i, closed=c) for i in ICE_SETS for c in (0, 1)
+    }
     assert seen_ice == set(IceConnectionState)
     seen = {
         rules.connection_state(rules.ice_connection_state(i), d, closed=c)
@@ -121,9 +131,9 @@ class TestWhereSourcesDiffer:
 
     def test_completed_is_reported_when_its_definition_holds(self) -> None:
         kwargs = dict(has_remote_candidates=True, local_gathering_complete=True)
-        assert rules.ice_transport_state("completed", remote_end_of_candidates=True, **kwargs) == (
-            "completed"
-        )
+        assert rules.ice_transport_state(
+            "completed", remote_end_of_candidates=True, **kwargs
+        ) == ("completed")
         # without the remote's end-of-candidates, only connected (as libwebrtc)
         assert rules.ice_transport_state(
             "completed", remote_end_of_candidates=False, **kwargs
@@ -137,14 +147,20 @@ class TestWhereSourcesDiffer:
         assert rules.reachable_connection_states("failed") == {"failed", "closed"}
         assert rules.reachable_ice_connection_states("failed") == {"failed", "closed"}
 
-    def test_remote_hang_up_leaves_dtls_closed_and_the_connection_connected(self) -> None:
+    def test_remote_hang_up_leaves_dtls_closed_and_the_connection_connected(
+        self,
+    ) -> None:
         assert rules.connection_state("connected", ["closed"]) == "connected"
-        assert rules.connection_state("connected", ["closed", "connected"]) == "connected"
+        assert (
+            rules.connection_state("connected", ["closed", "connected"]) == "connected"
+        )
 
     def test_close_gives_closed_whatever_the_transports_say(self) -> None:
         for ice in ICE_SETS:
             assert rules.ice_connection_state(ice, closed=True) == "closed"
-            assert rules.connection_state("connected", ["failed"], closed=True) == "closed"
+            assert (
+                rules.connection_state("connected", ["failed"], closed=True) == "closed"
+            )
 
 
 class TestIceTransportState:
@@ -173,16 +189,28 @@ class TestIceTransportState:
 
     @pytest.mark.parametrize(
         ("liveness", "want"),
-        [("alive", "connected"), ("disconnected", "disconnected"), ("failed", "failed")],
+        [
+            ("alive", "connected"),
+            ("disconnected", "disconnected"),
+            ("failed", "failed"),
+        ],
     )
-    def test_liveness_overrides_a_connected_transport(self, liveness: str, want: str) -> None:
-        assert rules.ice_transport_state("completed", liveness=liveness, **self.BASE) == want
+    def test_liveness_overrides_a_connected_transport(
+        self, liveness: str, want: str
+    ) -> None:
+        assert (
+            rules.ice_transport_state("completed", liveness=liveness, **self.BASE)
+            == want
+        )
 
     @pytest.mark.parametrize("native", ["new", "checking", "failed", "closed"])
     def test_liveness_is_ignored_before_a_pair_is_in_use(self, native: str) -> None:
         alive = rules.ice_transport_state(native, **self.BASE)
         for liveness in Liveness:
-            assert rules.ice_transport_state(native, liveness=liveness, **self.BASE) == alive
+            assert (
+                rules.ice_transport_state(native, liveness=liveness, **self.BASE)
+                == alive
+            )
 
     def test_unknown_native_state_is_a_clear_error(self) -> None:
         with pytest.raises(ValueError, match="'connected' is not one of"):
@@ -190,10 +218,18 @@ class TestIceTransportState:
 
     def test_connected_comes_before_completed(self) -> None:
         step = rules.next_ice_transport_state
-        assert step(IceTransportState.CHECKING, IceTransportState.COMPLETED) == "connected"
+        assert (
+            step(IceTransportState.CHECKING, IceTransportState.COMPLETED) == "connected"
+        )
         assert step(IceTransportState.NEW, IceTransportState.COMPLETED) == "connected"
-        assert step(IceTransportState.CONNECTED, IceTransportState.COMPLETED) == "completed"
-        assert step(IceTransportState.DISCONNECTED, IceTransportState.COMPLETED) == "completed"
+        assert (
+            step(IceTransportState.CONNECTED, IceTransportState.COMPLETED)
+            == "completed"
+        )
+        assert (
+            step(IceTransportState.DISCONNECTED, IceTransportState.COMPLETED)
+            == "completed"
+        )
 
 
 class TestBadInput:
@@ -206,7 +242,9 @@ class TestBadInput:
             rules.connection_state("connected", ["checking"])
 
     def test_ice_connection_value(self) -> None:
-        with pytest.raises(ValueError, match="'connecting' is not an RTCIceConnectionState"):
+        with pytest.raises(
+            ValueError, match="'connecting' is not an RTCIceConnectionState"
+        ):
             rules.connection_state("connecting", [])
 
 

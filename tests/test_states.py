@@ -20,7 +20,10 @@ from rtcstate import (
             IceConnectionState,
             "new checking connected completed disconnected failed closed",
         ),
-        (IceTransportState, "new checking connected completed disconnected failed closed"),
+        (
+            IceTransportState,
+            "new checking connected completed disconnected failed closed",
+        ),
         (DtlsTransportState, "new connecting connected closed failed"),
     ],
 )

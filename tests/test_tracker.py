@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import negotiate
 
 import rtcstate
+from conftest import negotiate
 
 pytestmark = pytest.mark.asyncio
 
@@ -35,7 +35,9 @@ async def test_wait_on_closed_connection_raises_at_once(pcs) -> None:
 
 async def test_close_while_waiting_raises_promptly(pcs) -> None:
     pc = pcs()
-    waiter = asyncio.ensure_future(pc.wait_for_connection_state("connected", timeout=30))
+    waiter = asyncio.ensure_future(
+        pc.wait_for_connection_state("connected", timeout=30)
+    )
     ice_waiter = asyncio.ensure_future(pc.wait_for_ice_connection_state("closed"))
     await asyncio.sleep(0)
     await pc.close()
@@ -68,7 +70,11 @@ async def test_iterator_misses_no_change_and_ends_with_close(pcs) -> None:
     await a.wait_for_connection_state("connected", timeout=10)
     await a.close()
     got = [(c.previous, c.current) async for c in changes]  # consumed late
-    assert got == [("new", "connecting"), ("connecting", "connected"), ("connected", "closed")]
+    assert got == [
+        ("new", "connecting"),
+        ("connecting", "connected"),
+        ("connected", "closed"),
+    ]
     ice = [c.current async for c in ice_changes]
     assert ice == ["checking", "connected", "completed", "closed"]
     assert [c.current async for c in a.connection_state_changes()] == []

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from aiortc import RTCIceCandidate, RTCPeerConnection
 from aiortc.sdp import candidate_from_sdp
-from conftest import Recorder, config, negotiate, strip_candidates
 
 import rtcstate
+from conftest import Recorder, config, negotiate, strip_candidates
 
 pytestmark = pytest.mark.asyncio
 
@@ -20,9 +20,15 @@ async def test_watch_reports_w3c_states_of_a_plain_aiortc_connection(pcs) -> Non
     rec = Recorder(watcher)
     a.createDataChannel("x")
     await negotiate(a, b)
-    assert await watcher.wait_for_connection_state("connected", timeout=10) == "connected"
+    assert (
+        await watcher.wait_for_connection_state("connected", timeout=10) == "connected"
+    )
     await watcher.wait_for_ice_connection_state("completed", timeout=5)
-    assert rec.values("iceconnectionstatechange") == ["checking", "connected", "completed"]
+    assert rec.values("iceconnectionstatechange") == [
+        "checking",
+        "connected",
+        "completed",
+    ]
     assert rec.values("connectionstatechange") == ["connecting", "connected"]
     assert a.iceConnectionState == "completed"  # aiortc's own value is untouched
     await a.close()
@@ -60,10 +66,14 @@ async def test_watch_sees_trickled_candidates(pcs) -> None:
     await b.setRemoteDescription(offer)
     await b.setLocalDescription(await b.createAnswer())
     answer = b.localDescription
-    await a.setRemoteDescription(type(answer)(strip_candidates(answer.sdp), answer.type))
+    await a.setRemoteDescription(
+        type(answer)(strip_candidates(answer.sdp), answer.type)
+    )
     await asyncio.sleep(0.2)
     assert watcher.iceConnectionState == "new"  # no remote candidate yet
-    lines = [ln[2:] for ln in full_offer.sdp.splitlines() if ln.startswith("a=candidate:")]
+    lines = [
+        ln[2:] for ln in full_offer.sdp.splitlines() if ln.startswith("a=candidate:")
+    ]
     candidate: RTCIceCandidate = candidate_from_sdp(lines[0].split(":", 1)[1])
     candidate.sdpMid = "0"
     await b.addIceCandidate(candidate)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from conftest import Recorder, negotiate, strip_candidates
 
 pytestmark = pytest.mark.asyncio
@@ -38,7 +39,9 @@ async def test_connectionstate_transitions_to_connected_via_connecting(pcs) -> N
     assert rec.values("connectionstatechange") == ["connecting", "connected"]
 
 
-async def test_connectionstate_remains_new_when_not_adding_remote_ice_candidates(pcs) -> None:
+async def test_connectionstate_remains_new_when_not_adding_remote_ice_candidates(
+    pcs,
+) -> None:
     a, b = pcs(), pcs()
     rec_a, rec_b = Recorder(a), Recorder(b)
     a.createDataChannel("test")
@@ -59,7 +62,9 @@ async def test_closing_the_connection_should_set_connectionstate_to_closed(pcs) 
     assert pc.iceConnectionState == "closed"
 
 
-async def test_closing_a_peerconnection_should_not_fire_connectionstatechange(pcs) -> None:
+async def test_closing_a_peerconnection_should_not_fire_connectionstatechange(
+    pcs,
+) -> None:
     a, b = pcs(), pcs()
     a.createDataChannel("test")
     await negotiate(a, b)
@@ -74,7 +79,9 @@ async def test_closing_a_peerconnection_should_not_fire_connectionstatechange(pc
 async def test_responder_ice_connection_state_behaves_as_expected(pcs) -> None:
     caller, callee = pcs(), pcs()
     states = [callee.iceConnectionState]
-    callee.on("iceconnectionstatechange", lambda: states.append(callee.iceConnectionState))
+    callee.on(
+        "iceconnectionstatechange", lambda: states.append(callee.iceConnectionState)
+    )
     caller.createDataChannel("test")
     await negotiate(caller, callee)
     await callee.wait_for_ice_connection_state("connected", "completed", timeout=10)

@@ -1,11 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Callable
-
-# asyncio debug mode for every loop the tests create (read when a loop is made).
-os.environ["PYTHONASYNCIODEBUG"] = "1"
 
 import pytest_asyncio
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription

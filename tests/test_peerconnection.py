@@ -231,3 +231,47 @@ async def test_dtls_fingerprint_mismatch_fails_and_never_closes(pcs) -> None:
     assert rec.values("connectionstatechange") == ["connecting", "failed"]
     with pytest.raises(rtcstate.UnreachableStateError, match="failed"):
         await a.wait_for_connection_state("connected", timeout=1)
+
+
+async def test_listeners_never_see_aiortc_own_emissions(pcs) -> None:
+    a, b = pcs(), pcs()
+    ice_seen: list[str] = []
+    conn_seen: list[str] = []
+    # no-argument handlers would also be called by aiortc's own emissions
+    a.on("iceconnectionstatechange", lambda: ice_seen.append(a.iceConnectionState))
+    a.on("connectionstatechange", lambda: conn_seen.append(a.connectionState))
+    a.createDataChannel("x")
+    await negotiate(a, b)
+    await a.wait_for_connection_state("connected", timeout=10)
+    await a.wait_for_ice_connection_state("completed", timeout=5)
+    await asyncio.sleep(0.1)
+    await a.close()
+    assert ice_seen == ["checking", "connected", "completed"]
+    assert conn_seen == ["connecting", "connected"]
+    assert all(type(v) is rtcstate.IceConnectionState for v in ice_seen)
+
+
+async def test_close_from_a_sync_handler_stops_the_rest_of_the_step(pcs) -> None:
+    a, b = pcs(), pcs()
+    fired: list[str] = []
+    closing = []
+
+    def on_ice(change: rtcstate.StateChange) -> None:
+        fired.append(f"ice {change.current}")
+        closing.append(a.close())  # closed at the call; awaited below
+
+    a.on("iceconnectionstatechange", on_ice)
+    a.on("connectionstatechange", lambda c: fired.append(f"conn {c.current}"))
+    a.createDataChannel("x")
+    await negotiate(a, b)
+    await a.wait_for_connection_state("closed", timeout=10)
+    await asyncio.gather(*closing)
+    await asyncio.sleep(0.1)
+    # the same step would have fired "conn connecting": close() stopped it
+    assert fired == ["ice checking"]
+    assert [c.current for c in a.state_history] == [
+        "checking",
+        "connecting",
+        "closed",
+        "closed",
+    ]

@@ -1,0 +1,200 @@
+"""Liveness of one ICE transport's selected pair: a sans-IO core.
+
+Theory of operation
+-------------------
+The monitor knows one fact, when the last packet from the remote arrived on the
+selected pair (any packet: STUN, DTLS, SCTP, RTP/RTCP, or the answer to one of our
+keepalives), and one clock, the ``now`` its caller passes in. It never reads a
+clock, never sleeps and never sends: like aioquic's connection, it is driven by
+
+* :meth:`LivenessMonitor.packet_received` whenever a packet arrives,
+* :meth:`LivenessMonitor.get_timer` / :meth:`LivenessMonitor.handle_timer`, which
+  the I/O layer arms with ``loop.call_at`` and fires when due,
+* :meth:`LivenessMonitor.next_event`, which hands out what to do: send a keepalive,
+  or report a new :class:`~rtcstate.states.Liveness`.
+
+Silence, measured from the last packet, decides everything:
+
+============================  ============================================
+silence                       the monitor
+============================  ============================================
+>= ``keepalive_interval``     sends one keepalive (the healthy pace)
+>= ``probe_after``            probes every ``probe_interval``
+>= ``disconnected_timeout``   says ``disconnected``; probes every
+                              ``disconnected_probe_interval``
+>= ``failed_timeout``         says ``failed``, terminal: stops sending
+                              (RFC 7675)
+============================  ============================================
+
+A packet at any point resets the silence (and ``disconnected`` becomes ``alive``).
+An idle but present remote answers every keepalive, so it never looks silent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from .states import Liveness
+
+__all__ = ["KeepaliveDue", "LivenessChanged", "LivenessConfig", "LivenessMonitor"]
+
+
+@dataclass(frozen=True)
+class LivenessConfig:
+    """Timers of the liveness monitor, in seconds.
+
+    :ivar keepalive_interval: silence after which a keepalive is sent while healthy
+        (so an idle remote costs at most one request per this interval).
+    :ivar probe_after: silence after which keepalives speed up (the last one may
+        have been lost).
+    :ivar probe_interval: between keepalives once silent, until ``disconnected``.
+    :ivar disconnected_probe_interval: between keepalives while disconnected.
+    :ivar disconnected_timeout: silence that reports ``disconnected``.
+    :ivar failed_timeout: silence that reports ``failed``.
+    :raises ValueError: unless every value is a positive finite number,
+        ``keepalive_interval < probe_after < disconnected_timeout < failed_timeout``
+        and neither probe interval exceeds ``keepalive_interval``.
+    """
+
+    keepalive_interval: float = 1.0
+    probe_after: float = 1.2
+    probe_interval: float = 0.05
+    disconnected_probe_interval: float = 0.25
+    disconnected_timeout: float = 2.0
+    failed_timeout: float = 15.0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "keepalive_interval",
+            "probe_after",
+            "probe_interval",
+            "disconnected_probe_interval",
+            "disconnected_timeout",
+            "failed_timeout",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(
+                    f"LivenessConfig.{name} must be a number, not {value!r}"
+                )
+            if not math.isfinite(value) or value <= 0:
+                raise ValueError(
+                    f"LivenessConfig.{name} must be positive, not {value!r}"
+                )
+        order = (
+            self.keepalive_interval,
+            self.probe_after,
+            self.disconnected_timeout,
+            self.failed_timeout,
+        )
+        if not order[0] < order[1] < order[2] < order[3]:
+            raise ValueError(
+                "LivenessConfig: need keepalive_interval < probe_after < "
+                "disconnected_timeout < failed_timeout, got "
+                + ", ".join(map(str, order))
+            )
+        for name in ("probe_interval", "disconnected_probe_interval"):
+            if getattr(self, name) > self.keepalive_interval:
+                raise ValueError(
+                    f"LivenessConfig.{name} ({getattr(self, name)}) must not exceed "
+                    f"keepalive_interval ({self.keepalive_interval})"
+                )
+
+
+@dataclass(frozen=True)
+class KeepaliveDue:
+    """Send one keepalive (a STUN binding request) on the selected pair now."""
+
+
+@dataclass(frozen=True)
+class LivenessChanged:
+    """The monitor's verdict changed."""
+
+    liveness: Liveness
+    reason: str
+
+
+Event = KeepaliveDue | LivenessChanged
+
+
+class LivenessMonitor:
+    """Decides ``alive`` / ``disconnected`` / ``failed`` for one selected pair.
+
+    :param config: the timers.
+    :param now: the time the pair was selected (it counts as a packet).
+    """
+
+    def __init__(self, config: LivenessConfig, now: float) -> None:
+        self._config = config
+        self._last_received = now
+        self._last_sent: float | None = None
+        self._liveness = Liveness.ALIVE
+        self._events: deque[Event] = deque()
+
+    @property
+    def liveness(self) -> Liveness:
+        return self._liveness
+
+    @property
+    def last_received(self) -> float:
+        return self._last_received
+
+    def packet_received(self, now: float) -> None:
+        """A packet from the remote arrived on the selected pair."""
+        if self._liveness is Liveness.FAILED:
+            return  # terminal until an ICE restart
+        silence = now - self._last_received
+        self._last_received = max(self._last_received, now)
+        if self._liveness is Liveness.DISCONNECTED:
+            self._set(Liveness.ALIVE, f"packets again after {silence:.1f} s")
+
+    def _next_keepalive(self) -> float:
+        c = self._config
+        received, sent = self._last_received, self._last_sent
+        if self._liveness is Liveness.DISCONNECTED:
+            return (sent or received) + c.disconnected_probe_interval
+        probe_start = received + c.probe_after
+        if sent is not None and sent >= probe_start:
+            return sent + c.probe_interval
+        if sent is None or sent < received + c.keepalive_interval:
+            return received + c.keepalive_interval
+        return probe_start
+
+    def get_timer(self) -> float | None:
+        """When :meth:`handle_timer` must next run, or ``None`` once failed."""
+        if self._liveness is Liveness.FAILED:
+            return None
+        c = self._config
+        timeout = (
+            c.disconnected_timeout
+            if self._liveness is Liveness.ALIVE
+            else c.failed_timeout
+        )
+        return min(self._next_keepalive(), self._last_received + timeout)
+
+    def handle_timer(self, now: float) -> None:
+        """Advance to ``now``: queue the verdicts and the keepalive that are due."""
+        if self._liveness is Liveness.FAILED:
+            return
+        c = self._config
+        silence = now - self._last_received
+        if silence >= c.failed_timeout:
+            self._set(
+                Liveness.FAILED, f"no packet for {silence:.1f} s: consent expired"
+            )
+            return
+        if silence >= c.disconnected_timeout and self._liveness is Liveness.ALIVE:
+            self._set(Liveness.DISCONNECTED, f"no packet for {silence:.1f} s")
+        if now >= self._next_keepalive():
+            self._last_sent = now
+            self._events.append(KeepaliveDue())
+
+    def next_event(self) -> Event | None:
+        """The oldest pending event, or ``None``."""
+        return self._events.popleft() if self._events else None
+
+    def _set(self, liveness: Liveness, reason: str) -> None:
+        self._liveness = liveness
+        self._events.append(LivenessChanged(liveness, reason))

@@ -1,0 +1,159 @@
+"""The sans-IO liveness monitor on simulated time: no sleeps, no sockets."""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Callable
+
+import pytest
+
+from rtcstate.liveness import (
+    KeepaliveDue,
+    LivenessChanged,
+    LivenessConfig,
+    LivenessMonitor,
+)
+
+RTT = 0.002
+
+
+class Sim:
+    """Drives a monitor the way the asyncio driver will: timers and arrivals.
+
+    `link_up(t)` says whether a packet sent at time t crosses (each way); an
+    answered keepalive comes back one RTT later.
+    """
+
+    def __init__(
+        self, config: LivenessConfig, link_up: Callable[[float], bool]
+    ) -> None:
+        self.monitor = LivenessMonitor(config, now=0.0)
+        self.link_up = link_up
+        self.arrivals: list[float] = []
+        self.sent: list[float] = []
+        self.changes: list[tuple[float, str, str]] = []
+
+    def add_arrivals(self, times: list[float]) -> None:
+        for t in times:
+            heapq.heappush(self.arrivals, t)
+
+    def run(self, until: float) -> None:
+        m = self.monitor
+        for _ in range(10_000_000):  # bounded
+            timer = m.get_timer()
+            arrival = self.arrivals[0] if self.arrivals else None
+            candidates = [t for t in (timer, arrival) if t is not None]
+            if not candidates or min(candidates) > until:
+                return
+            now = min(candidates)
+            if arrival is not None and arrival == now:
+                heapq.heappop(self.arrivals)
+                m.packet_received(now)
+            else:
+                m.handle_timer(now)
+            while (event := m.next_event()) is not None:
+                if isinstance(event, KeepaliveDue):
+                    self.sent.append(now)
+                    if self.link_up(now) and self.link_up(now + RTT / 2):
+                        heapq.heappush(self.arrivals, now + RTT)
+                else:
+                    assert isinstance(event, LivenessChanged)
+                    self.changes.append((now, event.liveness.value, event.reason))
+        raise AssertionError("simulation did not finish")
+
+
+def cut(start: float, end: float = float("inf")) -> Callable[[float], bool]:
+    return lambda t: not start <= t < end
+
+
+def test_healthy_idle_link_costs_at_most_one_keepalive_per_second() -> None:
+    sim = Sim(LivenessConfig(), lambda t: True)
+    sim.run(until=60)
+    assert sim.changes == []
+    assert 50 <= len(sim.sent) <= 60
+    gaps = [b - a for a, b in zip(sim.sent, sim.sent[1:])]
+    assert min(gaps) >= 1.0
+
+
+def test_inbound_traffic_makes_keepalives_unnecessary() -> None:
+    sim = Sim(LivenessConfig(), lambda t: True)
+    sim.add_arrivals([i * 0.1 for i in range(1, 600)])  # remote sends 10 packets/s
+    sim.run(until=59.9)
+    assert sim.sent == []
+    assert sim.changes == []
+
+
+def test_silent_cut_gives_disconnected_at_the_timeout_then_failed() -> None:
+    config = LivenessConfig()
+    sim = Sim(config, cut(10.0))
+    sim.run(until=40)
+    (t1, s1, r1), (t2, s2, r2) = sim.changes
+    last_answer = max(t for t in sim.sent if t < 10.0) + RTT
+    assert s1 == "disconnected"
+    assert t1 == pytest.approx(last_answer + config.disconnected_timeout)
+    assert t1 - 10.0 <= 2.5  # the issue's target, from the cut
+    assert r1.startswith("no packet for 2.0 s")
+    assert s2 == "failed"
+    assert t2 == pytest.approx(last_answer + config.failed_timeout)
+    assert "consent expired" in r2
+    # RFC 7675: nothing is sent once failed, and the monitor needs no timer
+    assert max(sim.sent) < t2
+    assert sim.monitor.get_timer() is None
+
+
+def test_probing_speeds_up_only_while_silent() -> None:
+    config = LivenessConfig()
+    sim = Sim(config, cut(10.0))
+    sim.run(until=10.0 + config.disconnected_timeout)
+    during = [t for t in sim.sent if t > 10.0]
+    gaps = [b - a for a, b in zip(during, during[1:])]
+    assert gaps and max(gaps) <= config.keepalive_interval
+    assert min(gaps) == pytest.approx(config.probe_interval)
+
+
+def test_restore_gives_alive_within_half_a_second() -> None:
+    config = LivenessConfig()
+    sim = Sim(config, cut(10.0, 18.0))
+    sim.run(until=30)
+    states = [s for _, s, _ in sim.changes]
+    assert states == ["disconnected", "alive"]
+    t_back = sim.changes[1][0]
+    assert 18.0 < t_back <= 18.5
+    assert sim.changes[1][2].startswith("packets again after")
+
+
+def test_packets_after_failed_change_nothing() -> None:
+    sim = Sim(LivenessConfig(disconnected_timeout=2, failed_timeout=4), cut(1.0))
+    sim.run(until=10)
+    assert [s for _, s, _ in sim.changes] == ["disconnected", "failed"]
+    sim.monitor.packet_received(11)
+    sim.monitor.handle_timer(12)
+    assert sim.monitor.next_event() is None
+    assert sim.monitor.liveness == "failed"
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_thirty_percent_loss_both_ways_gives_no_false_disconnect(seed: int) -> None:
+    rng = random.Random(seed)
+    sim = Sim(LivenessConfig(), lambda t: rng.random() >= 0.3)
+    sim.run(until=30)
+    assert sim.changes == []
+    assert len(sim.sent) / 30 < 10  # probing stays bounded under loss
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"keepalive_interval": 0}, "keepalive_interval must be positive"),
+        ({"failed_timeout": float("inf")}, "failed_timeout must be positive"),
+        ({"probe_interval": "fast"}, "probe_interval must be a number"),
+        ({"disconnected_timeout": True}, "must be a number"),
+        ({"disconnected_timeout": 20}, "need keepalive_interval < probe_after"),
+        ({"probe_after": 0.5}, "need keepalive_interval < probe_after"),
+        ({"probe_interval": 2}, "probe_interval .* must not exceed"),
+    ],
+)
+def test_config_is_checked(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        LivenessConfig(**kwargs)  # type: ignore[arg-type]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 import random
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rtcstate.liveness import (
     KeepaliveDue,
@@ -157,3 +160,72 @@ def test_thirty_percent_loss_both_ways_gives_no_false_disconnect(seed: int) -> N
 def test_config_is_checked(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         LivenessConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_blocked_loop_is_not_silence() -> None:
+    config = LivenessConfig()
+    m = LivenessMonitor(config, now=0.0)
+    m.packet_received(0.5)
+    # the loop blocks from 0.6 to 3.6: the timer due at 1.5 fires at 3.6
+    assert m.get_timer() == pytest.approx(1.5)
+    m.handle_timer(3.6)
+    assert m.next_event() == KeepaliveDue()  # asks the remote at once
+    assert m.next_event() is None
+    assert m.liveness == "alive"
+    m.packet_received(3.602)  # the answer
+    for _ in range(100):
+        timer = m.get_timer()
+        assert timer is not None
+        if timer > 6:
+            break
+        m.handle_timer(timer)
+        if isinstance(m.next_event(), KeepaliveDue):
+            m.packet_received(timer + RTT)
+    assert m.liveness == "alive"
+
+
+def test_a_blocked_loop_with_a_dead_peer_still_ends_disconnected() -> None:
+    config = LivenessConfig()
+    sim = Sim(config, cut(0.7))
+    sim.monitor.packet_received(0.5)
+    sim.monitor.handle_timer(3.6)  # stalled
+    sim.run(until=10)
+    states = [(round(t, 2), s) for t, s, _ in sim.changes]
+    assert states[0][1] == "disconnected"
+    assert states[0][0] <= 3.6 + config.disconnected_timeout
+
+
+@given(
+    keepalive=st.floats(0.01, 5),
+    gaps=st.lists(st.floats(0.001, 20), max_size=20),
+    scale=st.floats(1.01, 4),
+)
+def test_every_timer_makes_progress(
+    keepalive: float, gaps: list[float], scale: float
+) -> None:
+    # After handle_timer(t) the next timer is later than t (or none): no busy loop,
+    # whatever the timers and however packets arrive.
+    config = LivenessConfig(
+        keepalive_interval=keepalive,
+        probe_after=keepalive * scale,
+        probe_interval=keepalive / 3,
+        disconnected_probe_interval=keepalive / 2,
+        disconnected_timeout=keepalive * scale * scale,
+        failed_timeout=keepalive * scale**3 + 1,
+    )
+    m = LivenessMonitor(config, now=0.0)
+    arrivals = list(itertools.accumulate(gaps))
+    for _ in range(5000):
+        timer = m.get_timer()
+        if timer is None:
+            assert m.liveness == "failed"
+            return
+        if arrivals and arrivals[0] <= timer:
+            m.packet_received(arrivals.pop(0))
+            continue
+        m.handle_timer(timer)
+        while m.next_event() is not None:
+            pass
+        following = m.get_timer()
+        assert following is None or following > timer
+    raise AssertionError("no failed verdict within 5000 timers")

@@ -1,7 +1,9 @@
-"""Every use of an aiortc private attribute, in one place.
+"""Every use of an aiortc or aioice private attribute, in one place.
 
-rtcstate needs two facts aiortc's public API does not give, and one behaviour it
-cannot switch off publicly. Each is read or set here and nowhere else, checked by
+rtcstate needs facts aiortc's public API does not give (the remote's
+end-of-candidates, the selected candidate pair and its socket), and behaviour it
+cannot reach publicly (switching off the self-close, sending a keepalive on the
+selected pair, ending consent). Each is read or set here and nowhere else, checked by
 :func:`check` when a connection is wrapped, and covered by
 ``tests/test_internals.py``, so an aiortc release that renames them fails loudly
 instead of silently giving wrong states. Verified with aiortc 1.16.0 and aioice
@@ -10,15 +12,20 @@ instead of silently giving wrong states. Verified with aiortc 1.16.0 and aioice
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from aiortc import RTCIceTransport, RTCPeerConnection
 
 __all__ = [
     "InternalsChangedError",
+    "SelectedPair",
     "check",
     "disable_self_close",
+    "end_consent",
     "remote_end_of_candidates",
+    "selected_pair",
 ]
 
 # aiortc's RTCPeerConnection starts close() by itself once every DTLS transport
@@ -82,3 +89,111 @@ def remote_end_of_candidates(transport: RTCIceTransport) -> bool:
             f"aiortc {aiortc.__version__}: RTCIceGatherer has no {_REMOTE_END}; "
             "rtcstate was verified with aiortc 1.16"
         ) from None
+
+
+# --- the selected pair (aioice) -------------------------------------------------
+# aioice.Connection keeps its nominated pair per component in `_nominated`; each
+# CandidatePair has the StunProtocol (socket) it uses and the remote address.
+# aiortc multiplexes RTP and RTCP, so component 1 is the only one.
+
+
+def _connection(transport: RTCIceTransport) -> Any:
+    return transport._connection
+
+
+def _changed(what: str) -> InternalsChangedError:
+    import aioice
+
+    return InternalsChangedError(
+        f"aioice {getattr(aioice, '__version__', '?')}: {what}; rtcstate was verified "
+        "with aioice 0.13"
+    )
+
+
+class SelectedPair:
+    """The selected candidate pair of one ICE transport, for the liveness driver.
+
+    :meth:`watch` sees every datagram the pair's socket receives from the remote
+    address, before aioice handles it; :meth:`send_keepalive` sends an ICE
+    binding request (RFC 7675 consent check) with the session's credentials on
+    that socket, as a fire-and-forget datagram: its response comes back as a
+    datagram like any other.
+    """
+
+    def __init__(self, transport: RTCIceTransport, pair: Any) -> None:
+        self._transport = transport
+        self._connection = _connection(transport)
+        self._pair = pair
+        self._protocol = pair.protocol
+        self.remote_addr: tuple[str, int] = (pair.remote_addr[0], pair.remote_addr[1])
+        self._unwatch: Callable[[], None] | None = None
+
+    def watch(self, on_packet: Callable[[], None]) -> None:
+        """Call ``on_packet()`` for each datagram from the remote address."""
+        self.unwatch()
+        protocol = self._protocol
+        original = protocol.datagram_received
+        remote = self.remote_addr
+
+        def datagram_received(data: bytes | str, addr: tuple[Any, ...]) -> None:
+            if (addr[0], addr[1]) == remote:
+                on_packet()
+            original(data, addr)
+
+        # asyncio's transport looks the method up on the protocol instance.
+        protocol.datagram_received = datagram_received
+
+        def unwatch() -> None:
+            if protocol.__dict__.get("datagram_received") is datagram_received:
+                del protocol.datagram_received
+
+        self._unwatch = unwatch
+
+    def unwatch(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+
+    def send_keepalive(self) -> bool:
+        """Send one binding request; ``False`` if the socket is gone."""
+        from aioice import stun
+
+        connection = self._connection
+        transport = getattr(self._protocol, "transport", None)
+        if (
+            connection.remote_password is None
+            or transport is None
+            or transport.is_closing()
+        ):
+            return False
+        request = connection.build_request(self._pair, nominate=False)
+        request.add_message_integrity(connection.remote_password.encode("utf8"))
+        request.add_fingerprint()
+        assert request.message_class == stun.Class.REQUEST
+        self._protocol.send_stun(request, self.remote_addr)
+        return True
+
+
+def selected_pair(transport: RTCIceTransport) -> SelectedPair | None:
+    """The transport's nominated pair, or ``None`` while there is none."""
+    try:
+        nominated = _connection(transport)._nominated
+    except AttributeError:
+        raise _changed("Connection has no _nominated") from None
+    pair = nominated.get(1)
+    if pair is None:
+        return None
+    if not hasattr(pair, "protocol") or not hasattr(pair, "remote_addr"):
+        raise _changed("CandidatePair has no protocol / remote_addr")
+    return SelectedPair(transport, pair)
+
+
+def end_consent(transport: RTCIceTransport) -> asyncio.Future[None]:
+    """Consent expired (RFC 7675): stop sending to the remote.
+
+    Closes aioice's connection, as aioice itself does when its own consent checks
+    fail: every socket of the transport closes, and aiortc's RTCIceTransport
+    reports "failed" (not "closed", which only ``stop()`` gives).
+    """
+    future: asyncio.Future[None] = asyncio.ensure_future(_connection(transport).close())
+    return future

@@ -53,6 +53,10 @@ class LivenessConfig:
     :ivar disconnected_probe_interval: between keepalives while disconnected.
     :ivar disconnected_timeout: silence that reports ``disconnected``.
     :ivar failed_timeout: silence that reports ``failed``.
+    :ivar stall_tolerance: a timer firing later than this means the event loop
+        was blocked; the blocked time is not counted as silence, since nothing
+        could be sent or read meanwhile (packets that did wait in the socket
+        are read before the timer runs).
     :raises ValueError: unless every value is a positive finite number,
         ``keepalive_interval < probe_after < disconnected_timeout < failed_timeout``
         and neither probe interval exceeds ``keepalive_interval``.
@@ -64,6 +68,7 @@ class LivenessConfig:
     disconnected_probe_interval: float = 0.25
     disconnected_timeout: float = 2.0
     failed_timeout: float = 15.0
+    stall_tolerance: float = 0.5
 
     def __post_init__(self) -> None:
         for name in (
@@ -73,6 +78,7 @@ class LivenessConfig:
             "disconnected_probe_interval",
             "disconnected_timeout",
             "failed_timeout",
+            "stall_tolerance",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -179,13 +185,26 @@ class LivenessMonitor:
         if self._liveness is Liveness.FAILED:
             return
         c = self._config
+        due = self.get_timer()
+        if due is not None and now - due > c.stall_tolerance:
+            # The loop was blocked: do not count that time as silence, and ask
+            # the remote at once.
+            self._last_received = min(now, self._last_received + (now - due))
+            self._last_sent = now
+            self._events.append(KeepaliveDue())
+            return
         silence = now - self._last_received
-        if silence >= c.failed_timeout:
+        # deadlines as get_timer() computes them, so float rounding cannot make
+        # a timer fire without its effect
+        if now >= self._last_received + c.failed_timeout:
             self._set(
                 Liveness.FAILED, f"no packet for {silence:.1f} s: consent expired"
             )
             return
-        if silence >= c.disconnected_timeout and self._liveness is Liveness.ALIVE:
+        if (
+            now >= self._last_received + c.disconnected_timeout
+            and self._liveness is Liveness.ALIVE
+        ):
             self._set(Liveness.DISCONNECTED, f"no packet for {silence:.1f} s")
         if now >= self._next_keepalive():
             self._last_sent = now

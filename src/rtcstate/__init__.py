@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ._internals import InternalsChangedError
 from .events import Cause, StateChange
+from .liveness import LivenessConfig
 from .peerconnection import PeerConnection
 from .states import (
     DtlsTransportState,
@@ -30,6 +31,7 @@ __all__ = [
     "IceTransportState",
     "InternalsChangedError",
     "Liveness",
+    "LivenessConfig",
     "PeerConnection",
     "PeerConnectionState",
     "StateChange",

@@ -15,6 +15,7 @@ from . import _internals
 from .api import StateAPI
 from .emitter import STATE_EVENTS, StateEventsMixin
 from .events import Cause, StateChange
+from .liveness import LivenessConfig
 from .tracker import DEFAULT_HISTORY_SIZE, StateTracker
 
 __all__ = ["PeerConnection"]
@@ -40,6 +41,9 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
       until the application calls ``close()``.
 
     :param configuration: as for aiortc.
+    :param liveness: timers of the liveness monitor that notices a silent remote
+        (``disconnected``), its return and its loss (``failed``); ``None``
+        switches it off, leaving ICE to aiortc (about 30 s to fail).
     :param history_size: how many changes :attr:`state_history` keeps.
     """
 
@@ -47,12 +51,16 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         self,
         configuration: RTCConfiguration | None = None,
         *,
+        liveness: LivenessConfig | None = LivenessConfig(),  # noqa: B008 (frozen)
         history_size: int = DEFAULT_HISTORY_SIZE,
     ) -> None:
         super().__init__(configuration)
         _internals.disable_self_close(self)
         self._rtcstate = StateTracker(
-            self, self._emit_state_change, history_size=history_size
+            self,
+            self._emit_state_change,
+            history_size=history_size,
+            liveness=liveness,
         )
 
     def _emit_state_change(self, change: StateChange) -> None:
@@ -76,7 +84,11 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         is called, no state event fires, and nothing fires afterwards. Await the
         result to let aiortc stop its transports."""
         self._rtcstate.close()
-        return super().close()
+        return self._close()
+
+    async def _close(self) -> None:
+        await super().close()
+        await self._rtcstate.drain()
 
     async def addIceCandidate(self, candidate: RTCIceCandidate | None) -> None:
         await super().addIceCandidate(candidate)

@@ -11,6 +11,7 @@ setRemoteDescription) and when a remote candidate is added.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import weakref
 from collections import deque
@@ -21,7 +22,9 @@ from typing import Any, Generic, Literal, TypeVar
 from aiortc import RTCDtlsTransport, RTCIceTransport, RTCPeerConnection
 
 from . import _internals, rules
+from .driver import LivenessDriver
 from .events import Cause, StateChange
+from .liveness import LivenessConfig
 from .states import (
     DtlsTransportState,
     IceConnectionState,
@@ -31,6 +34,8 @@ from .states import (
 )
 
 __all__ = ["DEFAULT_HISTORY_SIZE", "StateTracker", "UnreachableStateError"]
+
+logger = logging.getLogger("rtcstate")
 
 #: How many changes ``state_history`` keeps by default (the oldest are dropped).
 DEFAULT_HISTORY_SIZE = 1000
@@ -50,6 +55,9 @@ class _Ice:
     index: int
     state: IceTransportState = IceTransportState.NEW
     listeners: list[tuple[Any, Callable[[], None]]] = field(default_factory=list)
+    liveness: Liveness = Liveness.ALIVE
+    liveness_reason: str | None = None  # for the next change's cause, then cleared
+    driver: LivenessDriver | None = None
 
 
 @dataclass(eq=False)
@@ -106,6 +114,8 @@ class StateTracker:
     :param on_change: called with each :class:`StateChange` as it happens, ICE
         before connection when one step changes both; never for ``close()``.
     :param history_size: how many changes :attr:`history` keeps.
+    :param liveness: the liveness monitor's timers, or ``None`` for no monitor
+        (ICE transports then leave connected only when aiortc says failed).
     :param clock: returns the time stamped on changes; the running loop's
         ``time()`` by default.
     """
@@ -116,12 +126,20 @@ class StateTracker:
         on_change: Callable[[StateChange], object],
         *,
         history_size: int = DEFAULT_HISTORY_SIZE,
+        liveness: LivenessConfig | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
         if not isinstance(history_size, int) or history_size < 1:
             raise ValueError(
                 f"history_size must be a positive int, not {history_size!r}"
             )
+        if liveness is not None and not isinstance(liveness, LivenessConfig):
+            raise TypeError(
+                "liveness must be a LivenessConfig or None, not "
+                + type(liveness).__name__
+            )
+        self._liveness_config = liveness
+        self._tasks: set[asyncio.Future[Any]] = set()
         self._pc = pc
         self._on_change = on_change
         self._clock = clock or _loop_time
@@ -129,7 +147,6 @@ class StateTracker:
         self._ice: dict[RTCIceTransport, _Ice] = {}
         self._dtls: dict[RTCDtlsTransport, _Dtls] = {}
         self._next_index = {"ice": 0, "dtls": 0}
-        self._liveness: dict[RTCIceTransport, tuple[Liveness, str | None]] = {}
         self._ice_state = IceConnectionState.NEW
         self._connection_state = PeerConnectionState.NEW
         self._closed = False
@@ -200,8 +217,7 @@ class StateTracker:
             self._unsubscribe(self._dtls.pop(old_dtls).listeners)
             changed = True
         for old_ice in [i for i in self._ice if i not in ice_now]:
-            self._unsubscribe(self._ice.pop(old_ice).listeners)
-            self._liveness.pop(old_ice, None)
+            self._forget_ice(self._ice.pop(old_ice))
             changed = True
         for ice_transport in ice_now:
             if ice_transport not in self._ice:
@@ -222,10 +238,58 @@ class StateTracker:
         self, transport: RTCIceTransport, liveness: Liveness, reason: str | None = None
     ) -> None:
         """Feed a liveness verdict for one ICE transport (from the liveness monitor)."""
-        if transport not in self._ice:
+        entry = self._ice.get(transport)
+        if entry is None or self._closed:
             return
-        self._liveness[transport] = (Liveness(liveness), reason)
-        self.update(Cause("ice", self._label(self._ice[transport]), detail=reason))
+        entry.liveness = Liveness(liveness)
+        entry.liveness_reason = reason
+        if entry.liveness is Liveness.FAILED:
+            # RFC 7675: consent expired, stop sending to the remote.
+            self._keep(_internals.end_consent(transport))
+        self.update(Cause("ice", self._label(entry), detail=reason))
+
+    async def drain(self) -> None:
+        """Wait for the work the tracker started (ending consent) to finish."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _keep(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.add(task)
+
+        def done(task: asyncio.Future[Any]) -> None:
+            self._tasks.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                logger.warning("ending consent failed", exc_info=task.exception())
+
+        task.add_done_callback(done)
+
+    def _forget_ice(self, entry: _Ice) -> None:
+        self._unsubscribe(entry.listeners)
+        if entry.driver is not None:
+            entry.driver.stop()
+
+    def _run_liveness(self, entry: _Ice) -> None:
+        """Start the monitor once a pair is selected; stop it when ICE ends."""
+        native = entry.transport.state
+        if entry.driver is not None:
+            if native != "completed":
+                entry.driver.stop()
+            return
+        if self._liveness_config is None or native != "completed":
+            return
+        pair = _internals.selected_pair(entry.transport)
+        if pair is None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # started at the next event, which runs in the loop
+        transport = entry.transport
+        entry.driver = LivenessDriver(
+            pair,
+            self._liveness_config,
+            lambda liveness, reason: self.set_liveness(transport, liveness, reason),
+        )
 
     def close(self) -> None:
         """The application called ``close()``: both states become ``closed`` at
@@ -263,12 +327,11 @@ class StateTracker:
             self._followup.cancel()
             self._followup = None
         for ice in self._ice.values():
-            self._unsubscribe(ice.listeners)
+            self._forget_ice(ice)
         for dtls in self._dtls.values():
             self._unsubscribe(dtls.listeners)
         self._ice.clear()
         self._dtls.clear()
-        self._liveness.clear()
         self._notify(changes)
         for iterator in list(self._iterators):
             iterator._push(None)
@@ -300,13 +363,13 @@ class StateTracker:
         needs_followup = False
         for entry in self._ice.values():
             transport = entry.transport
-            liveness, reason = self._liveness.get(transport, (Liveness.ALIVE, None))
+            self._run_liveness(entry)
             derived = rules.ice_transport_state(
                 transport.state,
                 has_remote_candidates=bool(transport.getRemoteCandidates()),
                 local_gathering_complete=transport.iceGatherer.state == "completed",
                 remote_end_of_candidates=_internals.remote_end_of_candidates(transport),
-                liveness=liveness,
+                liveness=entry.liveness,
             )
             reported = rules.next_ice_transport_state(entry.state, derived)
             # Split "completed" reached at once into connected, then completed.
@@ -317,13 +380,13 @@ class StateTracker:
             if reported is not entry.state:
                 entry.state = reported
                 if moved is None:
-                    detail = reason if liveness is not Liveness.ALIVE else None
                     moved = Cause(
                         "ice",
                         self._label(entry),
                         reported.value,
-                        detail or f"aiortc: {transport.state}",
+                        entry.liveness_reason or f"aiortc: {transport.state}",
                     )
+            entry.liveness_reason = None
         for dtls in self._dtls.values():
             state = DtlsTransportState(dtls.transport.state)
             if state is not dtls.state:

@@ -9,6 +9,7 @@ from . import _internals
 from .api import StateAPI
 from .emitter import StateEventsMixin
 from .events import Cause, StateChange
+from .liveness import LivenessConfig
 from .tracker import DEFAULT_HISTORY_SIZE, StateTracker
 
 __all__ = ["ConnectionWatcher", "watch"]
@@ -29,7 +30,11 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
     """
 
     def __init__(
-        self, pc: RTCPeerConnection, *, history_size: int = DEFAULT_HISTORY_SIZE
+        self,
+        pc: RTCPeerConnection,
+        *,
+        liveness: LivenessConfig | None = LivenessConfig(),  # noqa: B008 (frozen)
+        history_size: int = DEFAULT_HISTORY_SIZE,
     ) -> None:
         if not isinstance(pc, RTCPeerConnection):
             raise TypeError(
@@ -39,7 +44,7 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
         self._pc = pc
         _internals.disable_self_close(pc)
         self._rtcstate = StateTracker(
-            pc, self._emit_state_change, history_size=history_size
+            pc, self._emit_state_change, history_size=history_size, liveness=liveness
         )
         pc.on("signalingstatechange", self._on_signalingstatechange)
         self._wrap_add_ice_candidate()
@@ -80,7 +85,10 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
 
 
 def watch(
-    pc: RTCPeerConnection, *, history_size: int = DEFAULT_HISTORY_SIZE
+    pc: RTCPeerConnection,
+    *,
+    liveness: LivenessConfig | None = LivenessConfig(),  # noqa: B008 (frozen)
+    history_size: int = DEFAULT_HISTORY_SIZE,
 ) -> ConnectionWatcher:
     """Track the W3C states of an existing aiortc ``RTCPeerConnection``.
 
@@ -89,5 +97,6 @@ def watch(
 
     Call it before ``setLocalDescription`` / ``setRemoteDescription`` to see every
     change; called later, it starts from the transports' current states.
+    ``liveness`` is as for :class:`~rtcstate.PeerConnection`.
     """
-    return ConnectionWatcher(pc, history_size=history_size)
+    return ConnectionWatcher(pc, liveness=liveness, history_size=history_size)

@@ -1,0 +1,87 @@
+"""The thin asyncio layer that runs a :class:`~rtcstate.liveness.LivenessMonitor`
+on one ICE transport's selected pair.
+
+It feeds the monitor every datagram from the remote (seen on the pair's socket,
+see :class:`rtcstate._internals.SelectedPair`), arms one ``loop.call_at`` timer
+at the monitor's :meth:`get_timer`, sends the keepalives the monitor asks for,
+and passes verdicts on. Nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from ._internals import SelectedPair
+from .liveness import KeepaliveDue, LivenessConfig, LivenessMonitor
+from .states import Liveness
+
+__all__ = ["LivenessDriver"]
+
+
+class LivenessDriver:
+    """Runs one monitor until :meth:`stop` or its ``failed`` verdict.
+
+    :param pair: the selected pair to watch and send keepalives on.
+    :param config: the monitor's timers.
+    :param on_verdict: called with each new :class:`Liveness` and its reason.
+    """
+
+    def __init__(
+        self,
+        pair: SelectedPair,
+        config: LivenessConfig,
+        on_verdict: Callable[[Liveness, str], None],
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._pair = pair
+        self._on_verdict = on_verdict
+        self._monitor = LivenessMonitor(config, self._loop.time())
+        self._handle: asyncio.TimerHandle | None = None
+        self._stopped = False
+        self.keepalives_sent = 0
+        pair.watch(self._on_packet)
+        self._arm()
+
+    @property
+    def liveness(self) -> Liveness:
+        return self._monitor.liveness
+
+    def stop(self) -> None:
+        """Stop watching and sending. Idempotent."""
+        self._stopped = True
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._pair.unwatch()
+
+    def _on_packet(self) -> None:
+        # Only moves the monitor's deadlines later: the armed timer may fire
+        # early, finds nothing due and re-arms; no call_at per packet.
+        self._monitor.packet_received(self._loop.time())
+        self._drain()
+
+    def _fire(self) -> None:
+        self._handle = None
+        if self._stopped:
+            return
+        self._monitor.handle_timer(self._loop.time())
+        self._drain()
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._stopped or self._handle is not None:
+            return
+        when = self._monitor.get_timer()
+        if when is not None:
+            self._handle = self._loop.call_at(when, self._fire)
+
+    def _drain(self) -> None:
+        while not self._stopped and (event := self._monitor.next_event()) is not None:
+            if isinstance(event, KeepaliveDue):
+                if self._pair.send_keepalive():
+                    self.keepalives_sent += 1
+            else:
+                if event.liveness is Liveness.FAILED:
+                    self.stop()
+                self._on_verdict(event.liveness, event.reason)

@@ -1,0 +1,254 @@
+"""Test helpers for applications: a faulty UDP link between two peers.
+
+:class:`FaultyLink` is a UDP relay on 127.0.0.1. Rewrite each side's SDP with it
+before handing it to the other side, and the peers talk through the relay, which
+can cut, drop or delay each direction::
+
+    async with FaultyLink() as link:
+        await offerer.setLocalDescription(await offerer.createOffer())
+        await answerer.setRemoteDescription(link.offer_to_answerer(offerer.localDescription))
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        await offerer.setRemoteDescription(link.answer_to_offerer(answerer.localDescription))
+        ...
+        link.cut()          # both directions, silently
+        link.restore()
+        link.set_loss(0.3)  # 30 % random loss in both directions
+
+It relays one ICE transport: a bundled session, or a single m-line. Everything it
+does is bounded (packets relayed, packets held for delay) and it closes its
+sockets on :meth:`FaultyLink.close`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal
+
+from aiortc import RTCSessionDescription
+
+__all__ = ["Direction", "FaultyLink"]
+
+Which = Literal["both", "to_offerer", "to_answerer"]
+
+
+@dataclass
+class Direction:
+    """The faults of one direction of the link, and what it did."""
+
+    cut: bool = False
+    loss: float = 0.0
+    delay: float = 0.0
+    forwarded: int = 0
+    dropped: int = 0
+    _dest: tuple[str, int] | None = field(default=None, repr=False)
+
+
+class _Socket(asyncio.DatagramProtocol):
+    def __init__(self, link: FaultyLink, side: Literal["offerer", "answerer"]) -> None:
+        self.link = link
+        self.side = side
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        self.link._received(self.side, data, (addr[0], addr[1]))
+
+
+class FaultyLink:
+    """A UDP relay on 127.0.0.1 with per-direction cut, loss and delay.
+
+    :param seed: seeds the random loss, for reproducible tests.
+    :param max_packets: the relay stops forwarding after this many packets.
+    :param max_delayed: at most this many packets are held for delay at once;
+        more are dropped.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        max_packets: int = 1_000_000,
+        max_delayed: int = 10_000,
+    ) -> None:
+        if max_packets < 1 or max_delayed < 1:
+            raise ValueError("max_packets and max_delayed must be positive")
+        self._random = random.Random(seed)
+        self._max_packets = max_packets
+        self._max_delayed = max_delayed
+        self._delayed: set[asyncio.TimerHandle] = set()
+        self._total = 0
+        # the socket the offerer sends to (it stands for the answerer), and back
+        self._for_offerer: _Socket | None = None
+        self._for_answerer: _Socket | None = None
+        self.to_answerer = Direction()
+        self.to_offerer = Direction()
+        self._closed = False
+
+    async def start(self) -> FaultyLink:
+        """Open the relay's two sockets on 127.0.0.1."""
+        loop = asyncio.get_running_loop()
+        _, self._for_offerer = await loop.create_datagram_endpoint(
+            lambda: _Socket(self, "offerer"), local_addr=("127.0.0.1", 0)
+        )
+        _, self._for_answerer = await loop.create_datagram_endpoint(
+            lambda: _Socket(self, "answerer"), local_addr=("127.0.0.1", 0)
+        )
+        return self
+
+    async def __aenter__(self) -> FaultyLink:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close both sockets and drop every held packet. Idempotent."""
+        self._closed = True
+        for handle in self._delayed:
+            handle.cancel()
+        self._delayed.clear()
+        for sock in (self._for_offerer, self._for_answerer):
+            if sock is not None and sock.transport is not None:
+                sock.transport.close()
+
+    # --- SDP ------------------------------------------------------------------
+
+    def offer_to_answerer(self, offer: RTCSessionDescription) -> RTCSessionDescription:
+        """The offerer's description as the answerer must see it (via the relay)."""
+        return self._rewrite(offer, self.to_offerer, self._for_answerer)
+
+    def answer_to_offerer(self, answer: RTCSessionDescription) -> RTCSessionDescription:
+        """The answerer's description as the offerer must see it (via the relay)."""
+        return self._rewrite(answer, self.to_answerer, self._for_offerer)
+
+    def _rewrite(
+        self,
+        description: RTCSessionDescription,
+        towards: Direction,
+        via: _Socket | None,
+    ) -> RTCSessionDescription:
+        if via is None or via.transport is None:
+            raise RuntimeError("FaultyLink is not started: use 'async with' or start()")
+        relay_host, relay_port = via.transport.get_extra_info("sockname")[:2]
+        per_mline: list[set[tuple[str, int]]] = []
+        out = []
+        for line in description.sdp.splitlines():
+            if line.startswith("a=candidate:"):
+                fields = line.split()
+                if len(fields) < 8 or fields[6] != "typ":
+                    raise ValueError(f"FaultyLink: cannot read candidate line {line!r}")
+                if per_mline and fields[2].lower() == "udp" and ":" not in fields[4]:
+                    per_mline[-1].add((fields[4], int(fields[5])))
+                continue  # replaced by one relay candidate per m-line below
+            out.append(line)
+            if line.startswith("m="):
+                per_mline.append(set())
+                out.append(
+                    f"a=candidate:relay 1 udp 2130706431 {relay_host} {relay_port} typ host"
+                )
+        distinct = {frozenset(c) for c in per_mline if c}
+        if not distinct:
+            raise ValueError("FaultyLink: the description has no UDP IPv4 candidate")
+        if len(distinct) > 1:
+            raise ValueError(
+                "FaultyLink relays one ICE transport: bundle the session "
+                "(several m-lines have candidates of their own)"
+            )
+        targets = next(iter(distinct))
+        # the peer's own address: prefer loopback, else the first one seen
+        towards._dest = min(targets, key=lambda t: (not t[0].startswith("127."), t))
+        return RTCSessionDescription(
+            sdp="\r\n".join(out) + "\r\n", type=description.type
+        )
+
+    # --- faults ---------------------------------------------------------------
+
+    def _directions(self, which: Which) -> list[Direction]:
+        if which == "both":
+            return [self.to_answerer, self.to_offerer]
+        if which == "to_answerer":
+            return [self.to_answerer]
+        if which == "to_offerer":
+            return [self.to_offerer]
+        raise ValueError(
+            f"direction must be 'both', 'to_offerer' or 'to_answerer', not {which!r}"
+        )
+
+    def cut(self, which: Which = "both") -> None:
+        """Drop every packet in that direction, silently."""
+        for direction in self._directions(which):
+            direction.cut = True
+
+    def restore(self, which: Which = "both") -> None:
+        """Undo :meth:`cut`."""
+        for direction in self._directions(which):
+            direction.cut = False
+
+    def set_loss(self, rate: float, which: Which = "both") -> None:
+        """Drop each packet with probability ``rate`` (0 to 1)."""
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"loss rate must be between 0 and 1, not {rate!r}")
+        for direction in self._directions(which):
+            direction.loss = rate
+
+    def set_delay(self, seconds: float, which: Which = "both") -> None:
+        """Hold each packet ``seconds`` before forwarding it (0 to 10)."""
+        if not 0.0 <= seconds <= 10.0:
+            raise ValueError(f"delay must be between 0 and 10 s, not {seconds!r}")
+        for direction in self._directions(which):
+            direction.delay = seconds
+
+    # --- relaying -------------------------------------------------------------
+
+    def _received(
+        self, side: Literal["offerer", "answerer"], data: bytes, addr: tuple[str, int]
+    ) -> None:
+        # A packet on the offerer's socket comes from the offerer and goes to
+        # the answerer through the answerer's socket (whose address the
+        # answerer knows as the offerer's), and the other way round.
+        if side == "offerer":
+            direction, back, out = self.to_answerer, self.to_offerer, self._for_answerer
+        else:
+            direction, back, out = self.to_offerer, self.to_answerer, self._for_offerer
+        back._dest = addr  # latch: replies go to where the peer really sends from
+        dest = direction._dest
+        if (
+            self._closed
+            or dest is None
+            or out is None
+            or out.transport is None
+            or self._total >= self._max_packets
+            or direction.cut
+            or (direction.loss and self._random.random() < direction.loss)
+        ):
+            direction.dropped += 1
+            return
+        self._total += 1
+        if direction.delay <= 0:
+            out.transport.sendto(data, dest)
+            direction.forwarded += 1
+            return
+        if len(self._delayed) >= self._max_delayed:
+            direction.dropped += 1
+            return
+        loop = asyncio.get_running_loop()
+        holder: list[asyncio.TimerHandle] = []
+
+        def send() -> None:
+            self._delayed.discard(holder[0])
+            if not self._closed and out.transport is not None:
+                out.transport.sendto(data, dest)
+                direction.forwarded += 1
+
+        holder.append(loop.call_later(direction.delay, send))
+        self._delayed.add(holder[0])

@@ -5,10 +5,10 @@ before handing it to the other side, and the peers talk through the relay, which
 can cut, drop or delay each direction::
 
     async with FaultyLink() as link:
-        await offerer.setLocalDescription(await offerer.createOffer())
-        await answerer.setRemoteDescription(link.offer_to_answerer(offerer.localDescription))
-        await answerer.setLocalDescription(await answerer.createAnswer())
-        await offerer.setRemoteDescription(link.answer_to_offerer(answerer.localDescription))
+        await a.setLocalDescription(await a.createOffer())
+        await b.setRemoteDescription(link.offer_to_answerer(a.localDescription))
+        await b.setLocalDescription(await b.createAnswer())
+        await a.setRemoteDescription(link.answer_to_offerer(b.localDescription))
         ...
         link.cut()          # both directions, silently
         link.restore()
@@ -154,7 +154,8 @@ class FaultyLink:
             if line.startswith("m="):
                 per_mline.append(set())
                 out.append(
-                    f"a=candidate:relay 1 udp 2130706431 {relay_host} {relay_port} typ host"
+                    "a=candidate:relay 1 udp 2130706431 "
+                    f"{relay_host} {relay_port} typ host"
                 )
         distinct = {frozenset(c) for c in per_mline if c}
         if not distinct:

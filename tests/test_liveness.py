@@ -17,15 +17,17 @@ from rtcstate.liveness import (
     LivenessConfig,
     LivenessMonitor,
 )
+from rtcstate.states import Liveness
 
 RTT = 0.002
 
 
 class Sim:
-    """Drives a monitor the way the asyncio driver will: timers and arrivals.
+    """Drives a monitor the way the asyncio driver does: timers and arrivals.
 
     `link_up(t)` says whether a packet sent at time t crosses (each way); an
-    answered keepalive comes back one RTT later.
+    answered keepalive comes back one RTT later. `add_arrivals` adds other
+    packets from the remote (its own traffic).
     """
 
     def __init__(
@@ -33,33 +35,36 @@ class Sim:
     ) -> None:
         self.monitor = LivenessMonitor(config, now=0.0)
         self.link_up = link_up
-        self.arrivals: list[float] = []
+        self.arrivals: list[tuple[float, bool]] = []  # (time, is an answer)
         self.sent: list[float] = []
         self.changes: list[tuple[float, str, str]] = []
 
     def add_arrivals(self, times: list[float]) -> None:
         for t in times:
-            heapq.heappush(self.arrivals, t)
+            heapq.heappush(self.arrivals, (t, False))
 
     def run(self, until: float) -> None:
         m = self.monitor
         for _ in range(10_000_000):  # bounded
             timer = m.get_timer()
-            arrival = self.arrivals[0] if self.arrivals else None
+            arrival = self.arrivals[0][0] if self.arrivals else None
             candidates = [t for t in (timer, arrival) if t is not None]
             if not candidates or min(candidates) > until:
                 return
             now = min(candidates)
             if arrival is not None and arrival == now:
-                heapq.heappop(self.arrivals)
-                m.packet_received(now)
+                _, answer = heapq.heappop(self.arrivals)
+                if answer:
+                    m.answer_received(now)
+                else:
+                    m.packet_received(now)
             else:
                 m.handle_timer(now)
             while (event := m.next_event()) is not None:
                 if isinstance(event, KeepaliveDue):
                     self.sent.append(now)
                     if self.link_up(now) and self.link_up(now + RTT / 2):
-                        heapq.heappush(self.arrivals, now + RTT)
+                        heapq.heappush(self.arrivals, (now + RTT, True))
                 else:
                     assert isinstance(event, LivenessChanged)
                     self.changes.append((now, event.liveness.value, event.reason))
@@ -79,12 +84,39 @@ def test_healthy_idle_link_costs_at_most_one_keepalive_per_second() -> None:
     assert min(gaps) >= 1.0
 
 
-def test_inbound_traffic_makes_keepalives_unnecessary() -> None:
-    sim = Sim(LivenessConfig(), lambda t: True)
+def test_inbound_traffic_alone_does_not_prove_the_path() -> None:
+    # The remote's packets reach us but ours never reach it (a one-way cut):
+    # nothing answers our keepalives, so the pair is disconnected all the same.
+    config = LivenessConfig()
+    sim = Sim(config, cut(10.0))
     sim.add_arrivals([i * 0.1 for i in range(1, 600)])  # remote sends 10 packets/s
     sim.run(until=59.9)
-    assert sim.sent == []
-    assert sim.changes == []
+    (t1, s1, r1), (_, s2, _) = sim.changes
+    assert (s1, s2) == ("disconnected", "failed")
+    assert t1 == pytest.approx(max(t for t in sim.sent if t < 10.0) + RTT + 2.0)
+    assert r1 == "no answer for 2.0 s, though packets still arrive"
+    healthy = [t for t in sim.sent if t < 10.0]
+    assert len(healthy) <= 10  # the healthy pace, whatever the inbound traffic
+
+
+def test_a_packet_while_disconnected_triggers_a_probe_at_once() -> None:
+    config = LivenessConfig()
+    m = LivenessMonitor(config, now=0.0)
+    for t in (1.0, 1.2, 1.25, 1.3, 1.35, 1.4, 1.45, 1.5, 1.55, 1.6, 1.65, 1.7):
+        m.handle_timer(t)
+    m.handle_timer(2.0)
+    events = []
+    while (e := m.next_event()) is not None:
+        events.append(e)
+    assert LivenessChanged(Liveness.DISCONNECTED, "no packet for 2.0 s") in events
+    m.packet_received(2.1)
+    assert m.next_event() == KeepaliveDue()
+    m.packet_received(2.11)  # rate-limited: one probe per probe_interval
+    assert m.next_event() is None
+    m.answer_received(2.102)
+    assert m.next_event() == LivenessChanged(
+        Liveness.ALIVE, "answers again after 2.1 s"
+    )
 
 
 def test_silent_cut_gives_disconnected_at_the_timeout_then_failed() -> None:
@@ -123,7 +155,7 @@ def test_restore_gives_alive_within_half_a_second() -> None:
     assert states == ["disconnected", "alive"]
     t_back = sim.changes[1][0]
     assert 18.0 < t_back <= 18.5
-    assert sim.changes[1][2].startswith("packets again after")
+    assert sim.changes[1][2].startswith("answers again after")
 
 
 def test_packets_after_failed_change_nothing() -> None:
@@ -131,6 +163,7 @@ def test_packets_after_failed_change_nothing() -> None:
     sim.run(until=10)
     assert [s for _, s, _ in sim.changes] == ["disconnected", "failed"]
     sim.monitor.packet_received(11)
+    sim.monitor.answer_received(11)
     sim.monitor.handle_timer(12)
     assert sim.monitor.next_event() is None
     assert sim.monitor.liveness == "failed"
@@ -165,14 +198,14 @@ def test_config_is_checked(kwargs: dict[str, object], message: str) -> None:
 def test_a_blocked_loop_is_not_silence() -> None:
     config = LivenessConfig()
     m = LivenessMonitor(config, now=0.0)
-    m.packet_received(0.5)
+    m.answer_received(0.5)
     # the loop blocks from 0.6 to 3.6: the timer due at 1.5 fires at 3.6
     assert m.get_timer() == pytest.approx(1.5)
     m.handle_timer(3.6)
     assert m.next_event() == KeepaliveDue()  # asks the remote at once
     assert m.next_event() is None
     assert m.liveness == "alive"
-    m.packet_received(3.602)  # the answer
+    m.answer_received(3.602)
     for _ in range(100):
         timer = m.get_timer()
         assert timer is not None
@@ -180,14 +213,14 @@ def test_a_blocked_loop_is_not_silence() -> None:
             break
         m.handle_timer(timer)
         if isinstance(m.next_event(), KeepaliveDue):
-            m.packet_received(timer + RTT)
+            m.answer_received(timer + RTT)
     assert m.liveness == "alive"
 
 
 def test_a_blocked_loop_with_a_dead_peer_still_ends_disconnected() -> None:
     config = LivenessConfig()
     sim = Sim(config, cut(0.7))
-    sim.monitor.packet_received(0.5)
+    sim.monitor.answer_received(0.5)
     sim.monitor.handle_timer(3.6)  # stalled
     sim.run(until=10)
     states = [(round(t, 2), s) for t, s, _ in sim.changes]
@@ -221,7 +254,10 @@ def test_every_timer_makes_progress(
             assert m.liveness == "failed"
             return
         if arrivals and arrivals[0] <= timer:
-            m.packet_received(arrivals.pop(0))
+            at = arrivals.pop(0)
+            (m.answer_received if int(at * 1000) % 2 else m.packet_received)(at)
+            while m.next_event() is not None:
+                pass
             continue
         m.handle_timer(timer)
         while m.next_event() is not None:

@@ -13,6 +13,7 @@ instead of silently giving wrong states. Verified with aiortc 1.16.0 and aioice
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -114,29 +115,40 @@ class SelectedPair:
     """The selected candidate pair of one ICE transport, for the liveness driver.
 
     :meth:`watch` sees every datagram the pair's socket receives from the remote
-    address, before aioice handles it; :meth:`send_keepalive` sends an ICE
-    binding request (RFC 7675 consent check) with the session's credentials on
-    that socket, as a fire-and-forget datagram: its response comes back as a
-    datagram like any other.
+    address, before aioice handles it, and tells answers to our keepalives
+    (authenticated with the session's credentials) from other packets.
+    :meth:`send_keepalive` sends an ICE binding request (an RFC 7675 consent
+    check) on that socket as a fire-and-forget datagram; aioice ignores the
+    answer, which matches none of its own transactions.
     """
 
+    #: keepalives whose answer is still accepted (older ones count as lost)
+    OUTSTANDING = 64
+
     def __init__(self, transport: RTCIceTransport, pair: Any) -> None:
-        self._transport = transport
         self._connection = _connection(transport)
         self._pair = pair
         self._protocol = pair.protocol
         self.remote_addr: tuple[str, int] = (pair.remote_addr[0], pair.remote_addr[1])
+        self._outstanding: OrderedDict[bytes, None] = OrderedDict()
         self._unwatch: Callable[[], None] | None = None
 
-    def watch(self, on_packet: Callable[[], None]) -> None:
-        """Call ``on_packet()`` for each datagram from the remote address."""
+    def watch(
+        self, on_packet: Callable[[], None], on_answer: Callable[[], None]
+    ) -> None:
+        """Call ``on_answer()`` for each answer to a keepalive, ``on_packet()``
+        for each other datagram from the remote address."""
         self.unwatch()
         protocol = self._protocol
         original = protocol.datagram_received
         remote = self.remote_addr
+        is_answer = self._is_answer
 
         def datagram_received(data: bytes | str, addr: tuple[Any, ...]) -> None:
             if (addr[0], addr[1]) == remote:
+                if is_answer(data):
+                    on_answer()
+                    return  # aioice would drop it: no transaction of its own
                 on_packet()
             original(data, addr)
 
@@ -154,10 +166,28 @@ class SelectedPair:
             self._unwatch()
             self._unwatch = None
 
-    def send_keepalive(self) -> bool:
-        """Send one binding request; ``False`` if the socket is gone."""
+    def _is_answer(self, data: bytes | str) -> bool:
+        # A STUN binding success response (type 0x0101) to one of our requests.
+        if not isinstance(data, bytes) or len(data) < 20 or data[:2] != b"\x01\x01":
+            return False
+        if data[8:20] not in self._outstanding:
+            return False
         from aioice import stun
 
+        try:
+            message = stun.parse_message(data)
+        except ValueError:
+            return False
+        password = self._connection.remote_password
+        if password is None or not message.check_message_integrity(
+            password.encode("utf8")
+        ):
+            return False
+        del self._outstanding[data[8:20]]
+        return True
+
+    def send_keepalive(self) -> bool:
+        """Send one binding request; ``False`` if the socket is gone."""
         connection = self._connection
         transport = getattr(self._protocol, "transport", None)
         if (
@@ -169,7 +199,9 @@ class SelectedPair:
         request = connection.build_request(self._pair, nominate=False)
         request.add_message_integrity(connection.remote_password.encode("utf8"))
         request.add_fingerprint()
-        assert request.message_class == stun.Class.REQUEST
+        self._outstanding[request.transaction_id] = None
+        while len(self._outstanding) > self.OUTSTANDING:
+            self._outstanding.popitem(last=False)
         self._protocol.send_stun(request, self.remote_addr)
         return True
 

@@ -1,10 +1,10 @@
 """The thin asyncio layer that runs a :class:`~rtcstate.liveness.LivenessMonitor`
 on one ICE transport's selected pair.
 
-It feeds the monitor every datagram from the remote (seen on the pair's socket,
-see :class:`rtcstate._internals.SelectedPair`), arms one ``loop.call_at`` timer
-at the monitor's :meth:`get_timer`, sends the keepalives the monitor asks for,
-and passes verdicts on. Nothing here decides anything.
+It feeds the monitor every datagram from the remote, answers to keepalives apart
+(seen on the pair's socket: :class:`rtcstate._internals.SelectedPair`), arms one
+``loop.call_at`` timer at the monitor's ``get_timer()``, sends the keepalives the
+monitor asks for, and passes verdicts on. Nothing here decides anything.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class LivenessDriver:
         self._handle: asyncio.TimerHandle | None = None
         self._stopped = False
         self.keepalives_sent = 0
-        pair.watch(self._on_packet)
+        pair.watch(self._on_packet, self._on_answer)
         self._arm()
 
     @property
@@ -55,10 +55,14 @@ class LivenessDriver:
             self._handle = None
         self._pair.unwatch()
 
+    # Both only move the monitor's deadlines later: the armed timer may then fire
+    # early, find nothing due and re-arm; no call_at per packet.
     def _on_packet(self) -> None:
-        # Only moves the monitor's deadlines later: the armed timer may fire
-        # early, finds nothing due and re-arms; no call_at per packet.
         self._monitor.packet_received(self._loop.time())
+        self._drain()
+
+    def _on_answer(self) -> None:
+        self._monitor.answer_received(self._loop.time())
         self._drain()
 
     def _fire(self) -> None:

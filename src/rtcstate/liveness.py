@@ -2,21 +2,25 @@
 
 Theory of operation
 -------------------
-The monitor knows one fact, when the last packet from the remote arrived on the
-selected pair (any packet: STUN, DTLS, SCTP, RTP/RTCP, or the answer to one of our
-keepalives), and one clock, the ``now`` its caller passes in. It never reads a
-clock, never sleeps and never sends: like aioquic's connection, it is driven by
+Consent to send (RFC 7675) is proven only by answers to our own keepalives (ICE
+binding requests on the selected pair): an answer shows that the path works both
+ways. Every other packet from the remote (its own checks, DTLS, SCTP, RTP) only
+shows that the path works towards us; it is a hint to ask again at once.
 
-* :meth:`LivenessMonitor.packet_received` whenever a packet arrives,
+The monitor never reads a clock, never sleeps and never sends: like aioquic's
+connection, it is driven with an explicit ``now`` by
+
+* :meth:`LivenessMonitor.answer_received` for an answer to one of our keepalives,
+* :meth:`LivenessMonitor.packet_received` for any other packet from the remote,
 * :meth:`LivenessMonitor.get_timer` / :meth:`LivenessMonitor.handle_timer`, which
   the I/O layer arms with ``loop.call_at`` and fires when due,
 * :meth:`LivenessMonitor.next_event`, which hands out what to do: send a keepalive,
   or report a new :class:`~rtcstate.states.Liveness`.
 
-Silence, measured from the last packet, decides everything:
+Time since the last answer decides everything:
 
 ============================  ============================================
-silence                       the monitor
+no answer for                 the monitor
 ============================  ============================================
 >= ``keepalive_interval``     sends one keepalive (the healthy pace)
 >= ``probe_after``            probes every ``probe_interval``
@@ -26,8 +30,10 @@ silence                       the monitor
                               (RFC 7675)
 ============================  ============================================
 
-A packet at any point resets the silence (and ``disconnected`` becomes ``alive``).
-An idle but present remote answers every keepalive, so it never looks silent.
+An answer at any point starts over (and ``disconnected`` becomes ``alive``). A
+packet from the remote while probing or disconnected triggers a probe at once
+(at most one per ``probe_interval``), so a restored path is seen within a round
+trip. An idle but present remote answers every keepalive, so it never looks gone.
 """
 
 from __future__ import annotations
@@ -129,12 +135,13 @@ class LivenessMonitor:
     """Decides ``alive`` / ``disconnected`` / ``failed`` for one selected pair.
 
     :param config: the timers.
-    :param now: the time the pair was selected (it counts as a packet).
+    :param now: the time the pair was selected (it counts as an answer).
     """
 
     def __init__(self, config: LivenessConfig, now: float) -> None:
         self._config = config
-        self._last_received = now
+        self._last_answer = now
+        self._last_packet = now
         self._last_sent: float | None = None
         self._liveness = Liveness.ALIVE
         self._events: deque[Event] = deque()
@@ -144,28 +151,45 @@ class LivenessMonitor:
         return self._liveness
 
     @property
-    def last_received(self) -> float:
-        return self._last_received
+    def last_answer(self) -> float:
+        """When the last answer to a keepalive arrived."""
+        return self._last_answer
 
-    def packet_received(self, now: float) -> None:
-        """A packet from the remote arrived on the selected pair."""
+    def answer_received(self, now: float) -> None:
+        """An answer to one of our keepalives arrived: the path works both ways."""
         if self._liveness is Liveness.FAILED:
             return  # terminal until an ICE restart
-        silence = now - self._last_received
-        self._last_received = max(self._last_received, now)
+        quiet = now - self._last_answer
+        self._last_answer = max(self._last_answer, now)
+        self._last_packet = max(self._last_packet, now)
         if self._liveness is Liveness.DISCONNECTED:
-            self._set(Liveness.ALIVE, f"packets again after {silence:.1f} s")
+            self._set(Liveness.ALIVE, f"answers again after {quiet:.1f} s")
+
+    def packet_received(self, now: float) -> None:
+        """Any other packet from the remote arrived on the selected pair."""
+        if self._liveness is Liveness.FAILED:
+            return
+        self._last_packet = max(self._last_packet, now)
+        c = self._config
+        probing = (
+            self._liveness is Liveness.DISCONNECTED
+            or now >= self._last_answer + c.probe_after
+        )
+        if probing and (
+            self._last_sent is None or now >= self._last_sent + c.probe_interval
+        ):
+            self._send(now)
 
     def _next_keepalive(self) -> float:
         c = self._config
-        received, sent = self._last_received, self._last_sent
+        answered, sent = self._last_answer, self._last_sent
         if self._liveness is Liveness.DISCONNECTED:
-            return (sent or received) + c.disconnected_probe_interval
-        probe_start = received + c.probe_after
+            return (sent or answered) + c.disconnected_probe_interval
+        probe_start = answered + c.probe_after
         if sent is not None and sent >= probe_start:
             return sent + c.probe_interval
-        if sent is None or sent < received + c.keepalive_interval:
-            return received + c.keepalive_interval
+        if sent is None or sent < answered + c.keepalive_interval:
+            return answered + c.keepalive_interval
         return probe_start
 
     def get_timer(self) -> float | None:
@@ -178,7 +202,7 @@ class LivenessMonitor:
             if self._liveness is Liveness.ALIVE
             else c.failed_timeout
         )
-        return min(self._next_keepalive(), self._last_received + timeout)
+        return min(self._next_keepalive(), self._last_answer + timeout)
 
     def handle_timer(self, now: float) -> None:
         """Advance to ``now``: queue the verdicts and the keepalive that are due."""
@@ -187,28 +211,33 @@ class LivenessMonitor:
         c = self._config
         due = self.get_timer()
         if due is not None and now - due > c.stall_tolerance:
-            # The loop was blocked: do not count that time as silence, and ask
-            # the remote at once.
-            self._last_received = min(now, self._last_received + (now - due))
-            self._last_sent = now
-            self._events.append(KeepaliveDue())
+            # The loop was blocked: that time is not evidence of anything, as
+            # nothing could be sent or read. Ask the remote at once.
+            self._last_answer = min(now, self._last_answer + (now - due))
+            self._send(now)
             return
-        silence = now - self._last_received
-        # deadlines as get_timer() computes them, so float rounding cannot make
-        # a timer fire without its effect
-        if now >= self._last_received + c.failed_timeout:
-            self._set(
-                Liveness.FAILED, f"no packet for {silence:.1f} s: consent expired"
-            )
+        # Deadlines as get_timer() computes them, so float rounding cannot make
+        # a timer fire without its effect.
+        if now >= self._last_answer + c.failed_timeout:
+            self._set(Liveness.FAILED, f"{self._silence(now)}: consent expired")
             return
         if (
-            now >= self._last_received + c.disconnected_timeout
+            now >= self._last_answer + c.disconnected_timeout
             and self._liveness is Liveness.ALIVE
         ):
-            self._set(Liveness.DISCONNECTED, f"no packet for {silence:.1f} s")
+            self._set(Liveness.DISCONNECTED, self._silence(now))
         if now >= self._next_keepalive():
-            self._last_sent = now
-            self._events.append(KeepaliveDue())
+            self._send(now)
+
+    def _silence(self, now: float) -> str:
+        quiet = now - self._last_answer
+        if now - self._last_packet < self._config.keepalive_interval:
+            return f"no answer for {quiet:.1f} s, though packets still arrive"
+        return f"no packet for {now - self._last_packet:.1f} s"
+
+    def _send(self, now: float) -> None:
+        self._last_sent = now
+        self._events.append(KeepaliveDue())
 
     def next_event(self) -> Event | None:
         """The oldest pending event, or ``None``."""

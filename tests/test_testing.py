@@ -1,0 +1,167 @@
+"""rtcstate.testing.FaultyLink with plain UDP sockets on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from aiortc import RTCSessionDescription
+
+from rtcstate.testing import FaultyLink
+
+pytestmark = pytest.mark.asyncio
+
+
+class Endpoint(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.received: list[tuple[bytes, float]] = []
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        self.received.append((data, asyncio.get_running_loop().time()))
+
+    @property
+    def port(self) -> int:
+        assert self.transport is not None
+        return int(self.transport.get_extra_info("sockname")[1])
+
+
+def sdp(kind: str, *ports: int) -> RTCSessionDescription:
+    lines = ["v=0", "o=- 1 1 IN IP4 0.0.0.0", "s=-", "t=0 0"]
+    for port in ports:
+        lines += [
+            "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
+            f"a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host",
+            "a=candidate:2 1 tcp 1 127.0.0.1 9 typ host tcptype active",
+        ]
+    return RTCSessionDescription("\r\n".join(lines) + "\r\n", kind)
+
+
+@pytest_asyncio.fixture
+async def wired() -> AsyncIterator[tuple[FaultyLink, Endpoint, Endpoint, tuple, tuple]]:
+    loop = asyncio.get_running_loop()
+    _, offerer = await loop.create_datagram_endpoint(
+        Endpoint, local_addr=("127.0.0.1", 0)
+    )
+    _, answerer = await loop.create_datagram_endpoint(
+        Endpoint, local_addr=("127.0.0.1", 0)
+    )
+    link = await FaultyLink(seed=1, max_packets=500).start()
+    # what each side is told of the other: the relay's address
+    to_answerer = link.offer_to_answerer(sdp("offer", offerer.port))
+    to_offerer = link.answer_to_offerer(sdp("answer", answerer.port))
+
+    def relay_addr(description: RTCSessionDescription) -> tuple[str, int]:
+        line = next(
+            x for x in description.sdp.splitlines() if x.startswith("a=candidate")
+        )
+        fields = line.split()
+        return fields[4], int(fields[5])
+
+    yield link, offerer, answerer, relay_addr(to_offerer), relay_addr(to_answerer)
+    link.close()
+    offerer.transport.close()
+    answerer.transport.close()
+
+
+async def send(endpoint: Endpoint, addr: tuple, count: int) -> None:
+    for i in range(count):
+        endpoint.transport.sendto(b"%d" % i, addr)
+    await asyncio.sleep(0.05)
+
+
+async def test_rewrite_keeps_one_relay_candidate_per_mline(wired) -> None:
+    link, *_ = wired
+    rewritten = link.offer_to_answerer(sdp("offer", 5000, 5000)).sdp
+    candidates = [x for x in rewritten.splitlines() if x.startswith("a=candidate")]
+    assert len(candidates) == 2
+    assert all(
+        " 127.0.0.1 " in c and "typ host" in c and "udp" in c for c in candidates
+    )
+    assert "5000" not in rewritten
+
+
+async def test_relays_both_ways_and_counts(wired) -> None:
+    link, offerer, answerer, offerer_sends_to, answerer_sends_to = wired
+    await send(offerer, offerer_sends_to, 5)
+    await send(answerer, answerer_sends_to, 3)
+    assert [d for d, _ in answerer.received] == [b"0", b"1", b"2", b"3", b"4"]
+    assert len(offerer.received) == 3
+    assert (link.to_answerer.forwarded, link.to_offerer.forwarded) == (5, 3)
+
+
+async def test_cut_one_direction_and_restore(wired) -> None:
+    link, offerer, answerer, offerer_sends_to, answerer_sends_to = wired
+    link.cut("to_answerer")
+    await send(offerer, offerer_sends_to, 4)
+    await send(answerer, answerer_sends_to, 2)
+    assert answerer.received == []
+    assert len(offerer.received) == 2
+    assert link.to_answerer.dropped == 4
+    link.restore("to_answerer")
+    await send(offerer, offerer_sends_to, 1)
+    assert len(answerer.received) == 1
+
+
+async def test_loss_is_random_at_the_rate_and_seeded(wired) -> None:
+    link, offerer, _, offerer_sends_to, _ = wired
+    link.set_loss(0.3)
+    for _ in range(8):
+        await send(offerer, offerer_sends_to, 50)
+    direction = link.to_answerer
+    assert direction.forwarded + direction.dropped == 400
+    assert 0.2 < direction.dropped / 400 < 0.4
+
+
+async def test_delay_holds_packets(wired) -> None:
+    link, offerer, answerer, offerer_sends_to, _ = wired
+    link.set_delay(0.2, "to_answerer")
+    start = asyncio.get_running_loop().time()
+    await send(offerer, offerer_sends_to, 2)
+    assert answerer.received == []
+    await asyncio.sleep(0.3)
+    assert len(answerer.received) == 2
+    assert all(t - start >= 0.2 for _, t in answerer.received)
+
+
+async def test_relaying_is_bounded(wired) -> None:
+    link, offerer, answerer, offerer_sends_to, _ = wired
+    for _ in range(12):
+        await send(offerer, offerer_sends_to, 50)
+    assert len(answerer.received) == 500  # max_packets
+    assert link.to_answerer.dropped == 100
+
+
+async def test_close_closes_sockets_and_drops_held_packets(wired) -> None:
+    link, offerer, answerer, offerer_sends_to, _ = wired
+    link.set_delay(0.1)
+    await send(offerer, offerer_sends_to, 3)
+    link.close()
+    await asyncio.sleep(0.2)
+    assert answerer.received == []
+    assert link._for_offerer.transport.is_closing()
+    assert link._for_answerer.transport.is_closing()
+
+
+async def test_bad_input_is_a_clear_error() -> None:
+    link = FaultyLink()
+    with pytest.raises(RuntimeError, match="not started"):
+        link.offer_to_answerer(sdp("offer", 1))
+    async with FaultyLink() as started:
+        with pytest.raises(ValueError, match="no UDP IPv4 candidate"):
+            started.offer_to_answerer(sdp("offer"))
+        with pytest.raises(ValueError, match="bundle the session"):
+            started.offer_to_answerer(sdp("offer", 5000, 5002))
+        with pytest.raises(ValueError, match="between 0 and 1"):
+            started.set_loss(1.5)
+        with pytest.raises(ValueError, match="between 0 and 10"):
+            started.set_delay(-1)
+        with pytest.raises(ValueError, match="direction must be"):
+            started.cut("sideways")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="positive"):
+        FaultyLink(max_packets=0)

@@ -93,6 +93,10 @@ async def test_relays_both_ways_and_counts(wired) -> None:
     assert [d for d, _ in answerer.received] == [b"0", b"1", b"2", b"3", b"4"]
     assert len(offerer.received) == 3
     assert (link.to_answerer.forwarded, link.to_offerer.forwarded) == (5, 3)
+    stun_request = b"\x00\x01" + bytes(18)
+    offerer.transport.sendto(stun_request, offerer_sends_to)
+    await asyncio.sleep(0.05)
+    assert (link.to_answerer.stun_requests, link.to_offerer.stun_requests) == (1, 0)
 
 
 async def test_cut_one_direction_and_restore(wired) -> None:

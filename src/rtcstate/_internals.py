@@ -111,12 +111,18 @@ def _changed(what: str) -> InternalsChangedError:
     )
 
 
+_OURS = object()
+_AIOICE = object()
+
+
 class SelectedPair:
     """The selected candidate pair of one ICE transport, for the liveness driver.
 
     :meth:`watch` sees every datagram the pair's socket receives from the remote
     address, before aioice handles it, and tells answers to our keepalives
-    (authenticated with the session's credentials) from other packets.
+    (authenticated with the session's credentials; aioice's own consent checks
+    on the same socket count too, so together they keep to one request per
+    interval) from other packets.
     :meth:`send_keepalive` sends an ICE binding request (an RFC 7675 consent
     check) on that socket as a fire-and-forget datagram; aioice ignores the
     answer, which matches none of its own transactions.
@@ -146,10 +152,14 @@ class SelectedPair:
 
         def datagram_received(data: bytes | str, addr: tuple[Any, ...]) -> None:
             if (addr[0], addr[1]) == remote:
-                if is_answer(data):
+                answer = is_answer(data)
+                if answer is _OURS:
                     on_answer()
                     return  # aioice would drop it: no transaction of its own
-                on_packet()
+                if answer is _AIOICE:
+                    on_answer()  # aioice's own consent check: as good a proof
+                else:
+                    on_packet()
             original(data, addr)
 
         # asyncio's transport looks the method up on the protocol instance.
@@ -166,25 +176,34 @@ class SelectedPair:
             self._unwatch()
             self._unwatch = None
 
-    def _is_answer(self, data: bytes | str) -> bool:
-        # A STUN binding success response (type 0x0101) to one of our requests.
+    def _is_answer(self, data: bytes | str) -> object:
+        """``_OURS`` / ``_AIOICE`` for an authenticated binding success response
+        to one of our keepalives / to one of aioice's requests on this socket
+        (its consent checks), else ``None``."""
+        # STUN binding success response: type 0x0101, transaction id at 8:20
         if not isinstance(data, bytes) or len(data) < 20 or data[:2] != b"\x01\x01":
-            return False
-        if data[8:20] not in self._outstanding:
-            return False
+            return None
+        transaction_id = data[8:20]
+        if transaction_id in self._outstanding:
+            kind = _OURS
+        elif transaction_id in getattr(self._protocol, "transactions", {}):
+            kind = _AIOICE
+        else:
+            return None
         from aioice import stun
 
         try:
             message = stun.parse_message(data)
         except ValueError:
-            return False
+            return None
         password = self._connection.remote_password
         if password is None or not message.check_message_integrity(
             password.encode("utf8")
         ):
-            return False
-        del self._outstanding[data[8:20]]
-        return True
+            return None
+        if kind is _OURS:
+            del self._outstanding[transaction_id]
+        return kind
 
     def send_keepalive(self) -> bool:
         """Send one binding request; ``False`` if the socket is gone."""

@@ -43,6 +43,8 @@ class Direction:
     delay: float = 0.0
     forwarded: int = 0
     dropped: int = 0
+    #: STUN binding requests seen (forwarded or not): keepalives and checks
+    stun_requests: int = 0
     _dest: tuple[str, int] | None = field(default=None, repr=False)
 
 
@@ -222,6 +224,8 @@ class FaultyLink:
         else:
             direction, back, out = self.to_offerer, self.to_answerer, self._for_offerer
         back._dest = addr  # latch: replies go to where the peer really sends from
+        if data[:2] == b"\x00\x01":
+            direction.stun_requests += 1
         dest = direction._dest
         if (
             self._closed

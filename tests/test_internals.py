@@ -4,6 +4,7 @@ If aiortc renames them, these fail loudly instead of states silently going wrong
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 
 import aiortc
@@ -46,3 +47,65 @@ def test_disable_self_close_is_applied() -> None:
     pc = RTCPeerConnection()
     rtcstate.watch(pc)
     assert _internals.self_close_disabled(pc)
+
+
+@pytest.mark.asyncio
+async def test_aioice_still_has_what_the_liveness_driver_uses() -> None:
+    import aioice.ice
+    import aioice.stun
+
+    connection = aioice.ice.Connection(ice_controlling=True)
+    assert connection._nominated == {}
+    assert connection.remote_password is None
+    assert callable(connection.build_request)
+    assert "_query_consent_task" in vars(connection)
+    protocol = aioice.ice.StunProtocol(connection)
+    assert protocol.transactions == {}
+    assert callable(protocol.send_stun)
+    assert callable(protocol.datagram_received)
+    pair = aioice.ice.CandidatePair(
+        protocol, aioice.Candidate("f", 1, "udp", 1, "127.0.0.1", 9, "host")
+    )
+    assert pair.protocol is protocol
+    assert pair.remote_addr == ("127.0.0.1", 9)
+    assert callable(aioice.stun.Message.add_fingerprint)
+
+
+@pytest.mark.asyncio
+async def test_keepalives_on_the_selected_pair_are_answered() -> None:
+    # End to end through the internals: our binding request, with the session's
+    # credentials, is answered by aiortc's ICE agent and recognised as an answer.
+    from conftest import config, negotiate
+
+    a, b = RTCPeerConnection(config()), RTCPeerConnection(config())
+    try:
+        a.createDataChannel("x")
+        await negotiate(a, b)
+        transport = a.sctp.transport.transport
+        for _ in range(250):
+            if transport.state == "completed":
+                break
+            await asyncio.sleep(0.02)
+        pair = _internals.selected_pair(transport)
+        assert pair is not None
+        answers: list[int] = []
+        packets: list[int] = []
+        pair.watch(lambda: packets.append(1), lambda: answers.append(1))
+        assert pair.send_keepalive()
+        for _ in range(100):
+            if answers:
+                break
+            await asyncio.sleep(0.01)
+        assert answers == [1]
+        pair.unwatch()
+        assert "datagram_received" not in vars(pair._protocol)
+        consent = transport._connection._query_consent_task
+        assert consent is not None and not consent.done()  # aioice's own checks
+        _internals.take_over_consent(transport)
+        assert transport._connection._query_consent_task is None
+        await asyncio.sleep(0)
+        assert consent.cancelled()
+    finally:
+        await a.close()
+        await b.close()
+    assert _internals.selected_pair(transport) is None  # nothing selected once closed

@@ -27,6 +27,7 @@ __all__ = [
     "end_consent",
     "remote_end_of_candidates",
     "selected_pair",
+    "take_over_consent",
 ]
 
 # aiortc's RTCPeerConnection starts close() by itself once every DTLS transport
@@ -111,18 +112,12 @@ def _changed(what: str) -> InternalsChangedError:
     )
 
 
-_OURS = object()
-_AIOICE = object()
-
-
 class SelectedPair:
     """The selected candidate pair of one ICE transport, for the liveness driver.
 
     :meth:`watch` sees every datagram the pair's socket receives from the remote
     address, before aioice handles it, and tells answers to our keepalives
-    (authenticated with the session's credentials; aioice's own consent checks
-    on the same socket count too, so together they keep to one request per
-    interval) from other packets.
+    (authenticated with the session's credentials) from other packets.
     :meth:`send_keepalive` sends an ICE binding request (an RFC 7675 consent
     check) on that socket as a fire-and-forget datagram; aioice ignores the
     answer, which matches none of its own transactions.
@@ -152,14 +147,10 @@ class SelectedPair:
 
         def datagram_received(data: bytes | str, addr: tuple[Any, ...]) -> None:
             if (addr[0], addr[1]) == remote:
-                answer = is_answer(data)
-                if answer is _OURS:
+                if is_answer(data):
                     on_answer()
                     return  # aioice would drop it: no transaction of its own
-                if answer is _AIOICE:
-                    on_answer()  # aioice's own consent check: as good a proof
-                else:
-                    on_packet()
+                on_packet()
             original(data, addr)
 
         # asyncio's transport looks the method up on the protocol instance.
@@ -176,34 +167,28 @@ class SelectedPair:
             self._unwatch()
             self._unwatch = None
 
-    def _is_answer(self, data: bytes | str) -> object:
-        """``_OURS`` / ``_AIOICE`` for an authenticated binding success response
-        to one of our keepalives / to one of aioice's requests on this socket
-        (its consent checks), else ``None``."""
+    def _is_answer(self, data: bytes | str) -> bool:
+        """Whether ``data`` is an authenticated binding success response to one
+        of our keepalives."""
         # STUN binding success response: type 0x0101, transaction id at 8:20
         if not isinstance(data, bytes) or len(data) < 20 or data[:2] != b"\x01\x01":
-            return None
+            return False
         transaction_id = data[8:20]
-        if transaction_id in self._outstanding:
-            kind = _OURS
-        elif transaction_id in getattr(self._protocol, "transactions", {}):
-            kind = _AIOICE
-        else:
-            return None
+        if transaction_id not in self._outstanding:
+            return False
         from aioice import stun
 
         try:
             message = stun.parse_message(data)
         except ValueError:
-            return None
+            return False
         password = self._connection.remote_password
         if password is None or not message.check_message_integrity(
             password.encode("utf8")
         ):
-            return None
-        if kind is _OURS:
-            del self._outstanding[transaction_id]
-        return kind
+            return False
+        del self._outstanding[transaction_id]
+        return True
 
     def send_keepalive(self) -> bool:
         """Send one binding request; ``False`` if the socket is gone."""
@@ -237,6 +222,19 @@ def selected_pair(transport: RTCIceTransport) -> SelectedPair | None:
     if not hasattr(pair, "protocol") or not hasattr(pair, "remote_addr"):
         raise _changed("CandidatePair has no protocol / remote_addr")
     return SelectedPair(transport, pair)
+
+
+def take_over_consent(transport: RTCIceTransport) -> None:
+    """Stop aioice's own consent checks (one every 5 s, giving up after ~30 s):
+    the liveness monitor's keepalives are the consent checks from now on, so the
+    two do not add up on the wire."""
+    connection = _connection(transport)
+    if not hasattr(connection, "_query_consent_task"):
+        raise _changed("Connection has no _query_consent_task")
+    task = connection._query_consent_task
+    if task is not None and not task.done():
+        task.cancel()
+    connection._query_consent_task = None
 
 
 def end_consent(transport: RTCIceTransport) -> asyncio.Future[None]:

@@ -285,6 +285,7 @@ class StateTracker:
         except RuntimeError:
             return  # started at the next event, which runs in the loop
         transport = entry.transport
+        _internals.take_over_consent(transport)
         entry.driver = LivenessDriver(
             pair,
             self._liveness_config,

@@ -161,7 +161,7 @@ def fmt(value: float | None) -> str:
 
 async def main(quick: bool) -> None:
     trials, cut_for, fail_wait, close_wait, loss_for, idle_for = (
-        (2, 4.0, 20.0, 17.0, 10.0, 5.0) if quick else (5, 8.0, 40.0, 20.0, 30.0, 10.0)
+        (2, 4.0, 20.0, 17.0, 10.0, 5.0) if quick else (5, 8.0, 40.0, 20.0, 30.0, 30.0)
     )
     loop = asyncio.get_running_loop()
 

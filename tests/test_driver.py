@@ -159,6 +159,10 @@ async def test_remote_close_gives_disconnected_then_failed_never_closed(
     await pair.remote_close()  # type: ignore[attr-defined]
     await pair.local.wait_for_connection_state("failed", timeout=TIMEOUT)
     assert pair.sequence() == ["connecting", "connected", "disconnected", "failed"]
+    disconnected = next(
+        c for c in pair.local.state_history if c.current == "disconnected"
+    )
+    assert disconnected.cause.detail.endswith("after the remote closed DTLS")
 
 
 async def test_a_blocked_event_loop_is_not_a_false_disconnect(pair: Pair) -> None:

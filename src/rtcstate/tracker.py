@@ -385,7 +385,7 @@ class StateTracker:
                         "ice",
                         self._label(entry),
                         reported.value,
-                        entry.liveness_reason or f"aiortc: {transport.state}",
+                        self._ice_detail(entry),
                     )
             entry.liveness_reason = None
         for dtls in self._dtls.values():
@@ -429,6 +429,19 @@ class StateTracker:
             if self._closed:  # a handler closed the connection: nothing more fires
                 break
             self._on_change(change)
+
+    def _ice_detail(self, entry: _Ice) -> str:
+        reason = entry.liveness_reason
+        if reason is None:
+            return f"aiortc: {entry.transport.state}"
+        hung_up = any(
+            d.state is DtlsTransportState.CLOSED
+            and d.transport.transport is entry.transport
+            for d in self._dtls.values()
+        )
+        if hung_up and entry.state is IceTransportState.DISCONNECTED:
+            return f"{reason}, after the remote closed DTLS"
+        return reason
 
     def _run_followup(self) -> None:
         self._followup = None

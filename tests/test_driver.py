@@ -62,7 +62,9 @@ async def pair(request: pytest.FixtureRequest) -> AsyncIterator[Pair]:
     """An rtcstate offerer connected through a FaultyLink to a remote of each kind."""
     link = await FaultyLink(seed=7).start()
     local = rtcstate.PeerConnection(config(), liveness=FAST)
-    local.createDataChannel("x")
+    channel = local.createDataChannel("x")
+    opened = asyncio.Event()
+    channel.on("open", opened.set)
     await local.setLocalDescription(await local.createOffer())
     offer = link.offer_to_answerer(local.localDescription)
     remote_close = None
@@ -89,6 +91,7 @@ async def pair(request: pytest.FixtureRequest) -> AsyncIterator[Pair]:
         result = Pair(local, link)
         result.remote_close = remote_close  # type: ignore[attr-defined]
         await local.wait_for_connection_state("connected", timeout=TIMEOUT)
+        await asyncio.wait_for(opened.wait(), TIMEOUT)  # SCTP is up on both sides
         yield result
     finally:
         await local.close()
@@ -162,7 +165,10 @@ async def test_remote_close_gives_disconnected_then_failed_never_closed(
     disconnected = next(
         c for c in pair.local.state_history if c.current == "disconnected"
     )
-    assert disconnected.cause.detail.endswith("after the remote closed DTLS")
+    assert disconnected.cause.detail.endswith("after the remote closed DTLS"), (
+        pair.local.transport_states(),
+        disconnected,
+    )
 
 
 async def test_a_blocked_event_loop_is_not_a_false_disconnect(pair: Pair) -> None:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 
+import pytest
 import pytest_asyncio
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
@@ -83,3 +85,27 @@ async def pcs() -> AsyncIterator[Callable[..., rtcstate.PeerConnection]]:
         await pc.close()
     # let aiortc's closing tasks finish inside the test's loop
     await asyncio.sleep(0)
+
+
+# --- libwebrtc (PyPI wrtc) as a remote peer ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wrtc_loopback() -> None:
+    """Let libwebrtc gather loopback candidates (before its first connection)."""
+    import webrtc
+
+    with contextlib.suppress(webrtc.InvalidStateError):  # an earlier module did it
+        webrtc.allow_loopback()
+
+
+async def wrtc_gathered_sdp(pc: object, timeout: float = 10) -> str:
+    """A libwebrtc peer's local SDP once gathering is complete (no trickle)."""
+    done = asyncio.Event()
+    pc.on(  # type: ignore[attr-defined]
+        "icegatheringstatechange",
+        lambda _e: pc.ice_gathering_state == "complete" and done.set(),  # type: ignore[attr-defined]
+    )
+    if pc.ice_gathering_state != "complete":  # type: ignore[attr-defined]
+        await asyncio.wait_for(done.wait(), timeout)
+    return str(pc.local_description.sdp)  # type: ignore[attr-defined]

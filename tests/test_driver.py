@@ -4,7 +4,6 @@ against aiortc and libwebrtc remotes."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 
@@ -14,10 +13,10 @@ import webrtc
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 import rtcstate
-from conftest import Recorder, config
+from conftest import Recorder, config, wrtc_gathered_sdp
 from rtcstate.testing import FaultyLink
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("wrtc_loopback")]
 
 FAST = rtcstate.LivenessConfig(
     keepalive_interval=0.2,
@@ -30,12 +29,6 @@ FAST = rtcstate.LivenessConfig(
 TIMEOUT = 10
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _loopback() -> None:
-    with contextlib.suppress(webrtc.InvalidStateError):
-        webrtc.allow_loopback()
-
-
 class Pair:
     def __init__(self, local: rtcstate.PeerConnection, link: FaultyLink) -> None:
         self.local = local
@@ -44,17 +37,6 @@ class Pair:
 
     def sequence(self) -> list[str]:
         return self.recorder.values("connectionstatechange")
-
-
-async def _gathered_sdp(pc: webrtc.RTCPeerConnection) -> str:
-    done = asyncio.Event()
-    pc.on(
-        "icegatheringstatechange",
-        lambda _e: pc.ice_gathering_state == "complete" and done.set(),
-    )
-    if pc.ice_gathering_state != "complete":
-        await asyncio.wait_for(done.wait(), TIMEOUT)
-    return str(pc.local_description.sdp)
 
 
 @pytest_asyncio.fixture(params=["aiortc", "libwebrtc"])
@@ -86,7 +68,9 @@ async def pair(request: pytest.FixtureRequest) -> AsyncIterator[Pair]:
                 webrtc.RTCSessionDescriptionInit("offer", offer.sdp)
             )
             await wremote.set_local_description(await wremote.create_answer())
-            answer = RTCSessionDescription(await _gathered_sdp(wremote), "answer")
+            answer = RTCSessionDescription(
+                await wrtc_gathered_sdp(wremote, TIMEOUT), "answer"
+            )
         await local.setRemoteDescription(link.answer_to_offerer(answer))
         result = Pair(local, link)
         result.remote_close = remote_close  # type: ignore[attr-defined]

@@ -8,20 +8,12 @@ import pytest
 import webrtc
 from aiortc import RTCSessionDescription
 
-from conftest import Recorder
-
-pytestmark = pytest.mark.asyncio
+from conftest import Recorder, wrtc_gathered_sdp
 
 TIMEOUT = 10
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _loopback() -> None:
-    # Must precede the first libwebrtc connection of the process.
-    try:
-        webrtc.allow_loopback()
-    except webrtc.InvalidStateError:
-        pass  # an earlier test module already made a connection with it on
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("wrtc_loopback")]
 
 
 def udp_ipv4_only(sdp: str) -> str:
@@ -37,14 +29,7 @@ def udp_ipv4_only(sdp: str) -> str:
 
 
 async def gathered(pc: webrtc.RTCPeerConnection) -> str:
-    done = asyncio.Event()
-    pc.on(
-        "icegatheringstatechange",
-        lambda _e: pc.ice_gathering_state == "complete" and done.set(),
-    )
-    if pc.ice_gathering_state != "complete":
-        await asyncio.wait_for(done.wait(), TIMEOUT)
-    return udp_ipv4_only(pc.local_description.sdp)
+    return udp_ipv4_only(await wrtc_gathered_sdp(pc, TIMEOUT))
 
 
 async def test_libwebrtc_offers_rtcstate_answers(pcs) -> None:

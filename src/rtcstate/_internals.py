@@ -25,6 +25,7 @@ __all__ = [
     "check",
     "disable_self_close",
     "end_consent",
+    "guard_connection",
     "remote_end_of_candidates",
     "selected_pair",
     "take_over_consent",
@@ -222,6 +223,46 @@ def selected_pair(transport: RTCIceTransport) -> SelectedPair | None:
     if not hasattr(pair, "protocol") or not hasattr(pair, "remote_addr"):
         raise _changed("CandidatePair has no protocol / remote_addr")
     return SelectedPair(transport, pair)
+
+
+def guard_connection(transport: RTCIceTransport) -> None:
+    """Make aioice's connection safe to close at any moment. Idempotent.
+
+    Two races in aioice 0.13 leak on a ``close()`` at the wrong time:
+
+    * its consent task starts when ``connect()`` returns; if ``close()`` ran
+      while the check list was completing, the task starts after the close and
+      runs forever;
+    * a gathering adds its sockets to the connection only when it ends, so a
+      ``close()`` before or during the gathering never closes them.
+
+    The instance's ``query_consent`` and ``gather_candidates`` are wrapped: the
+    first returns at once on a closing connection, the second does not start
+    on one and closes the connection again (aioice's close is safe to repeat)
+    if it was closed meanwhile.
+    """
+    connection = _connection(transport)
+    consent = getattr(connection, "query_consent", None)
+    gather = getattr(connection, "gather_candidates", None)
+    if consent is None or gather is None or not hasattr(connection, "_closing"):
+        raise _changed("Connection has no query_consent / gather_candidates / _closing")
+    if getattr(consent, "_rtcstate_guard", False):
+        return
+
+    async def query_consent() -> None:
+        if not connection._closing:
+            await consent()
+
+    async def gather_candidates() -> None:
+        if connection._closing:
+            return
+        await gather()
+        if connection._closing:
+            await connection.close()
+
+    query_consent._rtcstate_guard = True  # type: ignore[attr-defined]
+    connection.query_consent = query_consent
+    connection.gather_candidates = gather_candidates
 
 
 def take_over_consent(transport: RTCIceTransport) -> None:

@@ -500,6 +500,7 @@ class StateTracker:
     # --- transports -----------------------------------------------------------
 
     def _subscribe_ice(self, transport: RTCIceTransport) -> _Ice:
+        _internals.guard_connection(transport)
         entry = _Ice(transport, self._take_index("ice"))
         callback = self._callback("ice", entry)
         for emitter in (transport, transport.iceGatherer):

@@ -24,7 +24,8 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
     :func:`watch`.
 
     To follow the transports, the watcher listens to the connection's
-    ``"signalingstatechange"`` and wraps its ``addIceCandidate`` on the instance;
+    ``"signalingstatechange"`` and wraps its ``addIceCandidate`` and ``close``
+    on the instance (``close`` then also waits for rtcstate's own clean-up);
     like :class:`~rtcstate.PeerConnection` it also stops aiortc from closing the
     connection by itself on a remote hang-up.
     """
@@ -48,6 +49,7 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
         )
         pc.on("signalingstatechange", self._on_signalingstatechange)
         self._wrap_add_ice_candidate()
+        self._wrap_close()
         if pc.signalingState == "closed":
             self._rtcstate.close()
 
@@ -76,6 +78,17 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
 
         addIceCandidate.__doc__ = original.__doc__
         self._pc.addIceCandidate = addIceCandidate  # type: ignore[method-assign]
+
+    def _wrap_close(self) -> None:
+        original = self._pc.close
+        tracker = self._rtcstate
+
+        async def close() -> None:
+            await original()
+            await tracker.drain()
+
+        close.__doc__ = original.__doc__
+        self._pc.close = close  # type: ignore[method-assign]
 
     def __repr__(self) -> str:
         return (

@@ -20,6 +20,7 @@ from .states import (
     PeerConnectionState,
 )
 from .tracker import DEFAULT_HISTORY_SIZE, StateChanges, UnreachableStateError
+from .validation import parse_candidate
 from .watch import ConnectionWatcher, watch
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "StateChange",
     "StateChanges",
     "UnreachableStateError",
+    "parse_candidate",
     "watch",
 ]
 

@@ -9,9 +9,10 @@ from aiortc import (
     RTCConfiguration,
     RTCIceCandidate,
     RTCPeerConnection,
+    RTCSessionDescription,
 )
 
-from . import _internals
+from . import _internals, validation
 from .api import StateAPI
 from .emitter import STATE_EVENTS, StateEventsMixin
 from .events import Cause, StateChange
@@ -90,7 +91,45 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         await super().close()
         await self._rtcstate.drain()
 
+    async def setLocalDescription(
+        self,
+        sessionDescription: RTCSessionDescription | None = None,
+    ) -> None:
+        """As aiortc's, with the SDP checked first, as :meth:`setRemoteDescription`."""
+        if sessionDescription is not None:
+            validation.check_description(sessionDescription.sdp)
+        await super().setLocalDescription(sessionDescription)
+
+    async def setRemoteDescription(
+        self,
+        sessionDescription: RTCSessionDescription,
+    ) -> None:
+        """As aiortc's, with the SDP checked first
+        (:func:`rtcstate.validation.check_description`): malformed SDP raises
+        :class:`ValueError` saying what is wrong, where aiortc accepts some of it
+        silently and rejects some with messages that do not."""
+        validation.check_description(sessionDescription.sdp)
+        await super().setRemoteDescription(sessionDescription)
+
     async def addIceCandidate(self, candidate: RTCIceCandidate | None) -> None:
+        """As aiortc's, with the candidate checked first
+        (:func:`rtcstate.validation.check_candidate`): a field out of range or an
+        unknown m-line raises :class:`ValueError` instead of being dropped."""
+        if candidate is not None:
+            remote = self.remoteDescription
+            mids = None if remote is None else _mids(remote.sdp)
+            validation.check_candidate(candidate, mids)
         await super().addIceCandidate(candidate)
         # A first remote candidate moves an ICE transport from new to checking.
         self._rtcstate.update(Cause("ice", detail="remote candidate added"))
+
+
+def _mids(sdp: str) -> list[str]:
+    """The mid of each m-line, or its index where it has none."""
+    mids: list[str] = []
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            mids.append(str(len(mids)))
+        elif line.startswith("a=mid:") and mids:
+            mids[-1] = line[len("a=mid:") :].strip()
+    return mids

@@ -58,6 +58,7 @@ class _Ice:
     liveness: Liveness = Liveness.ALIVE
     liveness_reason: str | None = None  # for the next change's cause, then cleared
     driver: LivenessDriver | None = None
+    checks_timeout: asyncio.TimerHandle | None = None
 
 
 @dataclass(eq=False)
@@ -267,6 +268,39 @@ class StateTracker:
         self._unsubscribe(entry.listeners)
         if entry.driver is not None:
             entry.driver.stop()
+        if entry.checks_timeout is not None:
+            entry.checks_timeout.cancel()
+            entry.checks_timeout = None
+
+    def _bound_checks(self, entry: _Ice) -> None:
+        """Fail a transport that checks for ``failed_timeout`` without finding a
+        working pair, as libwebrtc does (aioice alone can check forever, for
+        example against wrong ICE credentials)."""
+        checking = entry.state is IceTransportState.CHECKING
+        if not checking or self._liveness_config is None:
+            if entry.checks_timeout is not None:
+                entry.checks_timeout.cancel()
+                entry.checks_timeout = None
+            return
+        if entry.checks_timeout is not None:
+            return
+        timeout = self._liveness_config.failed_timeout
+
+        def expired() -> None:
+            entry.checks_timeout = None
+            if self._closed or entry.transport not in self._ice:
+                return
+            entry.liveness_reason = (
+                f"no working candidate pair after {timeout:.1f} s of checks"
+            )
+            # Stopping ICE makes aiortc's transport report "failed".
+            self._keep(_internals.end_consent(entry.transport))
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # armed at the next event, which runs in the loop
+        entry.checks_timeout = loop.call_later(timeout, expired)
 
     def _run_liveness(self, entry: _Ice) -> None:
         """Start the monitor once a pair is selected; stop it when ICE ends."""
@@ -387,7 +421,8 @@ class StateTracker:
                         reported.value,
                         self._ice_detail(entry),
                     )
-            entry.liveness_reason = None
+                entry.liveness_reason = None  # consumed by this change
+            self._bound_checks(entry)
         for dtls in self._dtls.values():
             state = DtlsTransportState(dtls.transport.state)
             if state is not dtls.state:

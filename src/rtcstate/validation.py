@@ -1,0 +1,220 @@
+"""Clear errors for bad SDP and bad ICE candidates, before aiortc sees them.
+
+aiortc accepts some malformed input silently (an SDP of ``"garbage"`` is an
+offer with no media; a candidate for an unknown mid is dropped) and rejects
+other input with errors that do not say what is wrong (``not enough values to
+unpack``, a bare ``AssertionError``). :class:`~rtcstate.PeerConnection` runs
+these checks first, and raises :class:`ValueError` naming the line at fault.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Collection
+
+from aiortc import RTCIceCandidate
+
+__all__ = ["check_candidate", "check_description", "parse_candidate"]
+
+#: Media transport protocols aiortc can negotiate (RFC 8839, RFC 8841).
+KNOWN_PROFILES = frozenset(
+    {
+        "UDP/TLS/RTP/SAVPF",
+        "UDP/TLS/RTP/SAVP",
+        "RTP/SAVPF",
+        "RTP/SAVP",
+        "UDP/DTLS/SCTP",
+        "DTLS/SCTP",
+    }
+)
+_CANDIDATE_TYPES = frozenset({"host", "srflx", "prflx", "relay"})
+
+
+def check_description(sdp: str) -> None:
+    """Check an SDP's syntax and what aiortc silently tolerates.
+
+    :raises ValueError: for an SDP that does not start with ``v=0``, a line that
+        is not ``<letter>=<value>``, an m-line with an unknown transport protocol,
+        an active m-line without ICE credentials or DTLS fingerprint, or a
+        malformed candidate line.
+    """
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise ValueError("malformed SDP: it is empty")
+    lines = [line for line in sdp.replace("\r\n", "\n").split("\n") if line]
+    if lines[0] != "v=0":
+        raise ValueError(
+            f"malformed SDP: the first line must be 'v=0', not {lines[0][:40]!r}"
+        )
+    session: dict[str, bool] = {"fingerprint": False, "ufrag": False, "pwd": False}
+    media: list[tuple[int, str, dict[str, bool]]] = []
+    for number, line in enumerate(lines, start=1):
+        if len(line) < 2 or line[1] != "=" or not line[0].isalpha():
+            raise ValueError(
+                f"malformed SDP: line {number} {line[:40]!r} is not '<type>=<value>'"
+            )
+        current = media[-1][2] if media else session
+        if line.startswith("m="):
+            fields = line[2:].split()
+            if len(fields) < 4 or not fields[1].split("/")[0].isdigit():
+                raise ValueError(f"malformed SDP: m-line {len(media)} {line!r}")
+            port, profile = int(fields[1].split("/")[0]), fields[2]
+            if port != 0 and profile not in KNOWN_PROFILES:
+                raise ValueError(
+                    f"unsupported SDP: m-line {len(media)} uses transport protocol "
+                    f"{profile!r}; aiortc supports {', '.join(sorted(KNOWN_PROFILES))}"
+                )
+            media.append(
+                (port, fields[0], {"fingerprint": False, "ufrag": False, "pwd": False})
+            )
+        elif line.startswith("a=fingerprint:"):
+            current["fingerprint"] = True
+        elif line.startswith("a=ice-ufrag:"):
+            current["ufrag"] = True
+        elif line.startswith("a=ice-pwd:"):
+            current["pwd"] = True
+        elif line.startswith("a=candidate:"):
+            try:
+                _check_candidate_fields(line[len("a=candidate:") :].split())
+            except ValueError as error:
+                raise ValueError(
+                    f"malformed SDP: m-line {len(media) - 1}: {error}"
+                ) from None
+    for index, (port, kind, found) in enumerate(media):
+        if port == 0:
+            continue  # a rejected m-line needs no transport
+        for key, what in (("ufrag", "a=ice-ufrag"), ("pwd", "a=ice-pwd")):
+            if not (found[key] or session[key]):
+                raise ValueError(
+                    f"malformed SDP: m-line {index} ({kind}) has no {what}"
+                )
+        if not (found["fingerprint"] or session["fingerprint"]):
+            raise ValueError(
+                f"malformed SDP: m-line {index} ({kind}) has no a=fingerprint, so DTLS "
+                "could not authenticate the remote"
+            )
+    from aiortc import sdp as aiortc_sdp
+
+    try:
+        parsed = aiortc_sdp.SessionDescription.parse(sdp)
+    except Exception as error:  # aiortc's parser raises whatever it trips on
+        raise ValueError(
+            f"malformed SDP: aiortc cannot parse it ({type(error).__name__}: {error})"
+        ) from error
+    for index, section in enumerate(parsed.media):
+        if section.port != 0 and (section.dtls is None or section.ice is None):
+            raise ValueError(
+                f"malformed SDP: m-line {index} ({section.kind}) has no usable "
+                "DTLS or ICE parameters (a=setup, a=fingerprint, a=ice-*)"
+            )
+
+
+def _check_candidate_fields(fields: list[str]) -> None:
+    # foundation component transport priority address port "typ" type ...
+    if len(fields) < 8 or fields[6] != "typ":
+        raise ValueError(
+            f"candidate {' '.join(fields)[:60]!r} needs 'typ' as its 7th field"
+        )
+    _check_values(
+        component=fields[1],
+        protocol=fields[2],
+        priority=fields[3],
+        ip=fields[4],
+        port=fields[5],
+        kind=fields[7],
+    )
+
+
+def _check_values(
+    *,
+    component: object,
+    protocol: object,
+    priority: object,
+    ip: object,
+    port: object,
+    kind: object,
+) -> None:
+    for name, value, low, high in (
+        ("component", component, 1, 256),
+        ("priority", priority, 0, 2**32 - 1),
+        ("port", port, 0, 65535),
+    ):
+        try:
+            number = int(str(value))
+        except ValueError:
+            raise ValueError(f"candidate {name} {value!r} is not a number") from None
+        if not low <= number <= high:
+            raise ValueError(f"candidate {name} {number} is outside {low}..{high}")
+    if str(protocol).lower() not in ("udp", "tcp"):
+        raise ValueError(f"candidate transport {protocol!r} is neither udp nor tcp")
+    if kind not in _CANDIDATE_TYPES:
+        raise ValueError(
+            f"candidate type {kind!r} is not one of {sorted(_CANDIDATE_TYPES)}"
+        )
+    address = str(ip)
+    if not address.endswith(".local"):  # an mDNS name is resolved by aioice
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ValueError(
+                f"candidate address {address!r} is neither an IP address "
+                "nor an mDNS name"
+            ) from None
+
+
+def check_candidate(
+    candidate: RTCIceCandidate, mids: Collection[str] | None = None
+) -> None:
+    """Check a remote candidate before ``addIceCandidate``.
+
+    :param mids: the mids of the remote description, when there is one.
+    :raises ValueError: for a field out of range, or a candidate for an m-line
+        the remote description does not have.
+    """
+    if candidate.sdpMid is None and candidate.sdpMLineIndex is None:
+        raise ValueError("Candidate must have either sdpMid or sdpMLineIndex")
+    _check_values(
+        component=candidate.component,
+        protocol=candidate.protocol,
+        priority=candidate.priority,
+        ip=candidate.ip,
+        port=candidate.port,
+        kind=candidate.type,
+    )
+    if mids is not None:
+        listed = list(mids)
+        known_mid = candidate.sdpMid is not None and candidate.sdpMid in listed
+        known_index = (
+            candidate.sdpMLineIndex is not None
+            and 0 <= candidate.sdpMLineIndex < len(listed)
+        )
+        if not (known_mid or known_index):
+            raise ValueError(
+                f"candidate for sdpMid {candidate.sdpMid!r} / sdpMLineIndex "
+                f"{candidate.sdpMLineIndex!r}: the remote description has mids {listed}"
+            )
+
+
+def parse_candidate(
+    sdp: str,
+    *,
+    sdpMid: str | None = None,
+    sdpMLineIndex: int | None = None,
+) -> RTCIceCandidate:
+    """Parse a candidate string (``candidate:...`` or ``a=candidate:...``), as the
+    ``candidate`` member of a browser's ``RTCIceCandidateInit``.
+
+    aiortc's ``candidate_from_sdp`` raises a bare ``AssertionError`` or
+    ``IndexError`` on bad input; this raises :class:`ValueError` saying why.
+    """
+    from aiortc.sdp import candidate_from_sdp
+
+    text = sdp.strip()
+    for prefix in ("a=", "candidate:"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+    fields = text.split()
+    _check_candidate_fields(fields)
+    candidate = candidate_from_sdp(text)
+    candidate.sdpMid = sdpMid
+    candidate.sdpMLineIndex = sdpMLineIndex
+    return candidate

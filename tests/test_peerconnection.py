@@ -275,3 +275,33 @@ async def test_close_from_a_sync_handler_stops_the_rest_of_the_step(pcs) -> None
         "closed",
         "closed",
     ]
+
+
+async def test_raising_handlers_never_stop_tracking_or_other_handlers(
+    pcs, caplog
+) -> None:
+    a, b = pcs(), pcs()
+    seen: list[str] = []
+
+    def bad_sync(change: rtcstate.StateChange) -> None:
+        raise RuntimeError(f"sync handler failed at {change.current}")
+
+    async def bad_async(change: rtcstate.StateChange) -> None:
+        raise RuntimeError(f"async handler failed at {change.current}")
+
+    a.on("connectionstatechange", bad_sync)
+    a.on("connectionstatechange", bad_async)
+    a.on("connectionstatechange", lambda change: seen.append(str(change.current)))
+    a.createDataChannel("x")
+    with caplog.at_level("ERROR", logger="rtcstate"):
+        await negotiate(a, b)
+        await a.wait_for_connection_state("connected", timeout=10)
+        await asyncio.sleep(0.05)
+    assert seen == ["connecting", "connected"]
+    logged = sorted(str(r.exc_info[1]) for r in caplog.records if r.exc_info)
+    assert logged == [
+        "async handler failed at connected",
+        "async handler failed at connecting",
+        "sync handler failed at connected",
+        "sync handler failed at connecting",
+    ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rtcstate import rules
 from rtcstate.states import (
@@ -253,3 +255,80 @@ def test_reachability() -> None:
     assert rules.reachable_connection_states("disconnected") == set(PeerConnectionState)
     assert rules.reachable_ice_connection_states("closed") == {"closed"}
     assert rules.reachable_ice_connection_states("checking") == set(IceConnectionState)
+
+
+# Per-transport moves that happen while the connection is open: rtcstate's ICE
+# states (after rules.next_ice_transport_state) and aiortc's DTLS states. aiortc
+# stops ICE transports only in close(); a DTLS transport closes when the remote
+# hangs up or ICE fails, once connected; DTLS starts once ICE has a pair.
+ICE_MOVES = {
+    "new": ["checking", "connected", "failed"],
+    "checking": ["connected", "failed"],
+    "connected": ["completed", "disconnected", "failed"],
+    "completed": ["disconnected", "failed"],
+    "disconnected": ["connected", "completed", "failed"],
+    "failed": [],
+}
+DTLS_MOVES = {
+    "new": ["connecting"],
+    "connecting": ["connected", "failed"],
+    "connected": ["closed", "failed"],
+    "closed": [],
+    "failed": [],
+}
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.lists(
+        st.tuples(st.booleans(), st.integers(0, 2), st.integers(0, 3)), max_size=30
+    ),
+)
+def test_any_sequence_of_transport_moves_walks_the_state_graph(
+    transports: int, moves: list[tuple[bool, int, int]]
+) -> None:
+    ice = ["new"] * transports
+    dtls = ["new"] * transports
+    previous = (rules.ice_connection_state(ice), None)
+    previous_connection = rules.connection_state(previous[0], dtls)
+    for is_ice, which, pick in moves:
+        states, graph = (ice, ICE_MOVES) if is_ice else (dtls, DTLS_MOVES)
+        index = which % transports
+        options = graph[states[index]]
+        if (
+            not is_ice
+            and states[index] == "new"
+            and ice[index] not in ("connected", "completed")
+        ):
+            continue  # aiortc starts DTLS once ICE has a pair
+        if not options:
+            continue
+        states[index] = options[pick % len(options)]
+        ice_state = rules.ice_connection_state(ice)
+        connection = rules.connection_state(ice_state, dtls)
+        if ice_state != previous[0]:
+            assert rules.is_valid_transition(
+                "iceConnectionState", previous[0], ice_state
+            ), (
+                ice,
+                dtls,
+            )
+        if connection != previous_connection:
+            assert rules.is_valid_transition(
+                "connectionState", previous_connection, connection
+            ), (previous_connection, connection, ice, dtls)
+        previous = (ice_state, None)
+        previous_connection = connection
+
+
+def test_graph_edges() -> None:
+    assert rules.is_valid_transition("connectionState", "new", "connecting")
+    assert not rules.is_valid_transition("connectionState", "new", "connected")
+    assert not rules.is_valid_transition("connectionState", "failed", "connected")
+    assert not rules.is_valid_transition("iceConnectionState", "closed", "new")
+    assert all(
+        "new" not in targets for targets in rules.CONNECTION_TRANSITIONS.values()
+    )
+    with pytest.raises(ValueError, match="unknown attribute"):
+        rules.is_valid_transition("signalingState", "stable", "closed")

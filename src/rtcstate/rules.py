@@ -45,12 +45,15 @@ from .states import (
 
 __all__ = [
     "CONNECTION_RULES",
+    "CONNECTION_TRANSITIONS",
     "ICE_CONNECTION_RULES",
+    "ICE_CONNECTION_TRANSITIONS",
     "ConnectionRule",
     "IceConnectionRule",
     "connection_state",
     "ice_connection_state",
     "ice_transport_state",
+    "is_valid_transition",
     "next_ice_transport_state",
     "reachable_connection_states",
     "reachable_ice_connection_states",
@@ -361,3 +364,61 @@ def reachable_ice_connection_states(
     """States ``iceConnectionState`` can still take from ``current``."""
     state = IceConnectionState(current)
     return _ICE_TERMINAL.get(state, _ALL_ICE)
+
+
+# --- the state graphs ----------------------------------------------------------
+
+_P = PeerConnectionState
+_C = IceConnectionState
+
+#: Every change of connectionState the rules produce from the transport changes
+#: aiortc makes while the connection is open. Nothing goes back to new (that
+#: would take every transport closing without close(), which aiortc never
+#: does), failed only goes to closed (no ICE restart), closed is final; from
+#: new the connection starts connecting, or fails at once (ICE failing with no
+#: candidate at all).
+CONNECTION_TRANSITIONS: dict[PeerConnectionState, frozenset[PeerConnectionState]] = {
+    _P.NEW: frozenset({_P.CONNECTING, _P.FAILED, _P.CLOSED}),
+    _P.CONNECTING: frozenset({_P.CONNECTED, _P.DISCONNECTED, _P.FAILED, _P.CLOSED}),
+    _P.CONNECTED: frozenset({_P.CONNECTING, _P.DISCONNECTED, _P.FAILED, _P.CLOSED}),
+    _P.DISCONNECTED: frozenset({_P.CONNECTING, _P.CONNECTED, _P.FAILED, _P.CLOSED}),
+    _P.FAILED: frozenset({_P.CLOSED}),
+    _P.CLOSED: frozenset(),
+}
+
+#: Every change of iceConnectionState the rules can produce. From new, ICE
+#: connected can come without checking when the only remote candidate is
+#: peer-reflexive (learnt from the remote's checks, with no event).
+ICE_CONNECTION_TRANSITIONS: dict[IceConnectionState, frozenset[IceConnectionState]] = {
+    _C.NEW: frozenset({_C.CHECKING, _C.CONNECTED, _C.FAILED, _C.CLOSED}),
+    _C.CHECKING: frozenset(
+        {_C.CONNECTED, _C.COMPLETED, _C.DISCONNECTED, _C.FAILED, _C.CLOSED}
+    ),
+    _C.CONNECTED: frozenset(
+        {_C.CHECKING, _C.COMPLETED, _C.DISCONNECTED, _C.FAILED, _C.CLOSED}
+    ),
+    _C.COMPLETED: frozenset(
+        {_C.CHECKING, _C.CONNECTED, _C.DISCONNECTED, _C.FAILED, _C.CLOSED}
+    ),
+    _C.DISCONNECTED: frozenset(
+        {_C.CHECKING, _C.CONNECTED, _C.COMPLETED, _C.FAILED, _C.CLOSED}
+    ),
+    _C.FAILED: frozenset({_C.CLOSED}),
+    _C.CLOSED: frozenset(),
+}
+
+
+def is_valid_transition(attribute: str, previous: str, current: str) -> bool:
+    """Whether ``previous -> current`` is an edge of the state graph of
+    ``attribute`` (``"connectionState"`` or ``"iceConnectionState"``)."""
+    if attribute == "connectionState":
+        return (
+            PeerConnectionState(current)
+            in CONNECTION_TRANSITIONS[PeerConnectionState(previous)]
+        )
+    if attribute == "iceConnectionState":
+        return (
+            IceConnectionState(current)
+            in ICE_CONNECTION_TRANSITIONS[IceConnectionState(previous)]
+        )
+    raise ValueError(f"unknown attribute {attribute!r}")

@@ -246,7 +246,7 @@ class StateTracker:
         entry.liveness_reason = reason
         if entry.liveness is Liveness.FAILED:
             # RFC 7675: consent expired, stop sending to the remote.
-            self._keep(_internals.end_consent(transport))
+            self._keep(asyncio.ensure_future(self._stop_sending(transport)))
         self.update(Cause("ice", self._label(entry), detail=reason))
 
     async def drain(self) -> None:
@@ -263,6 +263,20 @@ class StateTracker:
                 logger.warning("ending consent failed", exc_info=task.exception())
 
         task.add_done_callback(done)
+
+    async def _stop_sending(self, transport: RTCIceTransport) -> None:
+        """RFC 7675: consent expired (or was never won), stop sending to the peer.
+
+        What runs over the transport stops first, in the order aiortc's own
+        close() uses (SCTP, then DTLS), so that nothing is left writing to a
+        dead socket; then ICE, which aiortc then reports as "failed".
+        """
+        sctp = self._pc.sctp
+        for dtls in [d for d in self._dtls if d.transport is transport]:
+            if sctp is not None and sctp.transport is dtls:
+                await sctp.stop()
+            await dtls.stop()
+        await _internals.end_consent(transport)
 
     def _forget_ice(self, entry: _Ice) -> None:
         self._unsubscribe(entry.listeners)
@@ -294,7 +308,7 @@ class StateTracker:
                 f"no working candidate pair after {timeout:.1f} s of checks"
             )
             # Stopping ICE makes aiortc's transport report "failed".
-            self._keep(_internals.end_consent(entry.transport))
+            self._keep(asyncio.ensure_future(self._stop_sending(entry.transport)))
 
         try:
             loop = asyncio.get_running_loop()

@@ -59,6 +59,9 @@ async def test_aioice_still_has_what_the_liveness_driver_uses() -> None:
     assert connection.remote_password is None
     assert callable(connection.build_request)
     assert "_query_consent_task" in vars(connection)
+    assert connection._closing is False
+    assert callable(connection.gather_candidates)
+    assert callable(connection.query_consent)
     protocol = aioice.ice.StunProtocol(connection)
     assert protocol.transactions == {}
     assert callable(protocol.send_stun)
@@ -109,3 +112,18 @@ async def test_keepalives_on_the_selected_pair_are_answered() -> None:
         await a.close()
         await b.close()
     assert _internals.selected_pair(transport) is None  # nothing selected once closed
+
+
+@pytest.mark.asyncio
+async def test_a_watched_connection_closed_before_gathering_opens_no_socket() -> None:
+    from conftest import config
+
+    pc = RTCPeerConnection(config())
+    rtcstate.watch(pc)
+    pc.createDataChannel("x")
+    gathering = asyncio.ensure_future(pc.setLocalDescription(await pc.createOffer()))
+    await asyncio.sleep(0)  # the transports exist; gathering has not begun
+    await pc.close()
+    await gathering
+    # plain aiortc opens (and leaks) its sockets here, after the close
+    assert pc.sctp.transport.transport._connection._protocols == []

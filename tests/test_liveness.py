@@ -265,3 +265,33 @@ def test_every_timer_makes_progress(
         following = m.get_timer()
         assert following is None or following > timer
     raise AssertionError("no failed verdict within 5000 timers")
+
+
+def test_an_hour_of_flapping_keeps_the_monitor_bounded() -> None:
+    import tracemalloc
+
+    config = LivenessConfig()
+
+    def flapping(t: float) -> bool:
+        return t % 6.0 < 3.0  # up 3 s, down 3 s, for ever
+
+    sim = Sim(config, flapping)
+    tracemalloc.start()
+    try:
+        sim.run(until=3600)
+        first_hour = tracemalloc.get_traced_memory()[0]
+        changes_first_hour = len(sim.changes)
+        sim.changes.clear()
+        sim.sent.clear()
+        sim.run(until=7200)
+        second_hour = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    # it really flapped: down and back up every 6 s
+    assert changes_first_hour >= 2 * 550
+    assert len(sim.changes) >= 2 * 550
+    assert {s for _, s, _ in sim.changes} == {"disconnected", "alive"}
+    # one timer at a time, no queued events, and no growth hour over hour
+    assert sim.monitor.next_event() is None
+    assert sim.monitor.get_timer() is not None
+    assert second_hour - first_hour < 10_000

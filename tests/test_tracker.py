@@ -124,3 +124,26 @@ async def test_sctp_transport_states_on_connected(pcs) -> None:
     assert a.get_ice_transport_state(ice) in ("connected", "completed")
     with pytest.raises(ValueError, match="not an ICE transport"):
         b.get_ice_transport_state(ice)
+
+
+async def test_transport_history_records_each_transport_change(pcs) -> None:
+    a, b = pcs(), pcs()
+    a.createDataChannel("x")
+    await negotiate(a, b)
+    await a.wait_for_connection_state("connected", timeout=10)
+    await a.wait_for_ice_connection_state("completed", timeout=5)
+    moves = [
+        (c.kind, c.transport.split()[0], c.previous, c.current)
+        for c in a.transport_history
+    ]
+    assert moves == [
+        ("ice", "ice#0", "new", "checking"),
+        ("ice", "ice#0", "checking", "connected"),
+        ("ice", "ice#0", "connected", "completed"),
+        ("dtls", "dtls#0", "new", "connecting"),
+        ("dtls", "dtls#0", "connecting", "connected"),
+    ]
+    # DTLS "connecting" moved no aggregate state, yet it is recorded
+    assert not any(c.cause.state == "connecting" for c in a.state_history)
+    times = [c.time for c in a.transport_history]
+    assert times == sorted(times)

@@ -9,7 +9,7 @@ themselves are pure functions in :mod:`rtcstate.rules`.
 from __future__ import annotations
 
 from ._internals import InternalsChangedError
-from .events import Cause, StateChange
+from .events import Cause, StateChange, TransportChange
 from .liveness import LivenessConfig
 from .peerconnection import PeerConnection
 from .states import (
@@ -37,6 +37,7 @@ __all__ = [
     "PeerConnectionState",
     "StateChange",
     "StateChanges",
+    "TransportChange",
     "UnreachableStateError",
     "parse_candidate",
     "watch",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiortc import RTCIceTransport
 
-from .events import StateChange
+from .events import StateChange, TransportChange
 from .states import IceConnectionState, IceTransportState, PeerConnectionState
 from .tracker import StateChanges, StateTracker
 
@@ -40,6 +40,14 @@ class StateAPI:
         Bounded by ``history_size``; the oldest entries are dropped first.
         """
         return self._rtcstate.history
+
+    @property
+    def transport_history(self) -> list[TransportChange]:
+        """Every change of every counted transport's state, oldest first: the
+        ICE transports' ``RTCIceTransportState`` (as rtcstate derives it) and the
+        DTLS transports' ``RTCDtlsTransportState``. Bounded like
+        :attr:`state_history`."""
+        return self._rtcstate.transport_history
 
     def get_ice_transport_state(self, transport: RTCIceTransport) -> IceTransportState:
         """The ``RTCIceTransportState`` rtcstate derives for one ICE transport of

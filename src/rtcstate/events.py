@@ -7,7 +7,7 @@ from typing import Literal
 
 from .states import IceConnectionState, PeerConnectionState
 
-__all__ = ["Cause", "StateChange"]
+__all__ = ["Cause", "StateChange", "TransportChange"]
 
 CauseKind = Literal["ice", "dtls", "transports", "close"]
 
@@ -66,3 +66,29 @@ class StateChange:
 
     def __str__(self) -> str:
         return f"{self.attribute} {self.previous} -> {self.current} [{self.cause}]"
+
+
+@dataclass(frozen=True)
+class TransportChange:
+    """One change of one transport's state (``RTCIceTransportState`` as rtcstate
+    derives it, or ``RTCDtlsTransportState``), whether or not it moved the
+    connection's aggregate states.
+
+    :ivar kind: ``"ice"`` or ``"dtls"``.
+    :ivar transport: the transport's label, for example ``"ice#0 (mid 0)"``.
+    :ivar previous: its state before.
+    :ivar current: its state after.
+    :ivar time: the event loop's ``time()`` when it happened.
+    :ivar detail: more, for example the liveness monitor's reason.
+    """
+
+    kind: Literal["ice", "dtls"]
+    transport: str
+    previous: str
+    current: str
+    time: float
+    detail: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.transport} {self.previous} -> {self.current}"
+        return f"{text} ({self.detail})" if self.detail else text

@@ -23,7 +23,7 @@ from aiortc import RTCDtlsTransport, RTCIceTransport, RTCPeerConnection
 
 from . import _internals, rules
 from .driver import LivenessDriver
-from .events import Cause, StateChange
+from .events import Cause, StateChange, TransportChange
 from .liveness import LivenessConfig
 from .states import (
     DtlsTransportState,
@@ -145,6 +145,7 @@ class StateTracker:
         self._on_change = on_change
         self._clock = clock or _loop_time
         self._history: deque[StateChange] = deque(maxlen=history_size)
+        self._transport_history: deque[TransportChange] = deque(maxlen=history_size)
         self._ice: dict[RTCIceTransport, _Ice] = {}
         self._dtls: dict[RTCDtlsTransport, _Dtls] = {}
         self._next_index = {"ice": 0, "dtls": 0}
@@ -178,6 +179,10 @@ class StateTracker:
     @property
     def history(self) -> list[StateChange]:
         return list(self._history)
+
+    @property
+    def transport_history(self) -> list[TransportChange]:
+        return list(self._transport_history)
 
     def ice_transport_state(self, transport: RTCIceTransport) -> IceTransportState:
         """The W3C state rtcstate derives for one of the connection's ICE transports."""
@@ -427,22 +432,32 @@ class StateTracker:
                 and reported is IceTransportState.CONNECTED
             )
             if reported is not entry.state:
-                entry.state = reported
-                if moved is None:
-                    moved = Cause(
+                before, entry.state = entry.state, reported
+                label, detail = self._label(entry), self._ice_detail(entry)
+                self._transport_history.append(
+                    TransportChange(
                         "ice",
-                        self._label(entry),
+                        label,
+                        before.value,
                         reported.value,
-                        self._ice_detail(entry),
+                        self._clock(),
+                        detail,
                     )
+                )
+                moved = moved or Cause("ice", label, reported.value, detail)
                 entry.liveness_reason = None  # consumed by this change
             self._bound_checks(entry)
         for dtls in self._dtls.values():
             state = DtlsTransportState(dtls.transport.state)
             if state is not dtls.state:
-                dtls.state = state
-                if moved is None:
-                    moved = Cause("dtls", self._label(dtls), state.value)
+                before_dtls, dtls.state = dtls.state, state
+                label = self._label(dtls)
+                self._transport_history.append(
+                    TransportChange(
+                        "dtls", label, before_dtls.value, state.value, self._clock()
+                    )
+                )
+                moved = moved or Cause("dtls", label, state.value)
 
         ice_state = rules.ice_connection_state(e.state for e in self._ice.values())
         connection_state = rules.connection_state(

@@ -225,8 +225,9 @@ def selected_pair(transport: RTCIceTransport) -> SelectedPair | None:
     return SelectedPair(transport, pair)
 
 
-def guard_connection(transport: RTCIceTransport) -> None:
-    """Make aioice's connection safe to close at any moment. Idempotent.
+def guard_connection(transport: RTCIceTransport, loopback: str = "auto") -> None:
+    """Make aioice's connection safe to close at any moment, and able to use
+    loopback. Idempotent (the first call's ``loopback`` stays).
 
     Two races in aioice 0.13 leak on a ``close()`` at the wrong time:
 
@@ -240,6 +241,11 @@ def guard_connection(transport: RTCIceTransport) -> None:
     first returns at once on a closing connection, the second does not start
     on one and closes the connection again (aioice's close is safe to repeat)
     if it was closed meanwhile.
+
+    aioice never gathers loopback addresses, so on a host whose only interface
+    is loopback it has no candidate and never connects. The gathering wrapper
+    adds a 127.0.0.1 host candidate: with ``loopback="auto"`` when nothing else
+    was gathered, with ``"always"`` in any case, never with ``"never"``.
     """
     connection = _connection(transport)
     consent = getattr(connection, "query_consent", None)
@@ -259,6 +265,16 @@ def guard_connection(transport: RTCIceTransport) -> None:
         await gather()
         if connection._closing:
             await connection.close()
+            return
+        if loopback == "always" or (
+            loopback == "auto" and not connection._local_candidates
+        ):
+            for component in sorted(connection._components):
+                connection._local_candidates += (
+                    await connection.get_component_candidates(
+                        component=component, addresses=["127.0.0.1"]
+                    )
+                )
 
     query_consent._rtcstate_guard = True  # type: ignore[attr-defined]
     connection.query_consent = query_consent

@@ -2,9 +2,10 @@
 
 Two additions to pyee's ``AsyncIOEventEmitter``:
 
-* Handlers of ``connectionstatechange`` / ``iceconnectionstatechange`` may take
-  no argument (aiortc's style: read ``pc.connectionState`` inside) or one
-  argument, the :class:`~rtcstate.events.StateChange` that fired them. The
+* Handlers of ``connectionstatechange`` / ``iceconnectionstatechange`` (and
+  rtcstate's ``transportstatechange``) may take no argument (aiortc's style:
+  read ``pc.connectionState`` inside) or one argument, the change that fired
+  them (:class:`~rtcstate.events.StateChange`, ``TransportChange``). The
   choice is made from the handler's signature when it is registered. This hooks
   pyee's ``_add_event_handler`` (pyee 13), which ``on``, ``once``, ``add_listener``
   and ``listens_to`` all go through; ``tests/test_emitter.py`` guards it.
@@ -22,8 +23,10 @@ from typing import Any
 
 logger = logging.getLogger("rtcstate")
 
-#: The two events whose handlers may receive a StateChange.
+#: The two W3C state events.
 STATE_EVENTS = frozenset({"connectionstatechange", "iceconnectionstatechange"})
+#: The events whose handlers may take the change (StateChange, TransportChange).
+CHANGE_EVENTS = STATE_EVENTS | {"transportstatechange"}
 
 
 def takes_argument(handler: Callable[..., Any]) -> bool:
@@ -48,7 +51,7 @@ class StateEventsMixin:
     ) -> None:
         # k is the user's function (the key remove_listener uses), v what pyee
         # calls: k itself, or pyee's once() wrapper that forwards its arguments.
-        if event in STATE_EVENTS and not takes_argument(k):
+        if event in CHANGE_EVENTS and not takes_argument(k):
             call = v
 
             def v(*_args: Any, **_kwargs: Any) -> Any:

@@ -89,6 +89,12 @@ class TransportChange:
     time: float
     detail: str | None = None
 
+    @property
+    def event(self) -> str:
+        """The event name this change fires: ``"transportstatechange"``, an
+        rtcstate extension (no W3C event reports one transport's changes)."""
+        return "transportstatechange"
+
     def __str__(self) -> str:
         text = f"{self.transport} {self.previous} -> {self.current}"
         return f"{text} ({self.detail})" if self.detail else text

@@ -15,9 +15,9 @@ from aiortc import (
 from . import _internals, validation
 from .api import StateAPI
 from .emitter import STATE_EVENTS, StateEventsMixin
-from .events import Cause, StateChange
+from .events import Cause, StateChange, TransportChange
 from .liveness import LivenessConfig
-from .tracker import DEFAULT_HISTORY_SIZE, StateTracker
+from .tracker import DEFAULT_HISTORY_SIZE, Loopback, StateTracker
 
 __all__ = ["PeerConnection"]
 
@@ -45,6 +45,10 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
     :param liveness: timers of the liveness monitor that notices a silent remote
         (``disconnected``), its return and its loss (``failed``); ``None``
         switches it off, leaving ICE to aiortc (about 30 s to fail).
+    :param loopback: whether to offer a 127.0.0.1 host candidate, which aiortc
+        never gathers: ``"auto"`` (the default) only when the host has no other
+        address, so that peers on a loopback-only host still connect;
+        ``"always"``; or ``"never"``.
     :param history_size: how many changes :attr:`state_history` keeps.
     """
 
@@ -53,6 +57,7 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         configuration: RTCConfiguration | None = None,
         *,
         liveness: LivenessConfig | None = LivenessConfig(),  # noqa: B008 (frozen)
+        loopback: Loopback = "auto",
         history_size: int = DEFAULT_HISTORY_SIZE,
     ) -> None:
         super().__init__(configuration)
@@ -62,9 +67,10 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
             self._emit_state_change,
             history_size=history_size,
             liveness=liveness,
+            loopback=loopback,
         )
 
-    def _emit_state_change(self, change: StateChange) -> None:
+    def _emit_state_change(self, change: StateChange | TransportChange) -> None:
         RTCPeerConnection.emit(self, change.event, change)
 
     def emit(self, event: str, *args: Any, **kwargs: Any) -> bool:

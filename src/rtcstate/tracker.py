@@ -41,6 +41,7 @@ logger = logging.getLogger("rtcstate")
 DEFAULT_HISTORY_SIZE = 1000
 
 Attribute = Literal["connectionState", "iceConnectionState"]
+Loopback = Literal["auto", "always", "never"]
 S = TypeVar("S", PeerConnectionState, IceConnectionState)
 
 
@@ -112,11 +113,14 @@ class StateTracker:
     """Derives ``connectionState`` / ``iceConnectionState`` for one connection.
 
     :param pc: the aiortc connection whose transports are read.
-    :param on_change: called with each :class:`StateChange` as it happens, ICE
-        before connection when one step changes both; never for ``close()``.
+    :param on_change: called with each :class:`TransportChange` and then each
+        :class:`StateChange` of a step, ICE before connection when one step
+        changes both; never for ``close()``.
     :param history_size: how many changes :attr:`history` keeps.
     :param liveness: the liveness monitor's timers, or ``None`` for no monitor
         (ICE transports then leave connected only when aiortc says failed).
+    :param loopback: whether to offer a 127.0.0.1 candidate: ``"auto"`` when
+        the host has no other address, ``"always"``, or ``"never"``.
     :param clock: returns the time stamped on changes; the running loop's
         ``time()`` by default.
     """
@@ -124,10 +128,11 @@ class StateTracker:
     def __init__(
         self,
         pc: RTCPeerConnection,
-        on_change: Callable[[StateChange], object],
+        on_change: Callable[[StateChange | TransportChange], object],
         *,
         history_size: int = DEFAULT_HISTORY_SIZE,
         liveness: LivenessConfig | None = None,
+        loopback: Loopback = "auto",
         clock: Callable[[], float] | None = None,
     ) -> None:
         if not isinstance(history_size, int) or history_size < 1:
@@ -139,6 +144,11 @@ class StateTracker:
                 "liveness must be a LivenessConfig or None, not "
                 + type(liveness).__name__
             )
+        if loopback not in ("auto", "always", "never"):
+            raise ValueError(
+                f"loopback must be 'auto', 'always' or 'never', not {loopback!r}"
+            )
+        self._loopback = loopback
         self._liveness_config = liveness
         self._tasks: set[asyncio.Future[Any]] = set()
         self._pc = pc
@@ -414,6 +424,7 @@ class StateTracker:
 
     def _step(self, cause: Cause) -> None:
         moved: Cause | None = None
+        moves: list[TransportChange] = []
         needs_followup = False
         for entry in self._ice.values():
             transport = entry.transport
@@ -434,7 +445,7 @@ class StateTracker:
             if reported is not entry.state:
                 before, entry.state = entry.state, reported
                 label, detail = self._label(entry), self._ice_detail(entry)
-                self._transport_history.append(
+                moves.append(
                     TransportChange(
                         "ice",
                         label,
@@ -452,7 +463,7 @@ class StateTracker:
             if state is not dtls.state:
                 before_dtls, dtls.state = dtls.state, state
                 label = self._label(dtls)
-                self._transport_history.append(
+                moves.append(
                     TransportChange(
                         "dtls", label, before_dtls.value, state.value, self._clock()
                     )
@@ -488,11 +499,14 @@ class StateTracker:
         self._history.extend(changes)
         if needs_followup and self._followup is None:
             self._followup = asyncio.get_running_loop().call_soon(self._run_followup)
+        self._transport_history.extend(moves)
         self._notify(changes)
-        for change in changes:
+        # transport changes first: they are the causes of the aggregate ones
+        events: list[TransportChange | StateChange] = [*moves, *changes]
+        for event in events:
             if self._closed:  # a handler closed the connection: nothing more fires
                 break
-            self._on_change(change)
+            self._on_change(event)
 
     def _ice_detail(self, entry: _Ice) -> str:
         reason = entry.liveness_reason
@@ -564,7 +578,7 @@ class StateTracker:
     # --- transports -----------------------------------------------------------
 
     def _subscribe_ice(self, transport: RTCIceTransport) -> _Ice:
-        _internals.guard_connection(transport)
+        _internals.guard_connection(transport, self._loopback)
         entry = _Ice(transport, self._take_index("ice"))
         callback = self._callback("ice", entry)
         for emitter in (transport, transport.iceGatherer):

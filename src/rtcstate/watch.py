@@ -8,9 +8,9 @@ from pyee.asyncio import AsyncIOEventEmitter
 from . import _internals
 from .api import StateAPI
 from .emitter import StateEventsMixin
-from .events import Cause, StateChange
+from .events import Cause, StateChange, TransportChange
 from .liveness import LivenessConfig
-from .tracker import DEFAULT_HISTORY_SIZE, StateTracker
+from .tracker import DEFAULT_HISTORY_SIZE, Loopback, StateTracker
 
 __all__ = ["ConnectionWatcher", "watch"]
 
@@ -35,6 +35,7 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
         pc: RTCPeerConnection,
         *,
         liveness: LivenessConfig | None = LivenessConfig(),  # noqa: B008 (frozen)
+        loopback: Loopback = "auto",
         history_size: int = DEFAULT_HISTORY_SIZE,
     ) -> None:
         if not isinstance(pc, RTCPeerConnection):
@@ -45,7 +46,11 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
         self._pc = pc
         _internals.disable_self_close(pc)
         self._rtcstate = StateTracker(
-            pc, self._emit_state_change, history_size=history_size, liveness=liveness
+            pc,
+            self._emit_state_change,
+            history_size=history_size,
+            liveness=liveness,
+            loopback=loopback,
         )
         pc.on("signalingstatechange", self._on_signalingstatechange)
         self._wrap_add_ice_candidate()
@@ -58,7 +63,7 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
         """The watched connection."""
         return self._pc
 
-    def _emit_state_change(self, change: StateChange) -> None:
+    def _emit_state_change(self, change: StateChange | TransportChange) -> None:
         self.emit(change.event, change)
 
     def _on_signalingstatechange(self) -> None:
@@ -101,6 +106,7 @@ def watch(
     pc: RTCPeerConnection,
     *,
     liveness: LivenessConfig | None = LivenessConfig(),  # noqa: B008 (frozen)
+    loopback: Loopback = "auto",
     history_size: int = DEFAULT_HISTORY_SIZE,
 ) -> ConnectionWatcher:
     """Track the W3C states of an existing aiortc ``RTCPeerConnection``.
@@ -110,6 +116,8 @@ def watch(
 
     Call it before ``setLocalDescription`` / ``setRemoteDescription`` to see every
     change; called later, it starts from the transports' current states.
-    ``liveness`` is as for :class:`~rtcstate.PeerConnection`.
+    ``liveness`` and ``loopback`` are as for :class:`~rtcstate.PeerConnection`.
     """
-    return ConnectionWatcher(pc, liveness=liveness, history_size=history_size)
+    return ConnectionWatcher(
+        pc, liveness=liveness, loopback=loopback, history_size=history_size
+    )

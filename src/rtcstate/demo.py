@@ -1,0 +1,219 @@
+"""``rtcstate demo``: two peers over loopback, a live timeline of their states.
+
+The peers talk through a :class:`~rtcstate.testing.FaultyLink` on 127.0.0.1, so
+faults can be injected: ``--cut-after 3 --cut-for 4`` shows ``disconnected``,
+then ``connected`` again; ``--cut-for 20`` shows ``failed``; ``--loss 0.3``
+shows that loss alone is not a disconnection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from dataclasses import asdict
+from typing import Any, TextIO
+
+from aiortc import RTCConfiguration
+
+from .events import StateChange, TransportChange
+from .liveness import LivenessConfig
+from .peerconnection import PeerConnection
+from .testing import FaultyLink
+from .tracker import UnreachableStateError
+
+CONNECT_TIMEOUT = 10.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cut-after", type=float, metavar="S", help="cut the link after S seconds"
+    )
+    parser.add_argument(
+        "--cut-for",
+        type=float,
+        default=4.0,
+        metavar="S",
+        help="for S seconds (default 4)",
+    )
+    parser.add_argument(
+        "--loss", type=float, default=0.0, metavar="P", help="random loss rate, 0 to 1"
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        metavar="S",
+        help="how long to run once connected (default: until the fault is over + 3 s)",
+    )
+    parser.add_argument(
+        "--loopback",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="offer 127.0.0.1 candidates (default auto: if there is no other address)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="JSON lines instead of text"
+    )
+
+
+def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.cut_after is not None and args.cut_after < 0:
+        parser.error("--cut-after must be >= 0")
+    if args.cut_for <= 0:
+        parser.error("--cut-for must be > 0")
+    if not 0 <= args.loss <= 1:
+        parser.error("--loss must be between 0 and 1")
+    if args.duration is not None and args.duration <= 0:
+        parser.error("--duration must be > 0")
+
+
+class Printer:
+    """Prints each change as it happens, as text or JSON lines."""
+
+    def __init__(self, out: TextIO, as_json: bool, start: float) -> None:
+        self.out = out
+        self.as_json = as_json
+        self.start = start
+        self.done = False  # the peers' own closing is not part of the show
+
+    def state(self, peer: str, change: StateChange) -> None:
+        if self.done:
+            return
+        t = change.time - self.start
+        if self.as_json:
+            self._json(
+                {
+                    "type": "state",
+                    "t": round(t, 4),
+                    "peer": peer,
+                    "attribute": change.attribute,
+                    "previous": str(change.previous),
+                    "current": str(change.current),
+                    "cause": asdict(change.cause),
+                }
+            )
+        else:
+            self._line(
+                f"{t:8.3f}s  {peer:8}  {change.attribute:18} {change.previous!s:>12}"
+                f" -> {change.current!s:<12}  because {change.cause}"
+            )
+
+    def transport(self, peer: str, change: TransportChange) -> None:
+        if self.done:
+            return
+        t = change.time - self.start
+        if self.as_json:
+            record = {k: v for k, v in asdict(change).items() if k != "time"}
+            self._json({"type": "transport", "t": round(t, 4), "peer": peer, **record})
+        else:
+            detail = f"  ({change.detail})" if change.detail else ""
+            self._line(
+                f"{t:8.3f}s  {peer:8}    {change.transport:16} "
+                f"{change.previous:>12} -> {change.current}{detail}"
+            )
+
+    def note(self, t: float, text: str) -> None:
+        if self.as_json:
+            self._json({"type": "note", "t": round(t - self.start, 4), "text": text})
+        else:
+            self._line(f"{t - self.start:8.3f}s  -- {text}")
+
+    def _line(self, text: str) -> None:
+        self._write(text)
+
+    def _json(self, record: dict[str, Any]) -> None:
+        self._write(json.dumps(record))
+
+    def _write(self, text: str) -> None:
+        if self.done:
+            return
+        try:
+            print(text, file=self.out, flush=True)
+        except BrokenPipeError:  # the reader went away (| head): stay quiet
+            self.done = True
+
+
+def _follow(pc: PeerConnection, peer: str, printer: Printer) -> None:
+    pc.on("transportstatechange", lambda change: printer.transport(peer, change))
+    pc.on("iceconnectionstatechange", lambda change: printer.state(peer, change))
+    pc.on("connectionstatechange", lambda change: printer.state(peer, change))
+
+
+async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    """Run the demo; return the process exit code."""
+    loop = asyncio.get_running_loop()
+    printer = Printer(out, args.json, loop.time())
+    config = RTCConfiguration(iceServers=[])  # nothing leaves this machine
+    offerer = PeerConnection(config, liveness=LivenessConfig(), loopback=args.loopback)
+    answerer = PeerConnection(config, liveness=LivenessConfig(), loopback=args.loopback)
+    _follow(offerer, "offerer", printer)
+    _follow(answerer, "answerer", printer)
+    link = await FaultyLink().start()
+    try:
+        offerer.createDataChannel("demo")
+        await offerer.setLocalDescription(await offerer.createOffer())
+        try:
+            offer = link.offer_to_answerer(offerer.localDescription)
+        except ValueError:
+            return _fail(printer, "the offerer gathered no IPv4 candidate", args)
+        await answerer.setRemoteDescription(offer)
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        try:
+            answer = link.answer_to_offerer(answerer.localDescription)
+        except ValueError:
+            return _fail(printer, "the answerer gathered no IPv4 candidate", args)
+        if args.loss:
+            link.set_loss(args.loss)
+            printer.note(loop.time(), f"{args.loss:.0%} random loss in both directions")
+        await offerer.setRemoteDescription(answer)
+        try:
+            await offerer.wait_for_connection_state(
+                "connected", timeout=CONNECT_TIMEOUT
+            )
+            await answerer.wait_for_connection_state(
+                "connected", timeout=CONNECT_TIMEOUT
+            )
+        except (asyncio.TimeoutError, UnreachableStateError) as error:
+            return _fail(
+                printer, f"the peers did not connect ({error or 'timeout'})", args
+            )
+        connected = loop.time()
+        duration = args.duration
+        if duration is None:
+            duration = (
+                3.0 if args.cut_after is None else args.cut_after + args.cut_for + 3.0
+            )
+        if args.cut_after is not None:
+            await asyncio.sleep(args.cut_after)
+            link.cut()
+            printer.note(
+                loop.time(), f"link cut in both directions for {args.cut_for:g} s"
+            )
+            await asyncio.sleep(args.cut_for)
+            link.restore()
+            printer.note(loop.time(), "link restored")
+        await asyncio.sleep(max(0.0, connected + duration - loop.time()))
+        final = (
+            f"offerer {offerer.connectionState}, answerer {answerer.connectionState}"
+        )
+        printer.note(loop.time(), f"done: {final}")
+        printer.done = True
+        return 0
+    finally:
+        await offerer.close()
+        await answerer.close()
+        link.close()
+
+
+def _fail(printer: Printer, reason: str, args: argparse.Namespace) -> int:
+    hint = (
+        " This host may have no address but loopback: try --loopback auto."
+        if args.loopback == "never"
+        else ""
+    )
+    message = f"rtcstate demo: {reason}.{hint}"
+    if args.json:
+        printer._json({"type": "error", "text": message})
+    print(message, file=sys.stderr, flush=True)
+    return 1

@@ -41,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--loss", type=float, default=0.0, metavar="P", help="random loss rate, 0 to 1"
     )
     parser.add_argument(
+        "--hang-up-after",
+        type=float,
+        metavar="S",
+        help="the answerer calls close() after S seconds (a remote hang-up)",
+    )
+    parser.add_argument(
         "--duration",
         type=float,
         metavar="S",
@@ -64,6 +70,8 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         parser.error("--cut-for must be > 0")
     if not 0 <= args.loss <= 1:
         parser.error("--loss must be between 0 and 1")
+    if args.hang_up_after is not None and args.hang_up_after < 0:
+        parser.error("--hang-up-after must be >= 0")
     if args.duration is not None and args.duration <= 0:
         parser.error("--duration must be > 0")
 
@@ -150,6 +158,7 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     _follow(offerer, "offerer", printer)
     _follow(answerer, "answerer", printer)
     link = await FaultyLink().start()
+    closing: list[asyncio.Future[None]] = []
     try:
         offerer.createDataChannel("demo")
         await offerer.setLocalDescription(await offerer.createOffer())
@@ -184,6 +193,10 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             duration = (
                 3.0 if args.cut_after is None else args.cut_after + args.cut_for + 3.0
             )
+            if args.hang_up_after is not None:
+                duration = max(duration, args.hang_up_after + 17.0)  # see it fail
+        if args.hang_up_after is not None:
+            loop.call_later(args.hang_up_after, _hang_up, answerer, printer, closing)
         if args.cut_after is not None:
             await asyncio.sleep(args.cut_after)
             link.cut()
@@ -197,6 +210,8 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         final = (
             f"offerer {offerer.connectionState}, answerer {answerer.connectionState}"
         )
+        if closing:
+            await asyncio.gather(*closing)
         printer.note(loop.time(), f"done: {final}")
         printer.done = True
         return 0
@@ -204,6 +219,17 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         await offerer.close()
         await answerer.close()
         link.close()
+
+
+def _hang_up(
+    answerer: PeerConnection, printer: Printer, closing: list[asyncio.Future[None]]
+) -> None:
+    printer.note(asyncio.get_running_loop().time(), "the answerer calls close()")
+    closing.append(asyncio.ensure_future(answerer.close()))
+    # close() fires no event (webrtc-pc); its changes are in the history
+    for change in answerer.state_history[-2:]:
+        if change.cause.kind == "close":
+            printer.state("answerer", change)
 
 
 def _fail(printer: Printer, reason: str, args: argparse.Namespace) -> int:

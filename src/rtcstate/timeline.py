@@ -1,0 +1,248 @@
+"""Render a recorded history as a self-contained SVG timeline (or an HTML page).
+
+One lane per ICE and DTLS transport and one for each aggregate state, per peer,
+coloured by state; hovering a segment shows its state, its span and the cause
+of the change that began it. The input is what ``rtcstate demo --json`` prints,
+or what :func:`records` makes from a connection's ``state_history`` and
+``transport_history``.
+
+    rtcstate demo --cut-after 2 --cut-for 4 --json > blip.jsonl
+    rtcstate timeline blip.jsonl -o blip.html
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+
+from .api import StateAPI
+
+__all__ = ["records", "render_html", "render_svg"]
+
+COLOURS = {
+    "new": "#cfd8dc",
+    "checking": "#ffe082",
+    "connecting": "#ffe082",
+    "connected": "#66bb6a",
+    "completed": "#2e7d32",
+    "disconnected": "#ffa726",
+    "failed": "#e53935",
+    "closed": "#546e7a",
+}
+_LANE, _GAP, _LABEL, _WIDTH, _TOP = 18, 6, 220, 1000, 30
+
+
+def records(
+    pc: StateAPI, peer: str = "local", start: float | None = None
+) -> list[dict[str, Any]]:
+    """A connection's histories as timeline records (the demo's JSON format).
+
+    :param start: the time that becomes t = 0 (default: the first change).
+    """
+    states = pc.state_history
+    transports = pc.transport_history
+    times = [c.time for c in states] + [c.time for c in transports]
+    origin = start if start is not None else min(times, default=0.0)
+    out: list[dict[str, Any]] = []
+    for t in transports:
+        out.append(
+            {
+                "type": "transport",
+                "t": t.time - origin,
+                "peer": peer,
+                "transport": t.transport,
+                "previous": t.previous,
+                "current": t.current,
+                "detail": t.detail,
+            }
+        )
+    for s in states:
+        out.append(
+            {
+                "type": "state",
+                "t": s.time - origin,
+                "peer": peer,
+                "attribute": s.attribute,
+                "previous": str(s.previous),
+                "current": str(s.current),
+                "cause": {"text": str(s.cause)},
+            }
+        )
+    return sorted(out, key=lambda r: float(r["t"]))
+
+
+@dataclass
+class _Lane:
+    name: str
+    initial: str
+    changes: list[tuple[float, str, str]] = field(default_factory=list)  # t, state, why
+
+
+def _lanes(
+    items: Iterable[Mapping[str, Any]],
+) -> tuple[list[tuple[str, list[_Lane]]], list[tuple[float, str]], float]:
+    peers: dict[str, dict[str, _Lane]] = {}
+    notes: list[tuple[float, str]] = []
+    end = 0.0
+    for record in items:
+        kind = record.get("type")
+        t = float(record.get("t", 0.0))
+        end = max(end, t)
+        if kind == "note":
+            notes.append((t, str(record.get("text", ""))))
+            continue
+        if kind not in ("state", "transport"):
+            continue
+        peer = str(record.get("peer", "local"))
+        name = str(record["attribute"] if kind == "state" else record["transport"])
+        lanes = peers.setdefault(peer, {})
+        lane = lanes.setdefault(name, _Lane(name, str(record.get("previous", "new"))))
+        cause = record.get("cause") or {}
+        why = cause.get("text") or " ".join(
+            str(cause[k]) for k in ("transport", "state", "detail") if cause.get(k)
+        )
+        if kind == "transport":
+            why = str(record.get("detail") or "")
+        lane.changes.append((t, str(record["current"]), why))
+    ordered = []
+    for peer, lanes in peers.items():
+        aggregate = [
+            lanes[n] for n in ("connectionState", "iceConnectionState") if n in lanes
+        ]
+        rest = sorted(
+            (
+                lane
+                for n, lane in lanes.items()
+                if n not in ("connectionState", "iceConnectionState")
+            ),
+            key=lambda lane: lane.name,
+        )
+        ordered.append((peer, aggregate + rest))
+    return ordered, notes, end
+
+
+def _el(tag: str, text: str | None = None, **attrs: object) -> str:
+    """One SVG element; ``font_size=`` becomes ``font-size=``."""
+    rendered = " ".join(
+        f'{k.replace("_", "-")}="{escape(str(v))}"' for k, v in attrs.items()
+    )
+    if text is None:
+        return f"<{tag} {rendered}/>"
+    return f"<{tag} {rendered}>{text}</{tag}>"
+
+
+def render_svg(
+    items: Iterable[Mapping[str, Any]], title: str = "rtcstate timeline"
+) -> str:
+    """An SVG document of the timeline of ``items`` (timeline records)."""
+    peers, notes, end = _lanes(list(items))
+    end = max(end * 1.05, 0.5)
+
+    def x(t: float) -> float:
+        return round(_LABEL + (t / end) * (_WIDTH - _LABEL - 10), 1)
+
+    parts: list[str] = []
+    y = _TOP
+    for peer, lanes in peers:
+        parts.append(_el("text", escape(peer), x=4, y=y + 12, font_weight="bold"))
+        y += _LANE + _GAP
+        for lane in lanes:
+            parts.append(_el("text", escape(lane.name), x=14, y=y + 13))
+            segments = [(0.0, lane.initial, "before the first change"), *lane.changes]
+            for index, (start, state, why) in enumerate(segments):
+                stop = segments[index + 1][0] if index + 1 < len(segments) else end
+                tip = f"{lane.name}: {state} from {start:.3f} s to {stop:.3f} s"
+                if why:
+                    tip += f"\nbecause {why}"
+                width = max(x(stop) - x(start), 1)
+                tooltip = _el("title", escape(tip))
+                parts.append(
+                    _el(
+                        "rect",
+                        tooltip,
+                        x=x(start),
+                        y=y,
+                        width=round(width, 1),
+                        height=_LANE,
+                        fill=COLOURS.get(state, "#9e9e9e"),
+                        stroke="#fff",
+                        stroke_width=0.5,
+                    )
+                )
+                if width > 60:
+                    label = escape(state)
+                    parts.append(
+                        _el("text", label, x=x(start) + 3, y=y + 13, font_size=11)
+                    )
+            y += _LANE + _GAP
+        y += _GAP
+    for t, text in notes:
+        tooltip = _el("title", escape(f"{text} at {t:.3f} s"))
+        line = {"x1": x(t), "y1": _TOP - 6, "x2": x(t), "y2": y}
+        parts.append(
+            _el("line", tooltip, **line, stroke="#333", stroke_dasharray="4 3")
+        )
+        # near the right edge the label ends at the line instead of starting there
+        near_edge = x(t) > _WIDTH - 200
+        place = {"x": x(t) - 2, "text_anchor": "end"} if near_edge else {"x": x(t) + 2}
+        parts.append(_el("text", escape(text[:60]), y=_TOP - 10, font_size=10, **place))
+    step, tick = _tick(end), 0.0
+    while tick <= end:  # the time axis
+        label = f"{tick:g} s"
+        parts.append(
+            _el("text", label, x=x(tick), y=y + 14, font_size=10, text_anchor="middle")
+        )
+        tick += step
+    legend_y = y + 24
+    for index, (state, colour) in enumerate(COLOURS.items()):
+        lx = _LABEL + index * 95
+        parts.append(_el("rect", x=lx, y=legend_y, width=12, height=12, fill=colour))
+        parts.append(_el("text", state, x=lx + 16, y=legend_y + 10, font_size=11))
+    height = legend_y + 24
+    body = "\n".join(parts)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{height}" '
+        f'viewBox="0 0 {_WIDTH} {height}" font-family="sans-serif" font-size="12">\n'
+        f"<title>{escape(title)}</title>\n{body}\n</svg>\n"
+    )
+
+
+def _tick(end: float) -> float:
+    for step in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600):
+        if end / step <= 12:
+            return float(step)
+    return end / 10
+
+
+def render_html(
+    items: Iterable[Mapping[str, Any]], title: str = "rtcstate timeline"
+) -> str:
+    """A self-contained HTML page with the SVG timeline of ``items``."""
+    return (
+        "<!doctype html>\n<html><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title></head>\n<body>\n<h1>{escape(title)}</h1>\n"
+        "<p>Hover a segment for its state, span and cause.</p>\n"
+        f"{render_svg(items, title)}</body></html>\n"
+    )
+
+
+def load(path: str) -> list[dict[str, Any]]:
+    """Read timeline records: JSON lines (the demo's ``--json``) or a JSON list."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    if text.lstrip().startswith("["):
+        data = json.loads(text)
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: expected a JSON list of records")
+        return data
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
+    return out

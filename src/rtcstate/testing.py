@@ -14,7 +14,8 @@ can cut, drop or delay each direction::
         link.restore()
         link.set_loss(0.3)  # 30 % random loss in both directions
 
-It relays one ICE transport: a bundled session, or a single m-line. Everything it
+It relays one ICE transport: a session with a BUNDLE group (the first m-line's
+transport is the one relayed), or a single m-line. Everything it
 does is bounded (packets relayed, packets held for delay) and it closes its
 sockets on :meth:`FaultyLink.close`.
 """
@@ -162,12 +163,14 @@ class FaultyLink:
         distinct = {frozenset(c) for c in per_mline if c}
         if not distinct:
             raise ValueError("FaultyLink: the description has no UDP IPv4 candidate")
-        if len(distinct) > 1:
+        bundled = any(line.startswith("a=group:BUNDLE") for line in out)
+        if len(distinct) > 1 and not bundled:
             raise ValueError(
                 "FaultyLink relays one ICE transport: bundle the session "
                 "(several m-lines have candidates of their own)"
             )
-        targets = next(iter(distinct))
+        # with BUNDLE, the first m-line's transport is the one that stays
+        targets = next(c for c in per_mline if c)
         # the peer's own address: prefer loopback, else the first one seen
         towards._dest = min(targets, key=lambda t: (not t[0].startswith("127."), t))
         return RTCSessionDescription(

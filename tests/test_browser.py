@@ -1,0 +1,164 @@
+"""A real browser (Debian's chromium, headless, driven by Playwright) connects to
+a Python rtcstate peer served by examples/browser/app.py, over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+import rtcstate
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "examples" / "browser"))
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+playwright_api = pytest.importorskip(
+    "playwright.async_api", reason="playwright is not installed"
+)
+aiohttp_web = pytest.importorskip("aiohttp.web", reason="aiohttp is not installed")
+from app import PEERS, make_app  # examples/browser/app.py  # noqa: E402
+
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="no chromium here (Debian package: chromium)"
+    ),
+]
+
+LIVENESS = rtcstate.LivenessConfig(
+    keepalive_interval=0.2,
+    probe_after=0.3,
+    probe_interval=0.02,
+    disconnected_probe_interval=0.05,
+    disconnected_timeout=1.0,
+    failed_timeout=3.0,
+)
+# the browser's own state, as its page shows it
+BROWSER_STATE = "document.getElementById('browser-connection').textContent"
+
+
+@pytest_asyncio.fixture
+async def served() -> AsyncIterator[tuple[str, Any]]:
+    app = make_app(LIVENESS)
+    runner = aiohttp_web.AppRunner(app, shutdown_timeout=2)
+    await runner.setup()
+    site = aiohttp_web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/", app
+    finally:
+        await runner.cleanup()
+
+
+@pytest_asyncio.fixture
+async def browser(tmp_path: Path) -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as playwright:
+        context = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),  # a fresh user data dir
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                # raw host addresses instead of mDNS names, on this loopback-only test
+                "--disable-features=WebRtcHideLocalIpsWithMdns",
+            ],
+        )
+        try:
+            yield context
+        finally:
+            await context.close()
+
+
+async def connect(
+    browser: Any, url: str, app: Any
+) -> tuple[Any, rtcstate.PeerConnection]:
+    page = await browser.new_page()
+    await page.goto(url)
+    await page.wait_for_function(
+        "window.pc && pc.connectionState === 'connected'", timeout=20_000
+    )
+    for _ in range(100):
+        if app[PEERS]:
+            break
+        await asyncio.sleep(0.05)
+    python_peer: rtcstate.PeerConnection = app[PEERS][0]
+    assert (
+        await python_peer.wait_for_connection_state("connected", timeout=10)
+        == "connected"
+    )
+    # the page shows both sides live
+    await page.wait_for_function(
+        "document.getElementById('python-connection').textContent === 'connected'",
+        timeout=5_000,
+    )
+    assert await page.evaluate(BROWSER_STATE) == "connected"
+    return page, python_peer
+
+
+@pytest.mark.timeout(90)
+async def test_both_sides_connect(served: tuple[str, Any], browser: Any) -> None:
+    url, app = served
+    page, python_peer = await connect(browser, url, app)
+    assert python_peer.iceConnectionState in ("connected", "completed")
+    log = await page.inner_text("#log")
+    assert "python connectionState connected" in log
+    assert "browser connectionState connected" in log
+
+
+@pytest.mark.timeout(90)
+async def test_closing_the_page_makes_python_disconnected_then_failed(
+    served: tuple[str, Any], browser: Any
+) -> None:
+    url, app = served
+    page, python_peer = await connect(browser, url, app)
+    loop = asyncio.get_running_loop()
+    closed_at = loop.time()
+    await page.close()
+    await python_peer.wait_for_connection_state("disconnected", timeout=10)
+    assert loop.time() - closed_at <= LIVENESS.disconnected_timeout + 1.5
+    await python_peer.wait_for_connection_state("failed", timeout=10)
+    sequence = [
+        str(c.current)
+        for c in python_peer.state_history
+        if c.attribute == "connectionState"
+    ]
+    assert sequence == ["connecting", "connected", "disconnected", "failed"]
+
+
+@pytest.mark.timeout(120)
+async def test_python_close_makes_the_browser_disconnected_then_failed(
+    served: tuple[str, Any], browser: Any
+) -> None:
+    url, app = served
+    page, python_peer = await connect(browser, url, app)
+    await python_peer.close()
+    await page.wait_for_function(
+        "pc.iceConnectionState === 'disconnected'", timeout=30_000
+    )
+    await page.wait_for_function("pc.connectionState === 'failed'", timeout=40_000)
+    log = await page.inner_text("#log")
+    order = [
+        re.sub(r"^[\d.]+ s\s+", "", line)
+        for line in log.splitlines()
+        if "browser connectionState" in line
+    ]
+    assert order == [
+        "browser connectionState connecting",
+        "browser connectionState connected",
+        "browser connectionState disconnected",
+        "browser connectionState failed",
+    ]

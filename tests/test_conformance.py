@@ -1,7 +1,7 @@
 """Differential conformance: the same scenarios with libwebrtc and with rtcstate
 in the local role, against each remote kind, through FaultyLink. The local
 sequences of connectionState and iceConnectionState must be equal, timing
-aside, except for the intended differences below, which are asserted as such."""
+aside. The one intended difference, rtcstate's "completed", is asserted as such."""
 
 from __future__ import annotations
 
@@ -12,17 +12,6 @@ import pytest
 import webrtc
 
 import scenarios
-
-#: (scenario, remote) -> why rtcstate's sequence differs from libwebrtc's
-INTENDED = {
-    ("a cut towards the remote only", remote): (
-        "consent (RFC 7675) needs answers to our own checks: rtcstate reads the "
-        "path as disconnected when they stop, while libwebrtc stays connected as "
-        "long as the remote's own checks still arrive (an aiortc remote sends them "
-        "only every 5 s, so there libwebrtc too reads disconnected)"
-    )
-    for remote in ("rtcstate", "libwebrtc")
-}
 
 
 @pytest.fixture(scope="module")
@@ -50,21 +39,6 @@ def test_rtcstate_walks_the_same_states_as_libwebrtc(
     assert ours.error is None, ours.error
     # intended: rtcstate reports "completed" where its definition holds, libwebrtc never
     assert "completed" not in lib.ice
-    if (scenario, remote) in INTENDED:
-        assert lib.connection == ["connecting", "connected"]
-        assert ours.connection == [
-            "connecting",
-            "connected",
-            "disconnected",
-            "connected",
-        ]
-        assert scenarios.normalise_ice(ours.ice) == [
-            "checking",
-            "connected",
-            "disconnected",
-            "connected",
-        ]
-        return
     assert ours.connection == lib.connection
     assert scenarios.normalise_ice(ours.ice) == lib.ice
 

@@ -29,16 +29,9 @@ from aiortc import RTCConfiguration
 
 import rtcstate
 from rtcstate.rules import is_valid_transition
-from rtcstate.testing import FaultyLink
+from rtcstate.testing import FAST_LIVENESS, FaultyLink
 
-FAST = rtcstate.LivenessConfig(
-    keepalive_interval=0.2,
-    probe_after=0.3,
-    probe_interval=0.02,
-    disconnected_probe_interval=0.05,
-    disconnected_timeout=0.6,
-    failed_timeout=1.5,
-)
+FAST = FAST_LIVENESS
 
 
 @dataclass

@@ -48,6 +48,17 @@ def strip_candidates(sdp: str) -> str:
     return "\r\n".join(keep) + "\r\n"
 
 
+def tamper_fingerprints(sdp: str) -> str:
+    """Change the first byte of every a=fingerprint (every algorithm offered)."""
+    out = []
+    for line in sdp.splitlines():
+        if line.startswith("a=fingerprint:"):
+            head, value = line.split(" ", 1)
+            line = f"{head} {'11' if value[:2] == '00' else '00'}{value[2:]}"
+        out.append(line)
+    return "\r\n".join(out) + "\r\n"
+
+
 class Recorder:
     """Records (event, value) of the two state events, as a web-platform test does."""
 

@@ -10,25 +10,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import webrtc
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 import rtcstate
-from rtcstate.testing import FaultyLink
+from conftest import tamper_fingerprints, wrtc_gathered_sdp
+from rtcstate.testing import FAST_LIVENESS, FaultyLink
 
 #: rtcstate's timers in these runs: short, so the suite stays fast. The
 #: comparison is of sequences, never of times.
-FAST = rtcstate.LivenessConfig(
-    keepalive_interval=0.2,
-    probe_after=0.3,
-    probe_interval=0.02,
-    disconnected_probe_interval=0.05,
-    disconnected_timeout=0.6,
-    failed_timeout=3.0,
-)
+FAST = replace(FAST_LIVENESS, failed_timeout=3.0)
 # libwebrtc's own timers: disconnected after 5 to 7 s (measured), failed after ~15 s;
 # the waits leave room for a loaded machine
 SLOW_DISCONNECT, SLOW_FAIL = 12.0, 18.0
@@ -89,27 +83,6 @@ def make(kind: str, record: bool, fast: bool = True) -> Peer:
     return peer
 
 
-async def _gathered(pc: Any) -> str:
-    done = asyncio.Event()
-    pc.on(
-        "icegatheringstatechange",
-        lambda _e: pc.ice_gathering_state == "complete" and done.set(),
-    )
-    if pc.ice_gathering_state != "complete":
-        await asyncio.wait_for(done.wait(), 10)
-    return str(pc.local_description.sdp)
-
-
-def _tamper_fingerprint(sdp: str) -> str:
-    out = []
-    for line in sdp.splitlines():
-        if line.startswith("a=fingerprint:"):  # every algorithm offered
-            head, value = line.split(" ", 1)
-            line = f"{head} {'11' if value[:2] == '00' else '00'}{value[2:]}"
-        out.append(line)
-    return "\r\n".join(out) + "\r\n"
-
-
 def _tamper_password(sdp: str) -> str:
     lines = [
         "a=ice-pwd:" + "x" * 24 if x.startswith("a=ice-pwd:") else x
@@ -143,7 +116,7 @@ async def negotiate(
             local.pc.add_transceiver("video")
         local.pc.create_data_channel("x")
         await local.pc.set_local_description(await local.pc.create_offer())
-        offer = RTCSessionDescription(await _gathered(local.pc), "offer")
+        offer = RTCSessionDescription(await wrtc_gathered_sdp(local.pc), "offer")
     else:
         if media:
             local.pc.addTransceiver("audio")
@@ -159,7 +132,7 @@ async def negotiate(
             webrtc.RTCSessionDescriptionInit("offer", offer.sdp)
         )
         await remote.pc.set_local_description(await remote.pc.create_answer())
-        answer = RTCSessionDescription(await _gathered(remote.pc), "answer")
+        answer = RTCSessionDescription(await wrtc_gathered_sdp(remote.pc), "answer")
     else:
         await remote.pc.setRemoteDescription(offer)
         await remote.pc.setLocalDescription(await remote.pc.createAnswer())
@@ -268,7 +241,7 @@ async def local_close(local: Peer, remote: Peer, link: FaultyLink) -> None:
 
 
 async def fingerprint_mismatch(local: Peer, remote: Peer, link: FaultyLink) -> None:
-    await negotiate(local, remote, link, mangle_answer=_tamper_fingerprint)
+    await negotiate(local, remote, link, mangle_answer=tamper_fingerprints)
     await until(local, "failed", timeout=10)
     await asyncio.sleep(0.5)
 

@@ -8,6 +8,7 @@ import re
 import shutil
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 import rtcstate
+from rtcstate.testing import FAST_LIVENESS
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples" / "browser"))
@@ -33,14 +35,7 @@ pytestmark = [
     ),
 ]
 
-LIVENESS = rtcstate.LivenessConfig(
-    keepalive_interval=0.2,
-    probe_after=0.3,
-    probe_interval=0.02,
-    disconnected_probe_interval=0.05,
-    disconnected_timeout=1.0,
-    failed_timeout=3.0,
-)
+LIVENESS = replace(FAST_LIVENESS, disconnected_timeout=1.0, failed_timeout=3.0)
 # the browser's own state, as its page shows it
 BROWSER_STATE = "document.getElementById('browser-connection').textContent"
 

@@ -14,18 +14,11 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 
 import rtcstate
 from conftest import Recorder, config, wrtc_gathered_sdp
-from rtcstate.testing import FaultyLink
+from rtcstate.testing import FAST_LIVENESS, FaultyLink
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("wrtc_loopback")]
 
-FAST = rtcstate.LivenessConfig(
-    keepalive_interval=0.2,
-    probe_after=0.3,
-    probe_interval=0.02,
-    disconnected_probe_interval=0.05,
-    disconnected_timeout=0.6,
-    failed_timeout=1.5,
-)
+FAST = FAST_LIVENESS
 TIMEOUT = 10
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 
 import pytest
 import pytest_asyncio
@@ -14,18 +15,11 @@ from aiortc.exceptions import InvalidStateError
 
 import rtcstate
 from conftest import config, negotiate, strip_candidates
-from rtcstate.testing import FaultyLink
+from rtcstate.testing import FAST_LIVENESS, FaultyLink
 
 pytestmark = pytest.mark.asyncio
 
-FAST = rtcstate.LivenessConfig(
-    keepalive_interval=0.2,
-    probe_after=0.3,
-    probe_interval=0.02,
-    disconnected_probe_interval=0.05,
-    disconnected_timeout=0.6,
-    failed_timeout=1.2,
-)
+FAST = replace(FAST_LIVENESS, failed_timeout=1.2)
 
 
 async def tasks_left(grace: float = 2.0) -> list[asyncio.Task[object]]:

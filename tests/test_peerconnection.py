@@ -9,7 +9,7 @@ from aiortc import RTCBundlePolicy, RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 import rtcstate
-from conftest import Recorder, negotiate
+from conftest import Recorder, negotiate, tamper_fingerprints
 
 pytestmark = pytest.mark.asyncio
 
@@ -214,17 +214,7 @@ async def test_dtls_fingerprint_mismatch_fails_and_never_closes(pcs) -> None:
     a.createDataChannel("x")
     rec = Recorder(a)
 
-    def tamper(sdp: str) -> str:
-        lines = []
-        for line in sdp.splitlines():
-            if line.startswith("a=fingerprint:sha-256 "):
-                algo, value = line.split(" ", 1)
-                value = ("00" if not value.startswith("00") else "11") + value[2:]
-                line = f"{algo} {value}"
-            lines.append(line)
-        return "\r\n".join(lines) + "\r\n"
-
-    await negotiate(a, b, mangle=tamper)
+    await negotiate(a, b, mangle=tamper_fingerprints)
     assert (
         await a.wait_for_connection_state("failed", "connected", timeout=15) == "failed"
     )

@@ -10,7 +10,7 @@ from aiortc import RTCIceCandidate, RTCSessionDescription
 from aiortc.exceptions import InvalidStateError
 
 import rtcstate
-from conftest import Recorder, config, negotiate
+from conftest import Recorder, config, negotiate, tamper_fingerprints
 from rtcstate.validation import check_candidate, check_description, parse_candidate
 from test_lifecycle import tasks_left
 
@@ -209,17 +209,8 @@ async def test_fingerprint_mismatch_fails_within_seconds(pcs) -> None:
     a, b = pcs(), pcs()
     a.createDataChannel("x")
 
-    def flip(sdp: str) -> str:
-        out = []
-        for line in sdp.splitlines():
-            if line.startswith("a=fingerprint:sha-256 "):
-                head, value = line.split(" ", 1)
-                line = f"{head} {'11' if value[:2] == '00' else '00'}{value[2:]}"
-            out.append(line)
-        return "\r\n".join(out) + "\r\n"
-
     start = asyncio.get_running_loop().time()
-    await negotiate(a, b, mangle=flip)
+    await negotiate(a, b, mangle=tamper_fingerprints)
     await a.wait_for_connection_state("failed", timeout=10)
     elapsed = asyncio.get_running_loop().time() - start
     assert elapsed < 5

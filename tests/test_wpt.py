@@ -11,6 +11,7 @@ from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 import rtcstate
 from conftest import Recorder, config, negotiate, strip_candidates
+from rtcstate.testing import FAST_LIVENESS
 
 pytestmark = pytest.mark.asyncio
 
@@ -95,14 +96,7 @@ async def test_responder_ice_connection_state_behaves_as_expected(pcs) -> None:
 
 # --- the remaining cases -----------------------------------------------------------
 
-FAST = rtcstate.LivenessConfig(
-    keepalive_interval=0.2,
-    probe_after=0.3,
-    probe_interval=0.02,
-    disconnected_probe_interval=0.05,
-    disconnected_timeout=0.6,
-    failed_timeout=1.5,
-)
+FAST = FAST_LIVENESS
 
 
 async def test_connection_with_audio_track_should_eventually_have_connected_state(

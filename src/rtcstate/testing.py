@@ -30,7 +30,20 @@ from typing import Any, Literal
 
 from aiortc import RTCSessionDescription
 
-__all__ = ["Direction", "FaultyLink"]
+from .liveness import LivenessConfig
+
+__all__ = ["FAST_LIVENESS", "Direction", "FaultyLink"]
+
+#: Short liveness timers for tests: a cut reads ``disconnected`` after 0.6 s
+#: and ``failed`` after 1.5 s. Vary them with ``dataclasses.replace``.
+FAST_LIVENESS = LivenessConfig(
+    keepalive_interval=0.2,
+    probe_after=0.3,
+    probe_interval=0.02,
+    disconnected_probe_interval=0.05,
+    disconnected_timeout=0.6,
+    failed_timeout=1.5,
+)
 
 Which = Literal["both", "to_offerer", "to_answerer"]
 

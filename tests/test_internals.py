@@ -127,3 +127,52 @@ async def test_a_watched_connection_closed_before_gathering_opens_no_socket() ->
     await gathering
     # plain aiortc opens (and leaks) its sockets here, after the close
     assert pc.sctp.transport.transport._connection._protocols == []
+
+
+@pytest.mark.parametrize("controlling", [True, False])
+def test_hand_built_keepalive_is_byte_for_byte_what_aioice_builds(
+    controlling: bool,
+) -> None:
+    import aioice.ice
+    import aioice.stun
+
+    connection = aioice.ice.Connection(ice_controlling=controlling)
+    connection.remote_username, connection.remote_password = "remoteufrag", "p" * 24
+    protocol = aioice.ice.StunProtocol.__new__(aioice.ice.StunProtocol)  # no socket
+    candidate = aioice.Candidate("f", 1, "udp", 1, "127.0.0.1", 9, "host")
+    protocol.local_candidate = candidate
+    pair = aioice.ice.CandidatePair(protocol, candidate)
+    theirs = connection.build_request(pair, nominate=False)
+    theirs.add_message_integrity(connection.remote_password.encode())
+    theirs.add_fingerprint()
+    from aioice.candidate import candidate_priority
+
+    ours = _internals.binding_request(
+        theirs.transaction_id,
+        username=f"{connection.remote_username}:{connection.local_username}",
+        priority=candidate_priority(1, "prflx"),
+        controlling=controlling,
+        tie_breaker=connection._tie_breaker,
+        key=connection.remote_password.encode(),
+    )
+    assert ours == bytes(theirs)
+    # and aioice reads it back, integrity and fingerprint included
+    parsed = aioice.stun.parse_message(ours)
+    assert parsed.check_message_integrity(connection.remote_password.encode())
+
+
+def test_integrity_check_by_hand_agrees_with_aioice() -> None:
+    import aioice.stun
+
+    response = aioice.stun.Message(
+        message_method=aioice.stun.Method.BINDING,
+        message_class=aioice.stun.Class.RESPONSE,
+    )
+    response.attributes["XOR-MAPPED-ADDRESS"] = ("127.0.0.1", 5000)
+    response.add_message_integrity(b"secret")
+    data = bytes(response)
+    assert _internals.stun_integrity_ok(data, b"secret")
+    assert not _internals.stun_integrity_ok(data, b"other")
+    tampered = data[:30] + bytes([data[30] ^ 1]) + data[31:]
+    assert not _internals.stun_integrity_ok(tampered, b"secret")
+    assert not _internals.stun_integrity_ok(data[:20], b"secret")  # no attribute

@@ -176,3 +176,20 @@ def test_integrity_check_by_hand_agrees_with_aioice() -> None:
     tampered = data[:30] + bytes([data[30] ^ 1]) + data[31:]
     assert not _internals.stun_integrity_ok(tampered, b"secret")
     assert not _internals.stun_integrity_ok(data[:20], b"secret")  # no attribute
+
+
+@pytest.mark.asyncio
+async def test_an_aioice_without_what_rtcstate_reads_is_a_loud_error() -> None:
+    from conftest import config
+
+    pc = RTCPeerConnection(config())
+    pc.createDataChannel("x")
+    await pc.setLocalDescription(await pc.createOffer())
+    transport = pc.sctp.transport.transport
+    del transport._connection._tie_breaker
+    try:
+        with pytest.raises(rtcstate.InternalsChangedError, match="_tie_breaker"):
+            _internals.guard_connection(transport)
+    finally:
+        transport._connection._tie_breaker = 1
+        await pc.close()

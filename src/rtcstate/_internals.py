@@ -321,8 +321,16 @@ def guard_connection(transport: RTCIceTransport, loopback: str = "auto") -> None
     connection = _connection(transport)
     consent = getattr(connection, "query_consent", None)
     gather = getattr(connection, "gather_candidates", None)
-    if consent is None or gather is None or not hasattr(connection, "_closing"):
-        raise _changed("Connection has no query_consent / gather_candidates / _closing")
+    missing = [
+        name
+        for name in ("_closing", "_tie_breaker", "_local_candidates", "_components")
+        if not hasattr(connection, name)
+    ]
+    if consent is None or gather is None or missing:
+        raise _changed(
+            "Connection lacks query_consent / gather_candidates or "
+            + ", ".join(missing or ["-"])
+        )
     if getattr(consent, "_rtcstate_guard", False):
         return
 

@@ -112,6 +112,13 @@ async def test_both_sides_connect(served: tuple[str, Any], browser: Any) -> None
     log = await page.inner_text("#log")
     assert "python connectionState connected" in log
     assert "browser connectionState connected" in log
+    # an idle page answers rtcstate's keepalives: three disconnected timeouts pass
+    await asyncio.sleep(3 * LIVENESS.disconnected_timeout)
+    assert python_peer.connectionState == "connected"
+    assert [str(c.current) for c in python_peer.state_history][-1] in (
+        "connected",
+        "completed",
+    )
 
 
 @pytest.mark.timeout(90)

@@ -189,6 +189,11 @@ def _slow(local: Peer) -> bool:
     return local.kind == "libwebrtc"
 
 
+def _fail_wait(local: Peer) -> float:
+    """How long to wait for ``failed``: libwebrtc's 15 s, or rtcstate's FAST timers."""
+    return SLOW_FAIL + 4 if _slow(local) else 8
+
+
 async def _cut_and_restore(
     local: Peer, remote: Peer, link: FaultyLink, which: str
 ) -> None:
@@ -220,7 +225,7 @@ async def permanent_cut(local: Peer, remote: Peer, link: FaultyLink) -> None:
     await until(local, "connected", timeout=10)
     await asyncio.sleep(0.5)
     link.cut()
-    await until(local, "failed", timeout=SLOW_FAIL + 4 if _slow(local) else 8)
+    await until(local, "failed", timeout=_fail_wait(local))
     await asyncio.sleep(0.5)
 
 
@@ -229,7 +234,7 @@ async def remote_close(local: Peer, remote: Peer, link: FaultyLink) -> None:
     await until(local, "connected", timeout=10)
     await asyncio.sleep(1)  # the data channel is up on both sides
     await remote.close()
-    await until(local, "failed", timeout=SLOW_FAIL + 4 if _slow(local) else 8)
+    await until(local, "failed", timeout=_fail_wait(local))
     await asyncio.sleep(0.5)
 
 
@@ -248,14 +253,14 @@ async def fingerprint_mismatch(local: Peer, remote: Peer, link: FaultyLink) -> N
 
 async def wrong_ice_credentials(local: Peer, remote: Peer, link: FaultyLink) -> None:
     await negotiate(local, remote, link, mangle_answer=_tamper_password)
-    await until(local, "failed", timeout=SLOW_FAIL + 4 if _slow(local) else 8)
+    await until(local, "failed", timeout=_fail_wait(local))
     await asyncio.sleep(0.5)
 
 
 async def remote_never_answers(local: Peer, remote: Peer, link: FaultyLink) -> None:
     link.cut("to_offerer")  # the remote's checks and answers never arrive
     await negotiate(local, remote, link)
-    await until(local, "failed", timeout=SLOW_FAIL + 4 if _slow(local) else 8)
+    await until(local, "failed", timeout=_fail_wait(local))
     await asyncio.sleep(0.5)
 
 

@@ -100,12 +100,14 @@ def _lanes(
         name = str(record["attribute"] if kind == "state" else record["transport"])
         lanes = peers.setdefault(peer, {})
         lane = lanes.setdefault(name, _Lane(name, str(record.get("previous", "new"))))
-        cause = record.get("cause") or {}
-        why = cause.get("text") or " ".join(
-            str(cause[k]) for k in ("transport", "state", "detail") if cause.get(k)
-        )
         if kind == "transport":
             why = str(record.get("detail") or "")
+        else:
+            # records() writes the cause as text; the demo's JSON as its fields
+            cause = record.get("cause") or {}
+            why = cause.get("text") or " ".join(
+                str(cause[k]) for k in ("transport", "state", "detail") if cause.get(k)
+            )
         lane.changes.append((t, str(record["current"]), why))
     ordered = []
     for peer, lanes in peers.items():

@@ -153,3 +153,56 @@ async def test_a_blocked_event_loop_is_not_a_false_disconnect(pair: Pair) -> Non
     time.sleep(3)  # noqa: ASYNC251 (the application blocks the loop on purpose)
     await asyncio.sleep(FAST.disconnected_timeout * 2)
     assert pair.sequence() == ["connecting", "connected"]
+
+
+class _FakePair:
+    """Stands in for the selected pair: records keepalives, answers on demand."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.on_answer: object = None
+
+    def watch(self, on_packet: object, on_answer: object) -> None:
+        self.on_answer = on_answer
+
+    def unwatch(self) -> None:
+        pass
+
+    def send_keepalive(self) -> bool:
+        self.sent += 1
+        return True
+
+
+async def test_an_answer_moves_the_armed_timer_to_the_next_grid_point() -> None:
+    # Without this, every connection would wake the loop once more per keepalive
+    # (at the probe deadline, off the grid) only to find nothing due.
+    from rtcstate.driver import LivenessDriver
+    from rtcstate.liveness import LivenessConfig
+
+    cfg = LivenessConfig(
+        keepalive_interval=0.1,
+        probe_after=0.15,
+        probe_interval=0.01,
+        disconnected_probe_interval=0.05,
+        disconnected_timeout=0.5,
+        failed_timeout=5,
+        keepalive_grid=0.01,
+    )
+    fake = _FakePair()
+    driver = LivenessDriver(fake, cfg, lambda *args: None)  # type: ignore[arg-type]
+    try:
+        for _ in range(100):
+            if fake.sent:
+                break
+            await asyncio.sleep(0.01)
+        assert fake.sent == 1
+        sent_at = asyncio.get_running_loop().time()
+        handle = driver._handle
+        assert handle is not None and handle.when() < sent_at + 0.15 + 0.01
+        fake.on_answer()  # type: ignore[operator]
+        assert driver._handle is not None
+        assert driver._handle.when() == driver._monitor.get_timer()
+        assert driver._handle.when() > handle.when()  # later: the healthy pace
+        assert handle.cancelled()
+    finally:
+        driver.stop()

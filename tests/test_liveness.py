@@ -84,6 +84,48 @@ def test_healthy_idle_link_costs_at_most_one_keepalive_per_second() -> None:
     assert min(gaps) >= 1.0
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_healthy_keepalives_of_many_connections_share_grid_points(seed: int) -> None:
+    # Connections selected at random moments: after the first keepalive, each
+    # sends exactly one interval apart, all on the same grid points, so one
+    # process wakes up a few times per second for all of them.
+    config = LivenessConfig()
+    rng = random.Random(seed)
+    sims = []
+    step = config.keepalive_interval / 10  # the default grid
+    for _ in range(20):
+        start = rng.uniform(0, 3)
+        sim = Sim(config, lambda t: True)
+        sim.monitor = LivenessMonitor(config, now=start)
+        sim.run(until=30)
+        sims.append(sim)
+        first = sim.sent[0] - start
+        assert first == pytest.approx(config.keepalive_interval, abs=step / 2 + 1e-9)
+    steady = {round(t, 9) for sim in sims for t in sim.sent[1:]}
+    assert all(abs(t / step - round(t / step)) < 1e-6 for t in steady)
+    assert len({round(t % config.keepalive_interval, 6) for t in steady}) <= 10
+    for sim in sims:
+        assert sim.changes == []
+        gaps = [b - a for a, b in zip(sim.sent[1:], sim.sent[2:])]
+        assert gaps == pytest.approx([config.keepalive_interval] * len(gaps))
+
+
+def test_short_intervals_keep_a_valid_default_grid() -> None:
+    config = LivenessConfig(
+        keepalive_interval=0.02,
+        probe_after=0.03,
+        probe_interval=0.005,
+        disconnected_probe_interval=0.01,
+        disconnected_timeout=0.1,
+        failed_timeout=1,
+    )
+    sim = Sim(config, lambda t: True)
+    sim.run(until=1)
+    gaps = [b - a for a, b in zip(sim.sent[1:], sim.sent[2:])]
+    assert gaps == pytest.approx([0.02] * len(gaps)) and len(gaps) > 40
+    assert all(abs(t / 0.002 - round(t / 0.002)) < 1e-6 for t in sim.sent)
+
+
 def test_inbound_traffic_alone_does_not_prove_the_path() -> None:
     # The remote's packets reach us but ours never reach it (a one-way cut):
     # nothing answers our keepalives, so the pair is disconnected all the same.
@@ -188,6 +230,8 @@ def test_thirty_percent_loss_both_ways_gives_no_false_disconnect(seed: int) -> N
         ({"disconnected_timeout": 20}, "need keepalive_interval < probe_after"),
         ({"probe_after": 0.5}, "need keepalive_interval < probe_after"),
         ({"probe_interval": 2}, "probe_interval .* must not exceed"),
+        ({"keepalive_grid": 1.5}, "keepalive_grid .* must not exceed"),
+        ({"keepalive_grid": 0}, "keepalive_grid must be positive"),
     ],
 )
 def test_config_is_checked(kwargs: dict[str, object], message: str) -> None:
@@ -232,9 +276,10 @@ def test_a_blocked_loop_with_a_dead_peer_still_ends_disconnected() -> None:
     keepalive=st.floats(0.01, 5),
     gaps=st.lists(st.floats(0.001, 20), max_size=20),
     scale=st.floats(1.01, 4),
+    grid=st.floats(1, 1000),
 )
 def test_every_timer_makes_progress(
-    keepalive: float, gaps: list[float], scale: float
+    keepalive: float, gaps: list[float], scale: float, grid: float
 ) -> None:
     # After handle_timer(t) the next timer is later than t (or none): no busy loop,
     # whatever the timers and however packets arrive.
@@ -245,6 +290,7 @@ def test_every_timer_makes_progress(
         disconnected_probe_interval=keepalive / 2,
         disconnected_timeout=keepalive * scale * scale,
         failed_timeout=keepalive * scale**3 + 1,
+        keepalive_grid=keepalive / grid,
     )
     m = LivenessMonitor(config, now=0.0)
     arrivals = list(itertools.accumulate(gaps))

@@ -55,15 +55,25 @@ class LivenessDriver:
             self._handle = None
         self._pair.unwatch()
 
-    # Both only move the monitor's deadlines later: the armed timer may then fire
-    # early, find nothing due and re-arm; no call_at per packet.
+    # A packet only moves the monitor's deadlines later: the armed timer may then
+    # fire early, find nothing due and re-arm; no call_at per packet.
     def _on_packet(self) -> None:
         self._monitor.packet_received(self._loop.time())
         self._drain()
 
+    # An answer, though, comes once per keepalive and moves the timer from the
+    # probe deadline to the next grid point: re-arm now, or every connection
+    # would wake the loop once more per keepalive, off the grid.
     def _on_answer(self) -> None:
         self._monitor.answer_received(self._loop.time())
         self._drain()
+        if (
+            self._handle is not None
+            and self._handle.when() != self._monitor.get_timer()
+        ):
+            self._handle.cancel()
+            self._handle = None
+            self._arm()
 
     def _fire(self) -> None:
         self._handle = None

@@ -63,9 +63,17 @@ class LivenessConfig:
         was blocked; the blocked time is not counted as silence, since nothing
         could be sent or read meanwhile (packets that did wait in the socket
         are read before the timer runs).
+    :ivar keepalive_grid: healthy keepalives go out on multiples of this on the
+        event loop's clock, so the connections of one process share wake-ups
+        (on a virtual machine a wake-up can cost more than the packets it
+        sends). ``None``, the default, is a tenth of ``keepalive_interval``.
+        Steady state stays exactly ``keepalive_interval`` apart; the
+        first after a probe moves by at most half a step. Keep
+        ``keepalive_interval + keepalive_grid / 2 < probe_after``, or the
+        healthy keepalive falls back to ``probe_after``.
     :raises ValueError: unless every value is a positive finite number,
         ``keepalive_interval < probe_after < disconnected_timeout < failed_timeout``
-        and neither probe interval exceeds ``keepalive_interval``.
+        and neither probe interval nor the grid exceeds ``keepalive_interval``.
     """
 
     keepalive_interval: float = 1.0
@@ -75,6 +83,7 @@ class LivenessConfig:
     disconnected_timeout: float = 2.0
     failed_timeout: float = 15.0
     stall_tolerance: float = 0.5
+    keepalive_grid: float | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -85,8 +94,11 @@ class LivenessConfig:
             "disconnected_timeout",
             "failed_timeout",
             "stall_tolerance",
+            "keepalive_grid",
         ):
             value = getattr(self, name)
+            if name == "keepalive_grid" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(
                     f"LivenessConfig.{name} must be a number, not {value!r}"
@@ -107,8 +119,8 @@ class LivenessConfig:
                 "disconnected_timeout < failed_timeout, got "
                 + ", ".join(map(str, order))
             )
-        for name in ("probe_interval", "disconnected_probe_interval"):
-            if getattr(self, name) > self.keepalive_interval:
+        for name in ("probe_interval", "disconnected_probe_interval", "keepalive_grid"):
+            if (getattr(self, name) or 0) > self.keepalive_interval:
                 raise ValueError(
                     f"LivenessConfig.{name} ({getattr(self, name)}) must not exceed "
                     f"keepalive_interval ({self.keepalive_interval})"
@@ -188,9 +200,14 @@ class LivenessMonitor:
         probe_start = answered + c.probe_after
         if sent is not None and sent >= probe_start:
             return sent + c.probe_interval
-        if sent is None or sent < answered + c.keepalive_interval:
-            return answered + c.keepalive_interval
-        return probe_start
+        # The healthy pace, on the process-wide grid: one interval after the
+        # last keepalive (or the answer, before the first), moved to the nearest
+        # grid point. Sent on a grid point, the next is exactly one interval
+        # later; every connection of the process fires on the same few points.
+        step = c.keepalive_grid or c.keepalive_interval / 10
+        start = (answered if sent is None else sent) + c.keepalive_interval
+        healthy = math.ceil((start - step / 2) / step) * step
+        return min(healthy, probe_start)
 
     def get_timer(self) -> float | None:
         """When :meth:`handle_timer` must next run, or ``None`` once failed."""

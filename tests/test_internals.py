@@ -193,3 +193,103 @@ async def test_an_aioice_without_what_rtcstate_reads_is_a_loud_error() -> None:
     finally:
         transport._connection._tie_breaker = 1
         await pc.close()
+
+
+@pytest.mark.parametrize(
+    "addr", [("127.0.0.1", 5000), ("192.168.1.20", 65535), ("::1", 40000)]
+)
+def test_hand_built_answer_is_byte_for_byte_what_aioice_builds(
+    addr: tuple[str, int],
+) -> None:
+    import aioice.stun
+
+    response = aioice.stun.Message(
+        message_method=aioice.stun.Method.BINDING,
+        message_class=aioice.stun.Class.RESPONSE,
+        transaction_id=bytes(range(12)),
+    )
+    response.attributes["XOR-MAPPED-ADDRESS"] = addr
+    response.add_message_integrity(b"localpassword")
+    ours = _internals.binding_response(bytes(range(12)), addr, b"localpassword")
+    assert ours == bytes(response)
+    assert aioice.stun.parse_message(ours).attributes["XOR-MAPPED-ADDRESS"] == addr
+
+
+async def _connected_transports() -> tuple[RTCPeerConnection, RTCPeerConnection]:
+    from conftest import config, negotiate
+
+    a, b = RTCPeerConnection(config()), RTCPeerConnection(config())
+    a.createDataChannel("x")
+    await negotiate(a, b)
+    for _ in range(250):
+        if {a.iceConnectionState, b.iceConnectionState} == {"completed"}:
+            return a, b
+        await asyncio.sleep(0.02)
+    raise AssertionError("no connection")
+
+
+@pytest.mark.asyncio
+async def test_keepalives_from_the_remote_are_answered_by_hand_others_by_aioice() -> (
+    None
+):
+    import aioice.ice
+
+    a, b = await _connected_transports()
+    try:
+        ours = a.sctp.transport.transport._connection
+        theirs = b.sctp.transport.transport._connection
+        pair = _internals.selected_pair(a.sctp.transport.transport)
+        assert pair is not None
+        pair.watch(lambda: None, lambda: None)
+        seen_by_aioice: list[aioice.stun.Message] = []
+        original = ours.request_received
+
+        def spy(message: aioice.stun.Message, *args: object) -> None:
+            seen_by_aioice.append(message)
+            original(message, *args)
+
+        ours.request_received = spy
+        their_pair = theirs._nominated[1]
+        key = theirs.remote_password.encode()
+
+        async def ask(**attributes: object) -> aioice.stun.Message:
+            request = theirs.build_request(their_pair, nominate=False)
+            for name, value in attributes.items():
+                if value is False:
+                    del request.attributes[name]
+                else:
+                    request.attributes[name] = value
+            response, _ = await their_pair.protocol.request(
+                request, their_pair.remote_addr, integrity_key=key, retransmissions=2
+            )
+            return response
+
+        # a keepalive as aioice's consent check sends it: answered by hand,
+        # and aioice on the other side takes the answer as its own
+        response = await ask()
+        assert seen_by_aioice == []
+        assert response.check_message_integrity(key)
+        local = their_pair.protocol.transport.get_extra_info("sockname")
+        assert response.attributes["XOR-MAPPED-ADDRESS"] == (local[0], local[1])
+        # a nomination or a role conflict is aioice's business
+        await ask(**{"USE-CANDIDATE": None})
+        assert len(seen_by_aioice) == 1
+        assert ours.ice_controlling and "ICE-CONTROLLED" in seen_by_aioice[0].attributes
+        # the remote claims our role, with a lower tie-breaker: aioice's 487
+        with pytest.raises(aioice.stun.TransactionFailed, match="487"):
+            await ask(**{"ICE-CONTROLLED": False, "ICE-CONTROLLING": 0})
+        assert len(seen_by_aioice) == 2
+        assert ours.ice_controlling
+        # a wrong password goes to aioice, whose unsigned 401 the asker ignores
+        bad = theirs.build_request(their_pair, nominate=False)
+        with pytest.raises(aioice.stun.TransactionTimeout):
+            await their_pair.protocol.request(
+                bad, their_pair.remote_addr, integrity_key=b"wrong", retransmissions=0
+            )
+        assert len(seen_by_aioice) == 3
+        pair.unwatch()
+        await ask()  # unwatched: aioice answers again
+        assert len(seen_by_aioice) == 4
+    finally:
+        await a.close()
+        await b.close()

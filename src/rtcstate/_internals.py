@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import binascii
-import hashlib
 import hmac
 import os
+import socket
 import struct
 from collections import OrderedDict
 from collections.abc import Callable
@@ -127,6 +127,10 @@ class SelectedPair:
     :meth:`send_keepalive` sends an ICE binding request (an RFC 7675 consent
     check) on that socket as a fire-and-forget datagram; aioice ignores the
     answer, which matches none of its own transactions.
+
+    The remote's keepalives on this pair are answered here too, by hand, when
+    aioice would do nothing but answer them (see :meth:`_answer`): that is most
+    of the idle cost of a connection. Anything else goes on to aioice.
     """
 
     #: keepalives whose answer is still accepted (older ones count as lost)
@@ -153,6 +157,7 @@ class SelectedPair:
         original = protocol.datagram_received
         remote = self.remote_addr
         is_answer = self._is_answer
+        answer = self._answer
 
         def datagram_received(data: bytes | str, addr: tuple[Any, ...]) -> None:
             if (addr[0], addr[1]) == remote:
@@ -160,6 +165,8 @@ class SelectedPair:
                     on_answer()
                     return  # aioice would drop it: no transaction of its own
                 on_packet()
+                if answer(data):
+                    return
             original(data, addr)
 
         # asyncio's transport looks the method up on the protocol instance.
@@ -189,6 +196,54 @@ class SelectedPair:
         if password is None or not stun_integrity_ok(data, password.encode("utf8")):
             return False
         del self._outstanding[transaction_id]
+        return True
+
+    def _answer(self, data: bytes | str) -> bool:
+        """Answer the remote's keepalive ``data`` as aioice's request_received
+        would, and say so; ``False`` leaves the datagram to aioice.
+
+        Only a request aioice would answer and otherwise ignore is taken: a
+        binding request with our exact USERNAME, a valid MESSAGE-INTEGRITY (and
+        FINGERPRINT, if any), no USE-CANDIDATE and no role conflict, on a pair
+        that has succeeded, once the early checks are done. For such a request
+        on a known, succeeded pair, aioice's check_incoming changes nothing.
+        """
+        if (
+            not isinstance(data, bytes)
+            or len(data) < 20
+            or data[:2] != b"\x00\x01"
+            or data[4:8] != _COOKIE_BYTES
+        ):
+            return False
+        connection = self._connection
+        if (
+            connection._closing
+            or not connection._early_checks_done
+            or connection.remote_username is None
+            or self._pair.state is not _SUCCEEDED
+        ):
+            return False
+        request = _parse_request(data)
+        if request is None:
+            return False
+        username, use_candidate, role = request
+        controlling = connection.ice_controlling
+        if (
+            use_candidate
+            or (role == _ICE_CONTROLLING and controlling)
+            or (role == _ICE_CONTROLLED and not controlling)
+            or username != f"{connection.local_username}:{connection.remote_username}"
+        ):
+            return False
+        key = connection.local_password.encode("utf8")
+        if not stun_integrity_ok(data, key):
+            return False  # aioice answers 401
+        transport = getattr(self._protocol, "transport", None)
+        if transport is None or transport.is_closing():
+            return False
+        transport.sendto(
+            binding_response(data[8:20], self.remote_addr, key), self.remote_addr
+        )
         return True
 
     def send_keepalive(self) -> bool:
@@ -231,8 +286,78 @@ _USERNAME, _PRIORITY, _MESSAGE_INTEGRITY = 0x0006, 0x0024, 0x0008
 _ICE_CONTROLLED, _ICE_CONTROLLING, _FINGERPRINT = 0x8029, 0x802A, 0x8028
 
 
+_COOKIE_BYTES = struct.pack("!I", _COOKIE)
+_XOR_MAPPED_ADDRESS, _USE_CANDIDATE = 0x0020, 0x0025
+
+
 def _attribute(kind: int, value: bytes) -> bytes:
     return struct.pack("!HH", kind, len(value)) + value + bytes(-len(value) % 4)
+
+
+def _parse_request(data: bytes) -> tuple[str, bool, int | None] | None:
+    """USERNAME, whether USE-CANDIDATE is there, and the role attribute of a
+    well-formed request, as aioice reads them (attributes after
+    MESSAGE-INTEGRITY ignored); ``None`` for anything aioice would reject or
+    treat otherwise (bad length, bad FINGERPRINT, no USERNAME or integrity)."""
+    (length,) = struct.unpack_from("!H", data, 2)
+    if len(data) != 20 + length:
+        return None
+    username: str | None = None
+    use_candidate = integrity = False
+    role: int | None = None
+    offset = 20
+    while offset + 4 <= len(data):
+        kind, size = struct.unpack_from("!HH", data, offset)
+        value = data[offset + 4 : offset + 4 + size]
+        if kind == _FINGERPRINT:
+            crc = (
+                binascii.crc32(
+                    data[:2] + struct.pack("!H", offset - 12) + data[4:offset]
+                )
+                ^ _FINGERPRINT_XOR
+            ) & 0xFFFFFFFF
+            if len(value) != 4 or struct.unpack("!I", value)[0] != crc:
+                return None
+        elif integrity:
+            pass  # not authenticated: aioice ignores it
+        elif kind == _MESSAGE_INTEGRITY:
+            integrity = True
+        elif kind == _USERNAME:
+            try:
+                username = value.decode("utf8")
+            except UnicodeDecodeError:
+                return None
+        elif kind == _USE_CANDIDATE:
+            use_candidate = True
+        elif kind in (_ICE_CONTROLLING, _ICE_CONTROLLED):
+            role = kind
+        offset += 4 + size + (-size % 4)
+    if username is None or not integrity:
+        return None
+    return username, use_candidate, role
+
+
+def binding_response(transaction_id: bytes, addr: tuple[str, int], key: bytes) -> bytes:
+    """A binding success response with XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY and
+    FINGERPRINT, as aioice's Connection.request_received makes it."""
+    host = addr[0].partition("%")[0]  # an IPv6 scope is not sent
+    if ":" in host:
+        family, packed = 2, socket.inet_pton(socket.AF_INET6, host)
+    else:
+        family, packed = 1, socket.inet_aton(host)
+    # the port is XORed with the cookie's top half, the address with the cookie
+    # and then the transaction id (RFC 8489 14.2)
+    port_address = struct.pack("!H", addr[1]) + packed
+    pad = (_COOKIE_BYTES[:2] + _COOKIE_BYTES + transaction_id)[: len(port_address)]
+    xored = (int.from_bytes(port_address, "big") ^ int.from_bytes(pad, "big")).to_bytes(
+        len(port_address), "big"
+    )
+    body = _attribute(_XOR_MAPPED_ADDRESS, struct.pack("!BB", 0, family) + xored)
+    header = struct.pack("!HHI12s", 0x0101, len(body) + 24, _COOKIE, transaction_id)
+    body += _attribute(_MESSAGE_INTEGRITY, hmac.digest(key, header + body, "sha1"))
+    header = struct.pack("!HHI12s", 0x0101, len(body) + 8, _COOKIE, transaction_id)
+    crc = (binascii.crc32(header + body) ^ _FINGERPRINT_XOR) & 0xFFFFFFFF
+    return header + body + _attribute(_FINGERPRINT, struct.pack("!I", crc))
 
 
 def binding_request(
@@ -256,9 +381,7 @@ def binding_request(
     )
     # MESSAGE-INTEGRITY covers the header with a length that includes itself
     header = struct.pack("!HHI12s", 0x0001, len(body) + 24, _COOKIE, transaction_id)
-    body += _attribute(
-        _MESSAGE_INTEGRITY, hmac.new(key, header + body, hashlib.sha1).digest()
-    )
+    body += _attribute(_MESSAGE_INTEGRITY, hmac.digest(key, header + body, "sha1"))
     header = struct.pack("!HHI12s", 0x0001, len(body) + 8, _COOKIE, transaction_id)
     crc = (binascii.crc32(header + body) ^ _FINGERPRINT_XOR) & 0xFFFFFFFF
     return header + body + _attribute(_FINGERPRINT, struct.pack("!I", crc))
@@ -276,10 +399,22 @@ def stun_integrity_ok(data: bytes, key: bytes) -> bool:
             if length != 20 or offset + 24 > end:
                 return False
             header = data[:2] + struct.pack("!H", offset - 20 + 24) + data[4:20]
-            expected = hmac.new(key, header + data[20:offset], hashlib.sha1).digest()
+            expected = hmac.digest(key, header + data[20:offset], "sha1")
             return hmac.compare_digest(expected, data[offset + 4 : offset + 24])
         offset += 4 + length + (-length % 4)
     return False
+
+
+def _succeeded() -> Any:
+    from aioice.ice import CandidatePair
+
+    try:
+        return CandidatePair.State.SUCCEEDED
+    except AttributeError:
+        raise _changed("CandidatePair.State has no SUCCEEDED") from None
+
+
+_SUCCEEDED = _succeeded()
 
 
 def selected_pair(transport: RTCIceTransport) -> SelectedPair | None:
@@ -291,8 +426,8 @@ def selected_pair(transport: RTCIceTransport) -> SelectedPair | None:
     pair = nominated.get(1)
     if pair is None:
         return None
-    if not hasattr(pair, "protocol") or not hasattr(pair, "remote_addr"):
-        raise _changed("CandidatePair has no protocol / remote_addr")
+    if not all(hasattr(pair, name) for name in ("protocol", "remote_addr", "state")):
+        raise _changed("CandidatePair has no protocol / remote_addr / state")
     return SelectedPair(transport, pair)
 
 
@@ -323,7 +458,14 @@ def guard_connection(transport: RTCIceTransport, loopback: str = "auto") -> None
     gather = getattr(connection, "gather_candidates", None)
     missing = [
         name
-        for name in ("_closing", "_tie_breaker", "_local_candidates", "_components")
+        for name in (
+            "_closing",
+            "_tie_breaker",
+            "_local_candidates",
+            "_components",
+            "_early_checks_done",
+            "local_password",
+        )
         if not hasattr(connection, name)
     ]
     if consent is None or gather is None or missing:

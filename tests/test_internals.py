@@ -293,3 +293,14 @@ async def test_keepalives_from_the_remote_are_answered_by_hand_others_by_aioice(
     finally:
         await a.close()
         await b.close()
+
+
+@pytest.mark.parametrize("size", [0, 22, 64, 65, 200])
+def test_prepared_hmac_agrees_with_the_standard_library(size: int) -> None:
+    import hmac
+
+    key = bytes(range(size % 256)) * (size // 256 + 1)
+    key = key[:size]
+    mac = _internals.HmacSha1(key)
+    for message in (b"", b"x" * 20, bytes(range(256)) * 3):
+        assert mac.digest(message) == hmac.digest(key, message, "sha1")

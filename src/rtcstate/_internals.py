@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import hashlib
 import hmac
 import os
 import socket
@@ -146,6 +147,8 @@ class SelectedPair:
         self._priority = candidate_priority(pair.component, "prflx")
         self._outstanding: OrderedDict[bytes, None] = OrderedDict()
         self._unwatch: Callable[[], None] | None = None
+        self._remote_key: HmacSha1 | None = None
+        self._local_key: HmacSha1 | None = None
 
     def watch(
         self, on_packet: Callable[[], None], on_answer: Callable[[], None]
@@ -183,6 +186,20 @@ class SelectedPair:
             self._unwatch()
             self._unwatch = None
 
+    # The session's passwords, prepared for HMAC once (they never change for a
+    # selected pair, but are checked in case).
+    def _remote_mac(self, password: str) -> HmacSha1:
+        key = password.encode("utf8")
+        if self._remote_key is None or self._remote_key.key != key:
+            self._remote_key = HmacSha1(key)
+        return self._remote_key
+
+    def _local_mac(self, password: str) -> HmacSha1:
+        key = password.encode("utf8")
+        if self._local_key is None or self._local_key.key != key:
+            self._local_key = HmacSha1(key)
+        return self._local_key
+
     def _is_answer(self, data: bytes | str) -> bool:
         """Whether ``data`` is an authenticated binding success response to one
         of our keepalives."""
@@ -193,7 +210,7 @@ class SelectedPair:
         if transaction_id not in self._outstanding:
             return False
         password = self._connection.remote_password
-        if password is None or not stun_integrity_ok(data, password.encode("utf8")):
+        if password is None or not stun_integrity_ok(data, self._remote_mac(password)):
             return False
         del self._outstanding[transaction_id]
         return True
@@ -235,7 +252,7 @@ class SelectedPair:
             or username != f"{connection.local_username}:{connection.remote_username}"
         ):
             return False
-        key = connection.local_password.encode("utf8")
+        key = self._local_mac(connection.local_password)
         if not stun_integrity_ok(data, key):
             return False  # aioice answers 401
         transport = getattr(self._protocol, "transport", None)
@@ -264,7 +281,7 @@ class SelectedPair:
                 priority=self._priority,
                 controlling=connection.ice_controlling,
                 tie_breaker=connection._tie_breaker,
-                key=connection.remote_password.encode("utf8"),
+                key=self._remote_mac(connection.remote_password),
             ),
             self.remote_addr,
         )
@@ -292,6 +309,34 @@ _XOR_MAPPED_ADDRESS, _USE_CANDIDATE = 0x0020, 0x0025
 
 def _attribute(kind: int, value: bytes) -> bytes:
     return struct.pack("!HH", kind, len(value)) + value + bytes(-len(value) % 4)
+
+
+class HmacSha1:
+    """HMAC-SHA1 with one key, prepared once (RFC 2104: the padded key's inner
+    and outer hash states). ``hmac.digest`` fetches the digest and pads the key
+    again on every call, a sixth of the idle CPU in a profile; this copies two
+    hash states instead."""
+
+    __slots__ = ("_inner", "_outer", "key")
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        if len(key) > 64:  # the block size: longer keys are hashed first
+            key = hashlib.sha1(key).digest()
+        key = key.ljust(64, b"\0")
+        self._inner = hashlib.sha1(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha1(bytes(b ^ 0x5C for b in key))
+
+    def digest(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
+def _mac(key: bytes | HmacSha1) -> HmacSha1:
+    return key if isinstance(key, HmacSha1) else HmacSha1(key)
 
 
 def _parse_request(data: bytes) -> tuple[str, bool, int | None] | None:
@@ -337,7 +382,9 @@ def _parse_request(data: bytes) -> tuple[str, bool, int | None] | None:
     return username, use_candidate, role
 
 
-def binding_response(transaction_id: bytes, addr: tuple[str, int], key: bytes) -> bytes:
+def binding_response(
+    transaction_id: bytes, addr: tuple[str, int], key: bytes | HmacSha1
+) -> bytes:
     """A binding success response with XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY and
     FINGERPRINT, as aioice's Connection.request_received makes it."""
     host = addr[0].partition("%")[0]  # an IPv6 scope is not sent
@@ -354,7 +401,7 @@ def binding_response(transaction_id: bytes, addr: tuple[str, int], key: bytes) -
     )
     body = _attribute(_XOR_MAPPED_ADDRESS, struct.pack("!BB", 0, family) + xored)
     header = struct.pack("!HHI12s", 0x0101, len(body) + 24, _COOKIE, transaction_id)
-    body += _attribute(_MESSAGE_INTEGRITY, hmac.digest(key, header + body, "sha1"))
+    body += _attribute(_MESSAGE_INTEGRITY, _mac(key).digest(header + body))
     header = struct.pack("!HHI12s", 0x0101, len(body) + 8, _COOKIE, transaction_id)
     crc = (binascii.crc32(header + body) ^ _FINGERPRINT_XOR) & 0xFFFFFFFF
     return header + body + _attribute(_FINGERPRINT, struct.pack("!I", crc))
@@ -367,7 +414,7 @@ def binding_request(
     priority: int,
     controlling: bool,
     tie_breaker: int,
-    key: bytes,
+    key: bytes | HmacSha1,
 ) -> bytes:
     """An ICE binding request (RFC 8445 7.1.1) with MESSAGE-INTEGRITY and
     FINGERPRINT, as aioice's Connection.build_request would make it."""
@@ -381,13 +428,13 @@ def binding_request(
     )
     # MESSAGE-INTEGRITY covers the header with a length that includes itself
     header = struct.pack("!HHI12s", 0x0001, len(body) + 24, _COOKIE, transaction_id)
-    body += _attribute(_MESSAGE_INTEGRITY, hmac.digest(key, header + body, "sha1"))
+    body += _attribute(_MESSAGE_INTEGRITY, _mac(key).digest(header + body))
     header = struct.pack("!HHI12s", 0x0001, len(body) + 8, _COOKIE, transaction_id)
     crc = (binascii.crc32(header + body) ^ _FINGERPRINT_XOR) & 0xFFFFFFFF
     return header + body + _attribute(_FINGERPRINT, struct.pack("!I", crc))
 
 
-def stun_integrity_ok(data: bytes, key: bytes) -> bool:
+def stun_integrity_ok(data: bytes, key: bytes | HmacSha1) -> bool:
     """Whether a STUN message's MESSAGE-INTEGRITY is right for ``key``."""
     if len(data) < 20:
         return False
@@ -399,7 +446,7 @@ def stun_integrity_ok(data: bytes, key: bytes) -> bool:
             if length != 20 or offset + 24 > end:
                 return False
             header = data[:2] + struct.pack("!H", offset - 20 + 24) + data[4:20]
-            expected = hmac.digest(key, header + data[20:offset], "sha1")
+            expected = _mac(key).digest(header + data[20:offset])
             return hmac.compare_digest(expected, data[offset + 4 : offset + 24])
         offset += 4 + length + (-length % 4)
     return False

@@ -62,11 +62,66 @@ async def test_state_handlers_get_the_change_only_if_they_take_it() -> None:
 
     emitter.emit("connectionstatechange", "X")
     emitter.emit("connectionstatechange", "Y")
-    await asyncio.sleep(0)
+    # the async handler starts inside emit, in registration order
     assert got == [
-        "no-arg", "X", "once-no-arg", ("once", "X"),
-        "no-arg", "Y", ("async", "X"), ("async", "Y"),
+        "no-arg", "X", "once-no-arg", ("once", "X"), ("async", "X"),
+        "no-arg", "Y", ("async", "Y"),
     ]  # fmt: skip
+
+
+@pytest.mark.asyncio
+async def test_async_state_handlers_start_inside_emit_and_finish_as_tasks() -> None:
+    emitter = Emitter()
+    steps: list[str] = []
+    release = asyncio.get_running_loop().create_future()
+
+    @emitter.on("connectionstatechange")
+    async def handler(change: str) -> str:
+        steps.append(f"start {change}")
+        await asyncio.sleep(0)  # a bare yield
+        steps.append("after sleep(0)")
+        value = await release  # a real future
+        steps.append(f"got {value}")
+        return value
+
+    emitter.emit("connectionstatechange", "X")
+    assert steps == ["start X"]  # before any loop iteration
+    assert len(emitter._waiting) == 1  # the rest is a task, kept referenced
+    await asyncio.sleep(0.01)
+    assert steps == ["start X", "after sleep(0)"]
+    release.set_result("v")
+    await emitter.wait_for_complete()
+    assert steps == ["start X", "after sleep(0)", "got v"]
+    assert not emitter._waiting
+
+
+@pytest.mark.asyncio
+async def test_an_eagerly_started_handler_can_be_cancelled_and_can_fail_later() -> None:
+    emitter = Emitter()
+    errors: list[BaseException] = []
+    emitter.on("error", errors.append)
+    cleaned: list[str] = []
+
+    @emitter.on("iceconnectionstatechange")
+    async def waits_for_ever() -> None:
+        try:
+            await asyncio.get_running_loop().create_future()
+        finally:
+            cleaned.append("finally")
+
+    @emitter.on("connectionstatechange")
+    async def fails_after_await() -> None:
+        await asyncio.sleep(0)
+        raise RuntimeError("later boom")
+
+    emitter.emit("iceconnectionstatechange", "X")
+    emitter.emit("connectionstatechange", "X")
+    await asyncio.sleep(0.01)
+    assert [str(e) for e in errors] == ["later boom"]
+    emitter.cancel()  # pyee's cancel reaches the eagerly started handler
+    await asyncio.sleep(0.01)
+    assert cleaned == ["finally"]
+    assert errors == errors[:1]  # a cancellation is not an error
 
 
 def test_remove_listener_takes_the_function_the_user_registered() -> None:

@@ -1,84 +1,259 @@
-"""Idle cost: CPU per connection-second, rtcstate against plain aiortc.
+"""Idle cost at scale: CPU, RSS and packets, rtcstate against plain aiortc.
 
-Connects N pairs of one kind in this process, lets them settle, then measures
-the process's CPU time over a window in which nothing happens but keepalives
-and consent checks. Kinds alternate (A/B) over ROUNDS rounds; the medians and
-their ratio are printed, with the min-max spread as the machine's noise.
-"Connection" is one peer connection (a pair is two).
+For each N, connects N pairs of one kind in a fresh process, lets them settle,
+then measures over a window in which nothing happens but keepalives and consent
+checks: the process's CPU time, its RSS, the datagrams sent (STUN binding
+requests apart) and how often the event loop woke up. Kinds alternate (A/B),
+each in its own process, over ROUNDS rounds; medians, min-max and the
+rtcstate/aiortc ratio are printed as a Markdown table. "Connection" is one
+peer connection (a pair is two); liveness is at its defaults.
 
-    python benchmarks/idle.py [pairs] [seconds] [rounds]     # default 50 15 3
+    python benchmarks/idle.py [--sizes 50 200 500] [--seconds 30] [--rounds 2]
+                              [--svg docs/benchmarks-idle.svg]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
+import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
+from typing import Any
 
-from aiortc import RTCConfiguration, RTCPeerConnection
+KINDS = ("aiortc", "rtcstate")
+SETTLE = 6.0  # past DTLS/SCTP set-up and the first keepalives
 
-import rtcstate
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
 
 
-async def connect(cls: type[RTCPeerConnection]) -> list[RTCPeerConnection]:
-    config = RTCConfiguration(iceServers=[])
+class Counters:
+    """Counts datagrams sent and loop wake-ups (benchmark instrumentation)."""
+
+    def __init__(self) -> None:
+        self.requests = self.datagrams = self.polls = 0
+
+    def install(self, loop: asyncio.AbstractEventLoop) -> None:
+        from asyncio import selector_events
+
+        counters = self
+        cls: Any = selector_events._SelectorDatagramTransport  # type: ignore[attr-defined]
+        original = cls.sendto
+
+        def sendto(transport: Any, data: bytes, addr: Any = None) -> None:
+            counters.datagrams += 1
+            if data[:2] == b"\x00\x01":  # STUN binding request
+                counters.requests += 1
+            original(transport, data, addr)
+
+        cls.sendto = sendto
+        selector: Any = loop._selector  # type: ignore[attr-defined]
+        select = selector.select
+
+        def counted_select(timeout: float | None = None) -> Any:
+            if timeout is None or timeout > 0:  # a real wait, not a peek
+                counters.polls += 1
+            return select(timeout)
+
+        selector.select = counted_select
+
+
+async def connect(cls: Any, config: Any) -> list[Any]:
     a, b = cls(config), cls(config)
     a.createDataChannel("idle")
     await a.setLocalDescription(await a.createOffer())
     await b.setRemoteDescription(a.localDescription)
     await b.setLocalDescription(await b.createAnswer())
     await a.setRemoteDescription(b.localDescription)
-    for _ in range(500):
+    for _ in range(1500):
         if a.connectionState == "connected" and b.connectionState == "connected":
             return [a, b]
         await asyncio.sleep(0.02)
     raise RuntimeError("a pair did not connect")
 
 
-async def measure(cls: type[RTCPeerConnection], pairs: int, seconds: float) -> float:
-    """CPU µs per connection-second while `pairs` pairs idle for `seconds`."""
-    pcs: list[RTCPeerConnection] = []
+async def child(kind: str, pairs: int, seconds: float) -> dict[str, float]:
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    import rtcstate
+
+    cls = {"aiortc": RTCPeerConnection, "rtcstate": rtcstate.PeerConnection}[kind]
+    config = RTCConfiguration(iceServers=[])
+    base_rss = rss_mb()
+    pcs: list[Any] = []
     try:
-        for _ in range(pairs):
-            pcs += await connect(cls)
-        await asyncio.sleep(6)  # past DTLS/SCTP set-up and the first keepalives
+        for start in range(0, pairs, 20):  # 20 pairs at a time
+            batch = [connect(cls, config) for _ in range(start, min(pairs, start + 20))]
+            for pair in await asyncio.gather(*batch):
+                pcs += pair
+        await asyncio.sleep(SETTLE)
+        counters = Counters()
+        counters.install(asyncio.get_running_loop())
         cpu, wall = time.process_time(), time.perf_counter()
         await asyncio.sleep(seconds)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        return cpu / (len(pcs) * wall) * 1e6
+        if any(pc.connectionState != "connected" for pc in pcs):
+            raise RuntimeError("a connection left connected while idle")
+        n = len(pcs)
+        return {
+            "cpu_us": cpu / (n * wall) * 1e6,
+            "rss_mb": rss_mb(),
+            "rss_kb_per_connection": (rss_mb() - base_rss) * 1024 / n,
+            "requests_per_s": counters.requests / (n * wall),
+            "datagrams_per_s": counters.datagrams / (n * wall),
+            "wakeups_per_s": counters.polls / wall,
+        }
     finally:
         for pc in pcs:
             await pc.close()
 
 
-async def main(pairs: int, seconds: float, rounds: int) -> None:
-    kinds = {"aiortc": RTCPeerConnection, "rtcstate": rtcstate.PeerConnection}
-    figures: dict[str, list[float]] = {name: [] for name in kinds}
-    for _ in range(rounds):
-        for name, cls in kinds.items():
-            figures[name].append(await measure(cls, pairs, seconds))
-    print(f"idle: {pairs} pairs, {seconds:g} s windows, {rounds} rounds alternating")
-    for name, values in figures.items():
-        print(
-            f"  {name:9} median {statistics.median(values):6.0f} µs per "
-            f"connection-second (min {min(values):.0f}, max {max(values):.0f})"
-        )
-    ratio = statistics.median(figures["rtcstate"]) / statistics.median(
-        figures["aiortc"]
+def run_child(kind: str, pairs: int, seconds: float) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(pairs), str(seconds)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600 + seconds,
     )
-    print(f"  ratio rtcstate/aiortc of medians: {ratio:.2f}")
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"  max RSS of the process: {rss:.0f} MB")
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+FIGURES = [
+    ("cpu_us", "CPU µs per connection-second", "{:.0f}"),
+    ("rss_mb", "RSS MB (process)", "{:.0f}"),
+    ("rss_kb_per_connection", "RSS kB per connection", "{:.0f}"),
+    ("requests_per_s", "binding requests/s per connection", "{:.2f}"),
+    ("datagrams_per_s", "datagrams/s per connection", "{:.2f}"),
+    ("wakeups_per_s", "loop wake-ups/s (process)", "{:.0f}"),
+]
+
+
+def table(results: dict[int, dict[str, list[dict[str, float]]]]) -> str:
+    lines = [
+        "| pairs | figure | aiortc median (min-max) | rtcstate median (min-max) "
+        "| ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for pairs, by_kind in results.items():
+        for key, label, fmt in FIGURES:
+            cells, medians = [], []
+            for kind in KINDS:
+                values = [r[key] for r in by_kind[kind]]
+                median = statistics.median(values)
+                medians.append(median)
+                cells.append(
+                    f"{fmt.format(median)} ({fmt.format(min(values))}-"
+                    f"{fmt.format(max(values))})"
+                )
+            ratio = f"{medians[1] / medians[0]:.2f}" if medians[0] else "-"
+            lines.append(f"| {pairs} | {label} | {cells[0]} | {cells[1]} | {ratio} |")
+    return "\n".join(lines)
+
+
+def svg(results: dict[int, dict[str, list[dict[str, float]]]]) -> str:
+    """CPU per connection-second against N, one line per kind, as plain SVG."""
+    width, height, left, bottom = 480, 300, 60, 40
+    sizes = sorted(results)
+    medians = {
+        kind: [statistics.median(r["cpu_us"] for r in results[n][kind]) for n in sizes]
+        for kind in KINDS
+    }
+    top = max(max(v) for v in medians.values()) * 1.15
+    span = max(sizes) - min(sizes) or 1
+
+    def x(n: int) -> float:
+        return left + (n - min(sizes)) / span * (width - left - 20)
+
+    def y(v: float) -> float:
+        return height - bottom - v / top * (height - bottom - 20)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        'font-family="sans-serif" font-size="11">',
+        f'<line x1="{left}" y1="{y(0)}" x2="{width - 10}" y2="{y(0)}" stroke="#444"/>',
+        f'<line x1="{left}" y1="{y(0)}" x2="{left}" y2="10" stroke="#444"/>',
+        f'<text x="{width / 2}" y="{height - 5}" text-anchor="middle">pairs (N)</text>',
+        f'<text x="12" y="{height / 2}" transform="rotate(-90 12 {height / 2})" '
+        'text-anchor="middle">CPU µs per connection-second</text>',
+    ]
+    for step in range(5):
+        value = top * step / 5
+        parts.append(
+            f'<text x="{left - 5}" y="{y(value) + 4}" text-anchor="end">'
+            f"{value:.0f}</text>"
+        )
+    for n in sizes:
+        parts.append(
+            f'<text x="{x(n)}" y="{y(0) + 15}" text-anchor="middle">{n}</text>'
+        )
+    for kind, colour in zip(KINDS, ("#888", "#1f77b4"), strict=True):
+        points = " ".join(
+            f"{x(n):.1f},{y(v):.1f}" for n, v in zip(sizes, medians[kind], strict=True)
+        )
+        parts.append(
+            f'<polyline points="{points}" fill="none" stroke="{colour}" '
+            'stroke-width="2"/>'
+        )
+        for n, v in zip(sizes, medians[kind], strict=True):
+            parts.append(
+                f'<circle cx="{x(n):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}"/>'
+            )
+        last = medians[kind][-1]
+        parts.append(
+            f'<text x="{x(sizes[-1]) - 5}" y="{y(last) - 8}" text-anchor="end" '
+            f'fill="{colour}">{kind}</text>'
+        )
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 500])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--svg", help="write the CPU plot here")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        kind, pairs, seconds = args.child
+        print(json.dumps(asyncio.run(child(kind, int(pairs), float(seconds)))))
+        return
+    started = time.perf_counter()
+    results: dict[int, dict[str, list[dict[str, float]]]] = {}
+    for pairs in args.sizes:
+        results[pairs] = {kind: [] for kind in KINDS}
+        for _ in range(args.rounds):
+            for kind in KINDS:
+                results[pairs][kind].append(run_child(kind, pairs, args.seconds))
+                print(
+                    f"  {pairs} pairs, {kind}: {results[pairs][kind][-1]}",
+                    file=sys.stderr,
+                )
+    print(
+        f"idle: {args.seconds:g} s windows, {args.rounds} rounds alternating, "
+        f"one process per measurement, {os.cpu_count()} cores, "
+        f"{time.perf_counter() - started:.0f} s in all\n"
+    )
+    print(table(results))
+    if args.svg:
+        with open(args.svg, "w") as out:
+            out.write(svg(results))
 
 
 if __name__ == "__main__":
-    args = [float(a) for a in sys.argv[1:]]
-    asyncio.run(
-        main(
-            int(args[0]) if args else 50,
-            args[1] if len(args) > 1 else 15.0,
-            int(args[2]) if len(args) > 2 else 3,
-        )
-    )
+    main()

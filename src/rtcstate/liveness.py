@@ -39,7 +39,6 @@ trip. An idle but present remote answers every keepalive, so it never looks gone
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
 
 from .states import Liveness
@@ -156,7 +155,7 @@ class LivenessMonitor:
         self._last_packet = now
         self._last_sent: float | None = None
         self._liveness = Liveness.ALIVE
-        self._events: deque[Event] = deque()
+        self._events: list[Event] = []  # rarely more than one
 
     @property
     def liveness(self) -> Liveness:
@@ -258,7 +257,7 @@ class LivenessMonitor:
 
     def next_event(self) -> Event | None:
         """The oldest pending event, or ``None``."""
-        return self._events.popleft() if self._events else None
+        return self._events.pop(0) if self._events else None
 
     def _set(self, liveness: Liveness, reason: str) -> None:
         self._liveness = liveness

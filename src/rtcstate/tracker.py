@@ -14,7 +14,6 @@ import asyncio
 import logging
 import time
 import weakref
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -154,8 +153,11 @@ class StateTracker:
         self._pc = pc
         self._on_change = on_change
         self._clock = clock or _loop_time
-        self._history: deque[StateChange] = deque(maxlen=history_size)
-        self._transport_history: deque[TransportChange] = deque(maxlen=history_size)
+        # Lists trimmed to history_size, not deques: an empty deque takes a
+        # 600-byte block, which hundreds of connections notice in their RSS.
+        self._history_size = history_size
+        self._history: list[StateChange] = []
+        self._transport_history: list[TransportChange] = []
         self._ice: dict[RTCIceTransport, _Ice] = {}
         self._dtls: dict[RTCDtlsTransport, _Dtls] = {}
         self._next_index = {"ice": 0, "dtls": 0}
@@ -185,6 +187,11 @@ class StateTracker:
     @property
     def ice_connection_state(self) -> IceConnectionState:
         return self._ice_state
+
+    def _record(self, history: list[Any], items: list[Any]) -> None:
+        history.extend(items)
+        if len(history) > self._history_size:
+            del history[: len(history) - self._history_size]
 
     @property
     def history(self) -> list[StateChange]:
@@ -386,7 +393,7 @@ class StateTracker:
             )
         self._ice_state = IceConnectionState.CLOSED
         self._connection_state = PeerConnectionState.CLOSED
-        self._history.extend(changes)
+        self._record(self._history, changes)
         if self._followup is not None:
             self._followup.cancel()
             self._followup = None
@@ -496,10 +503,10 @@ class StateTracker:
         # Both values are set before any handler runs, as in webrtc-pc.
         self._ice_state = ice_state
         self._connection_state = connection_state
-        self._history.extend(changes)
+        self._record(self._history, changes)
         if needs_followup and self._followup is None:
             self._followup = asyncio.get_running_loop().call_soon(self._run_followup)
-        self._transport_history.extend(moves)
+        self._record(self._transport_history, moves)
         self._notify(changes)
         # transport changes first: they are the causes of the aggregate ones
         events: list[TransportChange | StateChange] = [*moves, *changes]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import functools
 import hashlib
 import hmac
 import os
@@ -382,29 +383,66 @@ def _parse_request(data: bytes) -> tuple[str, bool, int | None] | None:
     return username, use_candidate, role
 
 
-def binding_response(
-    transaction_id: bytes, addr: tuple[str, int], key: bytes | HmacSha1
+def _signed(
+    kind: int, transaction_id: bytes, body: bytes, key: bytes | HmacSha1
 ) -> bytes:
-    """A binding success response with XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY and
-    FINGERPRINT, as aioice's Connection.request_received makes it."""
-    host = addr[0].partition("%")[0]  # an IPv6 scope is not sent
+    """Header, ``body``, MESSAGE-INTEGRITY and FINGERPRINT, as aioice's
+    add_message_integrity makes them."""
+    # MESSAGE-INTEGRITY covers the header with a length that includes itself
+    header = struct.pack("!HHI12s", kind, len(body) + 24, _COOKIE, transaction_id)
+    body += _attribute(_MESSAGE_INTEGRITY, _mac(key).digest(header + body))
+    header = struct.pack("!HHI12s", kind, len(body) + 8, _COOKIE, transaction_id)
+    crc = (binascii.crc32(header + body) ^ _FINGERPRINT_XOR) & 0xFFFFFFFF
+    return header + body + _attribute(_FINGERPRINT, struct.pack("!I", crc))
+
+
+def _xor_mapped_address(host: str, port: int, transaction_id: bytes) -> bytes:
+    host = host.partition("%")[0]  # an IPv6 scope is not sent
     if ":" in host:
         family, packed = 2, socket.inet_pton(socket.AF_INET6, host)
     else:
         family, packed = 1, socket.inet_aton(host)
     # the port is XORed with the cookie's top half, the address with the cookie
     # and then the transaction id (RFC 8489 14.2)
-    port_address = struct.pack("!H", addr[1]) + packed
+    port_address = struct.pack("!H", port) + packed
     pad = (_COOKIE_BYTES[:2] + _COOKIE_BYTES + transaction_id)[: len(port_address)]
     xored = (int.from_bytes(port_address, "big") ^ int.from_bytes(pad, "big")).to_bytes(
         len(port_address), "big"
     )
-    body = _attribute(_XOR_MAPPED_ADDRESS, struct.pack("!BB", 0, family) + xored)
-    header = struct.pack("!HHI12s", 0x0101, len(body) + 24, _COOKIE, transaction_id)
-    body += _attribute(_MESSAGE_INTEGRITY, _mac(key).digest(header + body))
-    header = struct.pack("!HHI12s", 0x0101, len(body) + 8, _COOKIE, transaction_id)
-    crc = (binascii.crc32(header + body) ^ _FINGERPRINT_XOR) & 0xFFFFFFFF
-    return header + body + _attribute(_FINGERPRINT, struct.pack("!I", crc))
+    return _attribute(_XOR_MAPPED_ADDRESS, struct.pack("!BB", 0, family) + xored)
+
+
+def binding_response(
+    transaction_id: bytes, addr: tuple[str, int], key: bytes | HmacSha1
+) -> bytes:
+    """A binding success response with XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY and
+    FINGERPRINT, as aioice's Connection.request_received makes it."""
+    if ":" in addr[0]:
+        mapped = _xor_mapped_address(addr[0], addr[1], transaction_id)
+    else:
+        mapped = _ipv4_mapped_address(addr[0], addr[1])
+    return _signed(0x0101, transaction_id, mapped, key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _ipv4_mapped_address(host: str, port: int) -> bytes:
+    # An IPv4 address is XORed with the cookie alone, so the attribute is the
+    # same for every answer to one remote.
+    return _xor_mapped_address(host, port, b"")
+
+
+@functools.lru_cache(maxsize=4096)
+def _request_body(
+    username: str, priority: int, controlling: bool, tie_breaker: int
+) -> bytes:
+    return (
+        _attribute(_USERNAME, username.encode("utf8"))
+        + _attribute(_PRIORITY, struct.pack("!I", priority))
+        + _attribute(
+            _ICE_CONTROLLING if controlling else _ICE_CONTROLLED,
+            struct.pack("!Q", tie_breaker),
+        )
+    )
 
 
 def binding_request(
@@ -418,20 +456,8 @@ def binding_request(
 ) -> bytes:
     """An ICE binding request (RFC 8445 7.1.1) with MESSAGE-INTEGRITY and
     FINGERPRINT, as aioice's Connection.build_request would make it."""
-    body = (
-        _attribute(_USERNAME, username.encode("utf8"))
-        + _attribute(_PRIORITY, struct.pack("!I", priority))
-        + _attribute(
-            _ICE_CONTROLLING if controlling else _ICE_CONTROLLED,
-            struct.pack("!Q", tie_breaker),
-        )
-    )
-    # MESSAGE-INTEGRITY covers the header with a length that includes itself
-    header = struct.pack("!HHI12s", 0x0001, len(body) + 24, _COOKIE, transaction_id)
-    body += _attribute(_MESSAGE_INTEGRITY, _mac(key).digest(header + body))
-    header = struct.pack("!HHI12s", 0x0001, len(body) + 8, _COOKIE, transaction_id)
-    crc = (binascii.crc32(header + body) ^ _FINGERPRINT_XOR) & 0xFFFFFFFF
-    return header + body + _attribute(_FINGERPRINT, struct.pack("!I", crc))
+    body = _request_body(username, priority, controlling, tie_breaker)
+    return _signed(0x0001, transaction_id, body, key)
 
 
 def stun_integrity_ok(data: bytes, key: bytes | HmacSha1) -> bool:

@@ -9,7 +9,9 @@ rtcstate/aiortc ratio are printed as a Markdown table. "Connection" is one
 peer connection (a pair is two); liveness is at its defaults.
 
     python benchmarks/idle.py [--sizes 50 200 500] [--seconds 30] [--rounds 2]
-                              [--svg docs/benchmarks-idle.svg]
+                              [--keepalive 1.0] [--svg docs/img/idle-cpu.svg]
+
+--keepalive K runs rtcstate with ``scaled_liveness(K)``: the defaults are K = 1.
 """
 
 from __future__ import annotations
@@ -82,12 +84,36 @@ async def connect(cls: Any, config: Any) -> list[Any]:
     raise RuntimeError("a pair did not connect")
 
 
-async def child(kind: str, pairs: int, seconds: float) -> dict[str, float]:
+def scaled_liveness(keepalive: float) -> Any:
+    """The default timers for another keepalive interval K: probing starts 0.2 s
+    after a missed answer and lasts 0.8 s before ``disconnected``, as with the
+    defaults (K = 1), so loss tolerance stays the same; ``disconnected`` comes at
+    most K + 1 s after the last answer."""
+    import rtcstate
+
+    return rtcstate.LivenessConfig(
+        keepalive_interval=keepalive,
+        probe_after=keepalive + 0.2,
+        disconnected_timeout=keepalive + 1.0,
+        failed_timeout=max(15.0, keepalive + 2.0),
+    )
+
+
+async def child(
+    kind: str, pairs: int, seconds: float, keepalive: float
+) -> dict[str, float]:
+    import functools
+
     from aiortc import RTCConfiguration, RTCPeerConnection
 
     import rtcstate
 
-    cls = {"aiortc": RTCPeerConnection, "rtcstate": rtcstate.PeerConnection}[kind]
+    cls: Any = {
+        "aiortc": RTCPeerConnection,
+        "rtcstate": functools.partial(
+            rtcstate.PeerConnection, liveness=scaled_liveness(keepalive)
+        ),
+    }[kind]
     config = RTCConfiguration(iceServers=[])
     base_rss = rss_mb()
     pcs: list[Any] = []
@@ -118,9 +144,19 @@ async def child(kind: str, pairs: int, seconds: float) -> dict[str, float]:
             await pc.close()
 
 
-def run_child(kind: str, pairs: int, seconds: float) -> dict[str, float]:
+def run_child(
+    kind: str, pairs: int, seconds: float, keepalive: float
+) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(pairs), str(seconds)],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            kind,
+            str(pairs),
+            str(seconds),
+            str(keepalive),
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -224,14 +260,16 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 500])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--keepalive", type=float, default=1.0)
     parser.add_argument("--svg", help="write the CPU plot here")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        kind, pairs, seconds = args.child
-        print(json.dumps(asyncio.run(child(kind, int(pairs), float(seconds)))))
+        kind, pairs, seconds, keepalive = [*args.child, "1.0"][:4]
+        result = child(kind, int(pairs), float(seconds), float(keepalive))
+        print(json.dumps(asyncio.run(result)))
         return
     started = time.perf_counter()
     results: dict[int, dict[str, list[dict[str, float]]]] = {}
@@ -239,13 +277,16 @@ def main() -> None:
         results[pairs] = {kind: [] for kind in KINDS}
         for _ in range(args.rounds):
             for kind in KINDS:
-                results[pairs][kind].append(run_child(kind, pairs, args.seconds))
+                results[pairs][kind].append(
+                    run_child(kind, pairs, args.seconds, args.keepalive)
+                )
                 print(
                     f"  {pairs} pairs, {kind}: {results[pairs][kind][-1]}",
                     file=sys.stderr,
                 )
     print(
         f"idle: {args.seconds:g} s windows, {args.rounds} rounds alternating, "
+        f"rtcstate keepalive interval {args.keepalive:g} s, "
         f"one process per measurement, {os.cpu_count()} cores, "
         f"{time.perf_counter() - started:.0f} s in all\n"
     )

@@ -267,6 +267,29 @@ async def test_close_from_a_sync_handler_stops_the_rest_of_the_step(pcs) -> None
     ]
 
 
+async def test_await_close_in_an_async_handler_stops_the_rest_of_the_step(
+    pcs,
+) -> None:
+    # The handler starts inside the change, so its close() lands before the
+    # connection event of the same step, as the sync handler's does.
+    a, b = pcs(), pcs()
+    fired: list[str] = []
+
+    async def on_ice(change: rtcstate.StateChange) -> None:
+        fired.append(f"ice {change.current}")
+        await a.close()
+        fired.append("closed")
+
+    a.on("iceconnectionstatechange", on_ice)
+    a.on("connectionstatechange", lambda c: fired.append(f"conn {c.current}"))
+    a.createDataChannel("x")
+    await negotiate(a, b)
+    await a.wait_for_connection_state("closed", timeout=10)
+    await a.wait_for_complete()
+    assert fired == ["ice checking", "closed"]
+    assert a.connectionState == "closed"
+
+
 async def test_raising_handlers_never_stop_tracking_or_other_handlers(
     pcs, caplog
 ) -> None:

@@ -84,7 +84,7 @@ class StateChanges(Generic[S]):
         if tracker.closed:
             self._queue.put_nowait(None)
         else:
-            tracker._iterators.add(self)
+            tracker._add_iterator(self)
 
     def _push(self, change: StateChange | None) -> None:
         if change is None or change.attribute == self._attribute:
@@ -104,7 +104,8 @@ class StateChanges(Generic[S]):
     async def aclose(self) -> None:
         """Stop receiving changes."""
         if self._tracker is not None:
-            self._tracker._iterators.discard(self)
+            if self._tracker._iterators is not None:
+                self._tracker._iterators.discard(self)
             self._tracker = None
 
 
@@ -170,7 +171,9 @@ class StateTracker:
         self._waiters: set[tuple[asyncio.Future[Any], Attribute, frozenset[str]]] = (
             set()
         )
-        self._iterators: weakref.WeakSet[StateChanges[Any]] = weakref.WeakSet()
+        # made on first use: a WeakSet is 1 kB, and most connections never
+        # iterate over their changes
+        self._iterators: weakref.WeakSet[StateChanges[Any]] | None = None
         self.sync_transports()
 
     # --- reading ---------------------------------------------------------------
@@ -187,6 +190,11 @@ class StateTracker:
     @property
     def ice_connection_state(self) -> IceConnectionState:
         return self._ice_state
+
+    def _add_iterator(self, iterator: StateChanges[Any]) -> None:
+        if self._iterators is None:
+            self._iterators = weakref.WeakSet()
+        self._iterators.add(iterator)
 
     def _record(self, history: list[Any], items: list[Any]) -> None:
         history.extend(items)
@@ -404,9 +412,9 @@ class StateTracker:
         self._ice.clear()
         self._dtls.clear()
         self._notify(changes)
-        for iterator in list(self._iterators):
+        for iterator in list(self._iterators or ()):
             iterator._push(None)
-        self._iterators.clear()
+        self._iterators = None
 
     # --- the step -------------------------------------------------------------
 
@@ -568,7 +576,7 @@ class StateTracker:
 
     def _notify(self, changes: list[StateChange]) -> None:
         for change in changes:
-            for iterator in list(self._iterators):
+            for iterator in list(self._iterators or ()):
                 iterator._push(change)
         for future, attribute, wanted in list(self._waiters):
             if future.done():

@@ -30,6 +30,7 @@ Everything here is pure: plain values in, plain values out, no I/O and no clock.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -209,12 +210,29 @@ def ice_connection_state(
     ice = _coerce(IceTransportState, ice_states, "ICE transport state")
     if closed:
         return IceConnectionState.CLOSED
+    return _first_ice_connection_row(ice)
+
+
+# The inputs are small sets of enum members, so each answer is worked out once.
+@functools.lru_cache(maxsize=512)
+def _first_ice_connection_row(ice: frozenset[IceTransportState]) -> IceConnectionState:
     for rule in ICE_CONNECTION_RULES:
         if rule.matches(ice):
             return rule.result
     raise AssertionError(
         f"no RTCIceConnectionState row matches {sorted(ice)}"
     )  # pragma: no cover
+
+
+@functools.lru_cache(maxsize=1024)
+def _first_connection_row(
+    ice: IceConnectionState, dtls: frozenset[DtlsTransportState], w3c_literal: bool
+) -> PeerConnectionState:
+    rules = _W3C_LITERAL_RULES if w3c_literal else CONNECTION_RULES
+    for rule in rules:
+        if rule.matches(ice, dtls):
+            return rule.result
+    return PeerConnectionState.CONNECTING
 
 
 def connection_state(
@@ -245,11 +263,7 @@ def connection_state(
     dtls = _coerce(DtlsTransportState, dtls_states, "DTLS transport state")
     if closed or ice is IceConnectionState.CLOSED:
         return PeerConnectionState.CLOSED
-    rules = _W3C_LITERAL_RULES if w3c_literal else CONNECTION_RULES
-    for rule in rules:
-        if rule.matches(ice, dtls):
-            return rule.result
-    return PeerConnectionState.CONNECTING
+    return _first_connection_row(ice, dtls, w3c_literal)
 
 
 # --- one ICE transport --------------------------------------------------------

@@ -59,6 +59,9 @@ class _Ice:
     liveness_reason: str | None = None  # for the next change's cause, then cleared
     driver: LivenessDriver | None = None
     checks_timeout: asyncio.TimerHandle | None = None
+    # once the remote has a candidate it keeps it (aiortc builds a new list on
+    # every getRemoteCandidates(), so it is asked only until then)
+    has_remote_candidates: bool = False
 
 
 @dataclass(eq=False)
@@ -190,6 +193,12 @@ class StateTracker:
     @property
     def ice_connection_state(self) -> IceConnectionState:
         return self._ice_state
+
+    @staticmethod
+    def _has_remote_candidates(entry: _Ice) -> bool:
+        if not entry.has_remote_candidates:
+            entry.has_remote_candidates = bool(entry.transport.getRemoteCandidates())
+        return entry.has_remote_candidates
 
     def _add_iterator(self, iterator: StateChanges[Any]) -> None:
         if self._iterators is None:
@@ -446,7 +455,7 @@ class StateTracker:
             self._run_liveness(entry)
             derived = rules.ice_transport_state(
                 transport.state,
-                has_remote_candidates=bool(transport.getRemoteCandidates()),
+                has_remote_candidates=self._has_remote_candidates(entry),
                 local_gathering_complete=transport.iceGatherer.state == "completed",
                 remote_end_of_candidates=_internals.remote_end_of_candidates(transport),
                 liveness=entry.liveness,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from typing import Any
 
 import aiortc
 import pytest
@@ -228,68 +229,126 @@ async def _connected_transports() -> tuple[RTCPeerConnection, RTCPeerConnection]
     raise AssertionError("no connection")
 
 
+class _Asker:
+    """Watches `pc`'s selected pair with a spy on its aioice connection, and
+    sends it binding requests from `other`'s selected pair."""
+
+    def __init__(self, pc: RTCPeerConnection, other: RTCPeerConnection) -> None:
+        import aioice.stun
+
+        self.ours = pc.sctp.transport.transport._connection
+        self.theirs = other.sctp.transport.transport._connection
+        pair = _internals.selected_pair(pc.sctp.transport.transport)
+        assert pair is not None
+        self.pair = pair
+        pair.watch(lambda: None, lambda: None)
+        self.seen_by_aioice: list[aioice.stun.Message] = []
+        original = self.ours.request_received
+
+        def spy(message: aioice.stun.Message, *args: object) -> None:
+            self.seen_by_aioice.append(message)
+            original(message, *args)
+
+        self.ours.request_received = spy
+        self.their_pair = self.theirs._nominated[1]
+        self.key = self.theirs.remote_password.encode()
+
+    async def ask(self, nominate: bool = False, **attributes: object) -> Any:
+        request = self.theirs.build_request(self.their_pair, nominate=nominate)
+        for name, value in attributes.items():
+            if value is False:
+                del request.attributes[name]
+            else:
+                request.attributes[name] = value
+        response, _ = await self.their_pair.protocol.request(
+            request,
+            self.their_pair.remote_addr,
+            integrity_key=self.key,
+            retransmissions=2,
+        )
+        return response
+
+
 @pytest.mark.asyncio
 async def test_keepalives_from_the_remote_are_answered_by_hand_others_by_aioice() -> (
     None
 ):
+    import aioice.stun
+
+    a, b = await _connected_transports()
+    try:
+        asker = _Asker(a, b)
+        seen = asker.seen_by_aioice
+        # a keepalive as aioice's consent check sends it: answered by hand,
+        # and aioice on the other side takes the answer as its own
+        response = await asker.ask()
+        assert seen == []
+        assert response.check_message_integrity(asker.key)
+        local = asker.their_pair.protocol.transport.get_extra_info("sockname")
+        assert response.attributes["XOR-MAPPED-ADDRESS"] == (local[0], local[1])
+        # a controlling agent ignores USE-CANDIDATE: answered by hand too
+        assert asker.ours.ice_controlling
+        await asker.ask(**{"USE-CANDIDATE": None})
+        assert seen == []
+        # the remote claims our role, with a lower tie-breaker: aioice's 487
+        with pytest.raises(aioice.stun.TransactionFailed, match="487"):
+            await asker.ask(**{"ICE-CONTROLLED": False, "ICE-CONTROLLING": 0})
+        assert len(seen) == 1
+        assert asker.ours.ice_controlling
+        # a wrong password goes to aioice, whose unsigned 401 the asker ignores
+        bad = asker.theirs.build_request(asker.their_pair, nominate=False)
+        with pytest.raises(aioice.stun.TransactionTimeout):
+            await asker.their_pair.protocol.request(
+                bad,
+                asker.their_pair.remote_addr,
+                integrity_key=b"wrong",
+                retransmissions=0,
+            )
+        assert len(seen) == 2
+        asker.pair.unwatch()
+        await asker.ask()  # unwatched: aioice answers again
+        assert len(seen) == 3
+    finally:
+        await a.close()
+        await b.close()
+
+
+@pytest.mark.asyncio
+async def test_a_nomination_is_answered_by_hand_only_where_it_changes_nothing() -> None:
+    # A controlling browser puts USE-CANDIDATE on every keepalive. On the
+    # controlled side's nominated pair that is a no-op for aioice, unless a
+    # pair is still unchecked: aioice then removes it, so it must see that one.
     import aioice.ice
 
     a, b = await _connected_transports()
     try:
-        ours = a.sctp.transport.transport._connection
-        theirs = b.sctp.transport.transport._connection
-        pair = _internals.selected_pair(a.sctp.transport.transport)
-        assert pair is not None
-        pair.watch(lambda: None, lambda: None)
-        seen_by_aioice: list[aioice.stun.Message] = []
-        original = ours.request_received
+        asker = _Asker(b, a)  # b answers: the controlled side
+        ours, seen = asker.ours, asker.seen_by_aioice
+        assert not ours.ice_controlling
+        response = await asker.ask(nominate=True)
+        assert (
+            "USE-CANDIDATE"
+            in asker.theirs.build_request(asker.their_pair, nominate=True).attributes
+        )
+        assert seen == []
+        assert response.check_message_integrity(asker.key)
 
-        def spy(message: aioice.stun.Message, *args: object) -> None:
-            seen_by_aioice.append(message)
-            original(message, *args)
+        def unchecked() -> int:
+            states = {"WAITING", "FROZEN"}
+            return sum(p.state.name in states for p in ours._check_list)
 
-        ours.request_received = spy
-        their_pair = theirs._nominated[1]
-        key = theirs.remote_password.encode()
-
-        async def ask(**attributes: object) -> aioice.stun.Message:
-            request = theirs.build_request(their_pair, nominate=False)
-            for name, value in attributes.items():
-                if value is False:
-                    del request.attributes[name]
-                else:
-                    request.attributes[name] = value
-            response, _ = await their_pair.protocol.request(
-                request, their_pair.remote_addr, integrity_key=key, retransmissions=2
-            )
-            return response
-
-        # a keepalive as aioice's consent check sends it: answered by hand,
-        # and aioice on the other side takes the answer as its own
-        response = await ask()
-        assert seen_by_aioice == []
-        assert response.check_message_integrity(key)
-        local = their_pair.protocol.transport.get_extra_info("sockname")
-        assert response.attributes["XOR-MAPPED-ADDRESS"] == (local[0], local[1])
-        # a nomination or a role conflict is aioice's business
-        await ask(**{"USE-CANDIDATE": None})
-        assert len(seen_by_aioice) == 1
-        assert ours.ice_controlling and "ICE-CONTROLLED" in seen_by_aioice[0].attributes
-        # the remote claims our role, with a lower tie-breaker: aioice's 487
-        with pytest.raises(aioice.stun.TransactionFailed, match="487"):
-            await ask(**{"ICE-CONTROLLED": False, "ICE-CONTROLLING": 0})
-        assert len(seen_by_aioice) == 2
-        assert ours.ice_controlling
-        # a wrong password goes to aioice, whose unsigned 401 the asker ignores
-        bad = theirs.build_request(their_pair, nominate=False)
-        with pytest.raises(aioice.stun.TransactionTimeout):
-            await their_pair.protocol.request(
-                bad, their_pair.remote_addr, integrity_key=b"wrong", retransmissions=0
-            )
-        assert len(seen_by_aioice) == 3
-        pair.unwatch()
-        await ask()  # unwatched: aioice answers again
-        assert len(seen_by_aioice) == 4
+        # an unchecked pair, as a remote candidate trickled in after the
+        # nomination would leave behind (aiortc's SDP ended candidates here)
+        late = aioice.Candidate("late", 1, "udp", 1, "127.0.0.1", 9, "host")
+        ours._check_list.append(aioice.ice.CandidatePair(asker.pair._protocol, late))
+        assert unchecked() == 1
+        await asker.ask(nominate=True)
+        assert len(seen) == 1  # aioice's, which prunes it
+        assert unchecked() == 0
+        await asker.ask(nominate=True)
+        assert len(seen) == 1  # and by hand again
+        assert ours._nominated[1] is asker.pair._pair
+        assert b.iceConnectionState == "completed"
     finally:
         await a.close()
         await b.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 import webrtc
@@ -101,3 +102,58 @@ async def test_rtcstate_offers_and_a_libwebrtc_hang_up_is_not_closed(pcs) -> Non
     assert local.connectionState == "connected"
     assert "closed" not in rec.values("connectionstatechange")
     assert local.signalingState == "stable"
+
+
+def ids(requests: list[bytes]) -> set[bytes]:
+    return {r[8:20] for r in requests}
+
+
+async def test_a_controlling_libwebrtc_peers_keepalives_are_answered_by_hand(
+    pcs,
+) -> None:
+    # A browser that offers is controlling and puts USE-CANDIDATE on every
+    # keepalive; once nominated, rtcstate answers them without aioice.
+    remote = webrtc.RTCPeerConnection(webrtc.RTCConfiguration(ice_servers=[]))
+    local = pcs()
+    try:
+        remote.create_data_channel("chat")
+        await remote.set_local_description(await remote.create_offer())
+        await local.setRemoteDescription(
+            RTCSessionDescription(await gathered(remote), "offer")
+        )
+        await local.setLocalDescription(await local.createAnswer())
+        await remote.set_remote_description(
+            webrtc.RTCSessionDescriptionInit("answer", local.localDescription.sdp)
+        )
+        await local.wait_for_ice_connection_state("completed", timeout=TIMEOUT)
+        await asyncio.sleep(0.5)  # past the nomination
+        connection = local.sctp.transport.transport._connection
+        by_aioice: list[Any] = []
+        original = connection.request_received
+        connection.request_received = lambda *args: (
+            by_aioice.append(args[0]),
+            original(*args),
+        )
+        protocol = connection._nominated[1].protocol
+        watched = protocol.datagram_received  # rtcstate's wrapper
+        requests: list[bytes] = []
+
+        selected = connection._nominated[1].remote_addr
+
+        def count(data: bytes, addr: tuple[str, int]) -> None:
+            if data[:2] == b"\x00\x01" and (addr[0], addr[1]) == selected:
+                requests.append(data)
+            watched(data, addr)
+
+        protocol.datagram_received = count
+        for _ in range(100):  # libwebrtc pings every few seconds when stable
+            if len(requests) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        assert len(requests) >= 2
+        assert all(b"\x00\x25\x00\x00" in r for r in requests)  # USE-CANDIDATE
+        # libwebrtc also checks its other candidate pairs: those are aioice's
+        assert [m for m in by_aioice if m.transaction_id in ids(requests)] == []
+        assert local.connectionState == "connected"
+    finally:
+        remote.close()

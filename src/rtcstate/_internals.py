@@ -222,9 +222,10 @@ class SelectedPair:
 
         Only a request aioice would answer and otherwise ignore is taken: a
         binding request with our exact USERNAME, a valid MESSAGE-INTEGRITY (and
-        FINGERPRINT, if any), no USE-CANDIDATE and no role conflict, on a pair
-        that has succeeded, once the early checks are done. For such a request
-        on a known, succeeded pair, aioice's check_incoming changes nothing.
+        FINGERPRINT, if any), no role conflict, and no USE-CANDIDATE unless it
+        changes nothing (:meth:`_nominated_already`), on a pair that has
+        succeeded, once the early checks are done. For such a request on a
+        known, succeeded pair, aioice's check_incoming changes nothing.
         """
         if (
             not isinstance(data, bytes)
@@ -247,7 +248,7 @@ class SelectedPair:
         username, use_candidate, role = request
         controlling = connection.ice_controlling
         if (
-            use_candidate
+            (use_candidate and not controlling and not self._nominated_already())
             or (role == _ICE_CONTROLLING and controlling)
             or (role == _ICE_CONTROLLED and not controlling)
             or username != f"{connection.local_username}:{connection.remote_username}"
@@ -263,6 +264,30 @@ class SelectedPair:
             binding_response(data[8:20], self.remote_addr, key), self.remote_addr
         )
         return True
+
+    def _nominated_already(self) -> bool:
+        """Whether a USE-CANDIDATE on this pair would change nothing in aioice.
+
+        A controlling remote (a browser that sent the offer) puts USE-CANDIDATE
+        on every keepalive. aioice's check_incoming then marks the pair
+        nominated and calls check_complete, which is a no-op when the pair is
+        already the nominated, remote-nominated pair of a completed check list
+        and no pair of its component is left unchecked (otherwise it removes
+        those).
+        """
+        pair, connection = self._pair, self._connection
+        component = pair.component
+        return (
+            pair.nominated
+            and pair.remote_nominated
+            and pair.task is None
+            and connection._check_list_done
+            and connection._nominated.get(component) is pair
+            and not any(
+                p.component == component and p.state in _UNCHECKED
+                for p in connection._check_list
+            )
+        )
 
     def send_keepalive(self) -> bool:
         """Send one binding request; ``False`` if the socket is gone."""
@@ -478,16 +503,20 @@ def stun_integrity_ok(data: bytes, key: bytes | HmacSha1) -> bool:
     return False
 
 
-def _succeeded() -> Any:
+def _pair_states() -> tuple[Any, frozenset[Any]]:
     from aioice.ice import CandidatePair
 
     try:
-        return CandidatePair.State.SUCCEEDED
+        states = CandidatePair.State
+        return states.SUCCEEDED, frozenset({states.WAITING, states.FROZEN})
     except AttributeError:
-        raise _changed("CandidatePair.State has no SUCCEEDED") from None
+        raise _changed(
+            "CandidatePair.State lacks SUCCEEDED / WAITING / FROZEN"
+        ) from None
 
 
-_SUCCEEDED = _succeeded()
+# a pair that has succeeded; pairs not checked yet
+_SUCCEEDED, _UNCHECKED = _pair_states()
 
 
 def selected_pair(transport: RTCIceTransport) -> SelectedPair | None:
@@ -499,8 +528,17 @@ def selected_pair(transport: RTCIceTransport) -> SelectedPair | None:
     pair = nominated.get(1)
     if pair is None:
         return None
-    if not all(hasattr(pair, name) for name in ("protocol", "remote_addr", "state")):
-        raise _changed("CandidatePair has no protocol / remote_addr / state")
+    names = [
+        "protocol",
+        "remote_addr",
+        "state",
+        "component",
+        "nominated",
+        "remote_nominated",
+        "task",
+    ]
+    if not all(hasattr(pair, name) for name in names):
+        raise _changed("CandidatePair lacks one of: " + ", ".join(names))
     return SelectedPair(transport, pair)
 
 
@@ -538,6 +576,8 @@ def guard_connection(transport: RTCIceTransport, loopback: str = "auto") -> None
             "_components",
             "_early_checks_done",
             "local_password",
+            "_check_list",
+            "_check_list_done",
         )
         if not hasattr(connection, name)
     ]

@@ -363,3 +363,48 @@ def test_prepared_hmac_agrees_with_the_standard_library(size: int) -> None:
     mac = _internals.HmacSha1(key)
     for message in (b"", b"x" * 20, bytes(range(256)) * 3):
         assert mac.digest(message) == hmac.digest(key, message, "sha1")
+
+
+@pytest.mark.asyncio
+async def test_keepalives_follow_a_later_nomination_of_another_pair() -> None:
+    # A controlling libwebrtc peer may nominate a second pair after the first;
+    # aioice then sends on it, so the keepalives must go there too.
+    import aioice.ice
+
+    a, b = await _connected_transports()
+    try:
+        ours = a.sctp.transport.transport._connection
+        pair = _internals.selected_pair(a.sctp.transport.transport)
+        assert pair is not None
+        first = ours._nominated[1]
+        others = [
+            (protocol, candidate)
+            for protocol in ours._protocols
+            for candidate in ours._remote_candidates
+            if protocol.local_candidate.can_pair_with(candidate)
+            and (protocol, candidate.host, candidate.port)
+            != (first.protocol, *first.remote_addr)
+        ]
+        if not others:
+            pytest.skip("this host offers a single candidate pair")
+        answers: list[int] = []
+        pair.watch(lambda: None, lambda: answers.append(1))
+        second = aioice.ice.CandidatePair(*others[0])
+        second.state = aioice.ice.CandidatePair.State.SUCCEEDED
+        second.nominated = second.remote_nominated = True
+        ours._nominated[1] = second  # what check_complete does for a new nomination
+        assert pair.send_keepalive()
+        assert pair.remote_addr == second.remote_addr
+        assert "datagram_received" not in vars(first.protocol) or (
+            first.protocol is second.protocol
+        )
+        for _ in range(100):
+            if answers:
+                break
+            await asyncio.sleep(0.01)
+        assert answers == [1]  # answered on the new pair, and seen there
+        pair.unwatch()
+        assert "datagram_received" not in vars(second.protocol)
+    finally:
+        await a.close()
+        await b.close()

@@ -126,7 +126,9 @@ async def test_a_controlling_libwebrtc_peers_keepalives_are_answered_by_hand(
             webrtc.RTCSessionDescriptionInit("answer", local.localDescription.sdp)
         )
         await local.wait_for_ice_connection_state("completed", timeout=TIMEOUT)
-        await asyncio.sleep(0.5)  # past the nomination
+        # past the nomination, and past a move to another pair (libwebrtc may move
+        # from IPv4 to IPv6 at once), which the next keepalive follows
+        await asyncio.sleep(1.5)
         connection = local.sctp.transport.transport._connection
         by_aioice: list[Any] = []
         original = connection.request_received

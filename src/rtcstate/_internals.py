@@ -133,6 +133,11 @@ class SelectedPair:
     The remote's keepalives on this pair are answered here too, by hand, when
     aioice would do nothing but answer them (see :meth:`_answer`): that is most
     of the idle cost of a connection. Anything else goes on to aioice.
+
+    A controlling remote may nominate another pair later (libwebrtc sometimes
+    moves from IPv4 to IPv6 within a second), and aioice then sends on that
+    one: each keepalive first follows aioice's nominated pair, so liveness is
+    always judged on the path the data takes.
     """
 
     #: keepalives whose answer is still accepted (older ones count as lost)
@@ -143,6 +148,7 @@ class SelectedPair:
         self._pair = pair
         self._protocol = pair.protocol
         self.remote_addr: tuple[str, int] = (pair.remote_addr[0], pair.remote_addr[1])
+        self._callbacks: tuple[Callable[[], None], Callable[[], None]] | None = None
         from aioice.candidate import candidate_priority
 
         self._priority = candidate_priority(pair.component, "prflx")
@@ -157,6 +163,7 @@ class SelectedPair:
         """Call ``on_answer()`` for each answer to a keepalive, ``on_packet()``
         for each other datagram from the remote address."""
         self.unwatch()
+        self._callbacks = (on_packet, on_answer)
         protocol = self._protocol
         original = protocol.datagram_received
         remote = self.remote_addr
@@ -183,6 +190,7 @@ class SelectedPair:
         self._unwatch = unwatch
 
     def unwatch(self) -> None:
+        self._callbacks = None
         if self._unwatch is not None:
             self._unwatch()
             self._unwatch = None
@@ -289,8 +297,22 @@ class SelectedPair:
             )
         )
 
+    def _follow_nomination(self) -> None:
+        current = self._connection._nominated.get(self._pair.component)
+        if current is None or current is self._pair:
+            return
+        callbacks = self._callbacks
+        self.unwatch()
+        self._pair = current
+        self._protocol = current.protocol
+        self.remote_addr = (current.remote_addr[0], current.remote_addr[1])
+        if callbacks is not None:
+            self.watch(*callbacks)
+
     def send_keepalive(self) -> bool:
-        """Send one binding request; ``False`` if the socket is gone."""
+        """Send one binding request on aioice's nominated pair; ``False`` if
+        the socket is gone."""
+        self._follow_nomination()
         connection = self._connection
         transport = getattr(self._protocol, "transport", None)
         if (

@@ -154,8 +154,7 @@ class SelectedPair:
         self._priority = candidate_priority(pair.component, "prflx")
         self._outstanding: OrderedDict[bytes, None] = OrderedDict()
         self._unwatch: Callable[[], None] | None = None
-        self._remote_key: HmacSha1 | None = None
-        self._local_key: HmacSha1 | None = None
+        self._macs: dict[str, HmacSha1] = {}
 
     def watch(
         self, on_packet: Callable[[], None], on_answer: Callable[[], None]
@@ -195,19 +194,15 @@ class SelectedPair:
             self._unwatch()
             self._unwatch = None
 
-    # The session's passwords, prepared for HMAC once (they never change for a
-    # selected pair, but are checked in case).
-    def _remote_mac(self, password: str) -> HmacSha1:
-        key = password.encode("utf8")
-        if self._remote_key is None or self._remote_key.key != key:
-            self._remote_key = HmacSha1(key)
-        return self._remote_key
-
-    def _local_mac(self, password: str) -> HmacSha1:
-        key = password.encode("utf8")
-        if self._local_key is None or self._local_key.key != key:
-            self._local_key = HmacSha1(key)
-        return self._local_key
+    def _mac(self, password: str) -> HmacSha1:
+        """The session's local or remote password, prepared for HMAC once (they
+        do not change for a selected pair; a new one would replace both)."""
+        mac = self._macs.get(password)
+        if mac is None:
+            if len(self._macs) >= 2:
+                self._macs.clear()
+            mac = self._macs[password] = HmacSha1(password.encode("utf8"))
+        return mac
 
     def _is_answer(self, data: bytes | str) -> bool:
         """Whether ``data`` is an authenticated binding success response to one
@@ -219,7 +214,7 @@ class SelectedPair:
         if transaction_id not in self._outstanding:
             return False
         password = self._connection.remote_password
-        if password is None or not stun_integrity_ok(data, self._remote_mac(password)):
+        if password is None or not stun_integrity_ok(data, self._mac(password)):
             return False
         del self._outstanding[transaction_id]
         return True
@@ -253,7 +248,7 @@ class SelectedPair:
         request = _parse_request(data)
         if request is None:
             return False
-        username, use_candidate, role = request
+        username, use_candidate, role, integrity_at = request
         controlling = connection.ice_controlling
         if (
             (use_candidate and not controlling and not self._nominated_already())
@@ -262,8 +257,8 @@ class SelectedPair:
             or username != f"{connection.local_username}:{connection.remote_username}"
         ):
             return False
-        key = self._local_mac(connection.local_password)
-        if not stun_integrity_ok(data, key):
+        key = self._mac(connection.local_password)
+        if not _integrity_matches(data, integrity_at, key):
             return False  # aioice answers 401
         transport = getattr(self._protocol, "transport", None)
         if transport is None or transport.is_closing():
@@ -329,7 +324,7 @@ class SelectedPair:
                 priority=self._priority,
                 controlling=connection.ice_controlling,
                 tie_breaker=connection._tie_breaker,
-                key=self._remote_mac(connection.remote_password),
+                key=self._mac(connection.remote_password),
             ),
             self.remote_addr,
         )
@@ -365,10 +360,9 @@ class HmacSha1:
     again on every call, a sixth of the idle CPU in a profile; this copies two
     hash states instead."""
 
-    __slots__ = ("_inner", "_outer", "key")
+    __slots__ = ("_inner", "_outer")
 
     def __init__(self, key: bytes) -> None:
-        self.key = key
         if len(key) > 64:  # the block size: longer keys are hashed first
             key = hashlib.sha1(key).digest()
         key = key.ljust(64, b"\0")
@@ -387,34 +381,36 @@ def _mac(key: bytes | HmacSha1) -> HmacSha1:
     return key if isinstance(key, HmacSha1) else HmacSha1(key)
 
 
-def _parse_request(data: bytes) -> tuple[str, bool, int | None] | None:
-    """USERNAME, whether USE-CANDIDATE is there, and the role attribute of a
-    well-formed request, as aioice reads them (attributes after
-    MESSAGE-INTEGRITY ignored); ``None`` for anything aioice would reject or
-    treat otherwise (bad length, bad FINGERPRINT, no USERNAME or integrity)."""
+def _parse_request(data: bytes) -> tuple[str, bool, int | None, int] | None:
+    """USERNAME, whether USE-CANDIDATE is there, the role attribute and the
+    offset of MESSAGE-INTEGRITY of a well-formed request, as aioice reads them
+    (attributes after MESSAGE-INTEGRITY ignored); ``None`` for anything aioice
+    would reject or treat otherwise (bad length, bad FINGERPRINT, no USERNAME,
+    no or malformed MESSAGE-INTEGRITY)."""
     (length,) = struct.unpack_from("!H", data, 2)
     if len(data) != 20 + length:
         return None
     username: str | None = None
-    use_candidate = integrity = False
+    use_candidate = False
     role: int | None = None
+    integrity: int | None = None
     offset = 20
     while offset + 4 <= len(data):
         kind, size = struct.unpack_from("!HH", data, offset)
         value = data[offset + 4 : offset + 4 + size]
         if kind == _FINGERPRINT:
-            crc = (
-                binascii.crc32(
-                    data[:2] + struct.pack("!H", offset - 12) + data[4:offset]
-                )
-                ^ _FINGERPRINT_XOR
-            ) & 0xFFFFFFFF
+            # the header's length counts the message up to the FINGERPRINT's end
+            crc = _fingerprint(
+                data[:2] + struct.pack("!H", offset - 12) + data[4:offset]
+            )
             if len(value) != 4 or struct.unpack("!I", value)[0] != crc:
                 return None
-        elif integrity:
+        elif integrity is not None:
             pass  # not authenticated: aioice ignores it
         elif kind == _MESSAGE_INTEGRITY:
-            integrity = True
+            if size != 20 or offset + 24 > len(data):
+                return None  # aioice's check fails: its 401
+            integrity = offset
         elif kind == _USERNAME:
             try:
                 username = value.decode("utf8")
@@ -425,9 +421,23 @@ def _parse_request(data: bytes) -> tuple[str, bool, int | None] | None:
         elif kind in (_ICE_CONTROLLING, _ICE_CONTROLLED):
             role = kind
         offset += 4 + size + (-size % 4)
-    if username is None or not integrity:
+    if username is None or integrity is None:
         return None
-    return username, use_candidate, role
+    return username, use_candidate, role, integrity
+
+
+def _fingerprint(message: bytes) -> int:
+    """FINGERPRINT of ``message``, up to the attribute, with a header length
+    that counts it (RFC 8489 14.7)."""
+    return (binascii.crc32(message) ^ _FINGERPRINT_XOR) & 0xFFFFFFFF
+
+
+def _integrity_matches(data: bytes, offset: int, key: bytes | HmacSha1) -> bool:
+    """Whether the 20-byte MESSAGE-INTEGRITY at ``offset`` is right for ``key``
+    (computed with a header length that ends with it, RFC 8489 14.5)."""
+    header = data[:2] + struct.pack("!H", offset - 20 + 24) + data[4:20]
+    expected = _mac(key).digest(header + data[20:offset])
+    return hmac.compare_digest(expected, data[offset + 4 : offset + 24])
 
 
 def _signed(
@@ -439,7 +449,7 @@ def _signed(
     header = struct.pack("!HHI12s", kind, len(body) + 24, _COOKIE, transaction_id)
     body += _attribute(_MESSAGE_INTEGRITY, _mac(key).digest(header + body))
     header = struct.pack("!HHI12s", kind, len(body) + 8, _COOKIE, transaction_id)
-    crc = (binascii.crc32(header + body) ^ _FINGERPRINT_XOR) & 0xFFFFFFFF
+    crc = _fingerprint(header + body)
     return header + body + _attribute(_FINGERPRINT, struct.pack("!I", crc))
 
 
@@ -518,9 +528,7 @@ def stun_integrity_ok(data: bytes, key: bytes | HmacSha1) -> bool:
         if kind == _MESSAGE_INTEGRITY:
             if length != 20 or offset + 24 > end:
                 return False
-            header = data[:2] + struct.pack("!H", offset - 20 + 24) + data[4:20]
-            expected = _mac(key).digest(header + data[20:offset])
-            return hmac.compare_digest(expected, data[offset + 4 : offset + 24])
+            return _integrity_matches(data, offset, key)
         offset += 4 + length + (-length % 4)
     return False
 

@@ -104,16 +104,10 @@ class StateEventsMixin:
         # k is the user's function (the key remove_listener uses), v what pyee
         # calls: k itself, or pyee's once() wrapper that forwards its arguments.
         if event in CHANGE_EVENTS:
-            call = v
-            if takes_argument(k):
+            call, passes_change = v, takes_argument(k)
 
-                def v(*args: Any, **kwargs: Any) -> Any:
-                    return start_eagerly(call(*args, **kwargs))
-
-            else:
-
-                def v(*_args: Any, **_kwargs: Any) -> Any:
-                    return start_eagerly(call())
+            def v(*args: Any, **kwargs: Any) -> Any:
+                return start_eagerly(call(*args, **kwargs) if passes_change else call())
 
         super()._add_event_handler(event, k, v)  # type: ignore[misc]
 

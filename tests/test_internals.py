@@ -75,21 +75,26 @@ async def test_aioice_still_has_what_the_liveness_driver_uses() -> None:
     assert callable(aioice.stun.Message.add_fingerprint)
 
 
+async def _connected_transports() -> tuple[RTCPeerConnection, RTCPeerConnection]:
+    from conftest import config, negotiate
+
+    a, b = RTCPeerConnection(config()), RTCPeerConnection(config())
+    a.createDataChannel("x")
+    await negotiate(a, b)
+    for _ in range(250):
+        if {a.iceConnectionState, b.iceConnectionState} == {"completed"}:
+            return a, b
+        await asyncio.sleep(0.02)
+    raise AssertionError("no connection")
+
+
 @pytest.mark.asyncio
 async def test_keepalives_on_the_selected_pair_are_answered() -> None:
     # End to end through the internals: our binding request, with the session's
     # credentials, is answered by aiortc's ICE agent and recognised as an answer.
-    from conftest import config, negotiate
-
-    a, b = RTCPeerConnection(config()), RTCPeerConnection(config())
+    a, b = await _connected_transports()
     try:
-        a.createDataChannel("x")
-        await negotiate(a, b)
         transport = a.sctp.transport.transport
-        for _ in range(250):
-            if transport.state == "completed":
-                break
-            await asyncio.sleep(0.02)
         pair = _internals.selected_pair(transport)
         assert pair is not None
         answers: list[int] = []
@@ -214,19 +219,6 @@ def test_hand_built_answer_is_byte_for_byte_what_aioice_builds(
     ours = _internals.binding_response(bytes(range(12)), addr, b"localpassword")
     assert ours == bytes(response)
     assert aioice.stun.parse_message(ours).attributes["XOR-MAPPED-ADDRESS"] == addr
-
-
-async def _connected_transports() -> tuple[RTCPeerConnection, RTCPeerConnection]:
-    from conftest import config, negotiate
-
-    a, b = RTCPeerConnection(config()), RTCPeerConnection(config())
-    a.createDataChannel("x")
-    await negotiate(a, b)
-    for _ in range(250):
-        if {a.iceConnectionState, b.iceConnectionState} == {"completed"}:
-            return a, b
-        await asyncio.sleep(0.02)
-    raise AssertionError("no connection")
 
 
 class _Asker:

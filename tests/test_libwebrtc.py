@@ -33,6 +33,19 @@ async def gathered(pc: webrtc.RTCPeerConnection) -> str:
     return udp_ipv4_only(await wrtc_gathered_sdp(pc, TIMEOUT))
 
 
+async def libwebrtc_offers(remote: webrtc.RTCPeerConnection, local: Any) -> None:
+    """Negotiate with libwebrtc offering (a data channel) and ``local`` answering."""
+    remote.create_data_channel("chat")
+    await remote.set_local_description(await remote.create_offer())
+    await local.setRemoteDescription(
+        RTCSessionDescription(await gathered(remote), "offer")
+    )
+    await local.setLocalDescription(await local.createAnswer())
+    await remote.set_remote_description(
+        webrtc.RTCSessionDescriptionInit("answer", local.localDescription.sdp)
+    )
+
+
 async def test_libwebrtc_offers_rtcstate_answers(pcs) -> None:
     remote = webrtc.RTCPeerConnection(webrtc.RTCConfiguration(ice_servers=[]))
     remote_states: list[str] = []
@@ -43,15 +56,7 @@ async def test_libwebrtc_offers_rtcstate_answers(pcs) -> None:
     local = pcs()
     rec = Recorder(local)
     try:
-        remote.create_data_channel("chat")
-        await remote.set_local_description(await remote.create_offer())
-        await local.setRemoteDescription(
-            RTCSessionDescription(await gathered(remote), "offer")
-        )
-        await local.setLocalDescription(await local.createAnswer())
-        await remote.set_remote_description(
-            webrtc.RTCSessionDescriptionInit("answer", local.localDescription.sdp)
-        )
+        await libwebrtc_offers(remote, local)
         assert (
             await local.wait_for_connection_state("connected", timeout=TIMEOUT)
             == "connected"
@@ -116,15 +121,7 @@ async def test_a_controlling_libwebrtc_peers_keepalives_are_answered_by_hand(
     remote = webrtc.RTCPeerConnection(webrtc.RTCConfiguration(ice_servers=[]))
     local = pcs()
     try:
-        remote.create_data_channel("chat")
-        await remote.set_local_description(await remote.create_offer())
-        await local.setRemoteDescription(
-            RTCSessionDescription(await gathered(remote), "offer")
-        )
-        await local.setLocalDescription(await local.createAnswer())
-        await remote.set_remote_description(
-            webrtc.RTCSessionDescriptionInit("answer", local.localDescription.sdp)
-        )
+        await libwebrtc_offers(remote, local)
         await local.wait_for_ice_connection_state("completed", timeout=TIMEOUT)
         # past the nomination, and past a move to another pair (libwebrtc may move
         # from IPv4 to IPv6 at once), which the next keepalive follows

@@ -27,6 +27,8 @@ import sys
 import time
 from typing import Any
 
+from _pairs import negotiate
+
 KINDS = ("aiortc", "rtcstate")
 SETTLE = 6.0  # past DTLS/SCTP set-up and the first keepalives
 
@@ -73,10 +75,7 @@ class Counters:
 async def connect(cls: Any, config: Any) -> list[Any]:
     a, b = cls(config), cls(config)
     a.createDataChannel("idle")
-    await a.setLocalDescription(await a.createOffer())
-    await b.setRemoteDescription(a.localDescription)
-    await b.setLocalDescription(await b.createAnswer())
-    await a.setRemoteDescription(b.localDescription)
+    await negotiate(a, b)
     for _ in range(1500):
         if a.connectionState == "connected" and b.connectionState == "connected":
             return [a, b]

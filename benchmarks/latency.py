@@ -24,6 +24,7 @@ import statistics
 import time
 from typing import Any
 
+from _pairs import negotiate
 from aiortc import RTCConfiguration
 
 import rtcstate
@@ -42,12 +43,7 @@ async def pair(
     a = rtcstate.PeerConnection(CONFIG, liveness=liveness)
     b = rtcstate.PeerConnection(CONFIG, liveness=liveness)
     a.createDataChannel("x")
-    await a.setLocalDescription(await a.createOffer())
-    offer = link.offer_to_answerer(a.localDescription) if link else a.localDescription
-    await b.setRemoteDescription(offer)
-    await b.setLocalDescription(await b.createAnswer())
-    answer = link.answer_to_offerer(b.localDescription) if link else b.localDescription
-    await a.setRemoteDescription(answer)
+    await negotiate(a, b, link)
     await wait_for(a, "connected", 30)
     await wait_for(b, "connected", 30)
     return a, b

@@ -23,6 +23,7 @@ import statistics
 import time
 from typing import Any
 
+from _pairs import negotiate
 from aiortc import RTCConfiguration, RTCPeerConnection
 
 import rtcstate
@@ -37,12 +38,7 @@ async def connect(cls: Any, link: FaultyLink | None) -> tuple[Any, Any, Any, Any
     channel_a = a.createDataChannel("load")
     opened: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     b.on("datachannel", lambda channel: opened.done() or opened.set_result(channel))
-    await a.setLocalDescription(await a.createOffer())
-    offer = link.offer_to_answerer(a.localDescription) if link else a.localDescription
-    await b.setRemoteDescription(offer)
-    await b.setLocalDescription(await b.createAnswer())
-    answer = link.answer_to_offerer(b.localDescription) if link else b.localDescription
-    await a.setRemoteDescription(answer)
+    await negotiate(a, b, link)
     channel_b = await asyncio.wait_for(opened, 30)
     for _ in range(1500):
         if channel_a.readyState == "open" and channel_b.readyState == "open":

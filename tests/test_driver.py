@@ -158,18 +158,23 @@ async def test_a_blocked_event_loop_is_not_a_false_disconnect(pair: Pair) -> Non
 class _FakePair:
     """Stands in for the selected pair: records keepalives, answers on demand."""
 
-    def __init__(self) -> None:
+    def __init__(self, fails: bool = False) -> None:
         self.sent = 0
+        self.fails = fails
+        self.watching = False
         self.on_answer: object = None
 
-    def watch(self, on_packet: object, on_answer: object) -> None:
+    def watch(self, on_packet: object, on_answer: object, on_error: object) -> None:
         self.on_answer = on_answer
+        self.watching = True
 
     def unwatch(self) -> None:
-        pass
+        self.watching = False
 
     def send_keepalive(self) -> bool:
         self.sent += 1
+        if self.fails:
+            raise AttributeError("no is_closing")
         return True
 
 
@@ -189,7 +194,7 @@ async def test_an_answer_moves_the_armed_timer_to_the_next_grid_point() -> None:
         keepalive_grid=0.01,
     )
     fake = _FakePair()
-    driver = LivenessDriver(fake, cfg, lambda *args: None)  # type: ignore[arg-type]
+    driver = LivenessDriver(fake, cfg, lambda *args: None, _unexpected)  # type: ignore[arg-type]
     try:
         for _ in range(100):
             if fake.sent:
@@ -204,5 +209,39 @@ async def test_an_answer_moves_the_armed_timer_to_the_next_grid_point() -> None:
         assert driver._handle.when() == driver._monitor.get_timer()
         assert driver._handle.when() > handle.when()  # later: the healthy pace
         assert handle.cancelled()
+    finally:
+        driver.stop()
+
+
+def _unexpected(exc: Exception) -> None:
+    raise AssertionError("the driver faulted") from exc
+
+
+async def test_an_error_inside_the_driver_stops_it_and_is_reported_once() -> None:
+    # A keepalive that cannot be sent (here: raises) must not escape into the
+    # loop's timer callback, nor leave a tap or a timer behind.
+    from rtcstate.driver import LivenessDriver
+    from rtcstate.testing import FAST_LIVENESS
+
+    fake = _FakePair(fails=True)
+    faults: list[Exception] = []
+    verdicts: list[object] = []
+    driver = LivenessDriver(
+        fake,  # type: ignore[arg-type]
+        FAST_LIVENESS,
+        lambda *args: verdicts.append(args),
+        faults.append,
+    )
+    try:
+        for _ in range(100):
+            if faults:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(FAST_LIVENESS.keepalive_interval * 2)
+        assert [type(f) for f in faults] == [AttributeError]
+        assert fake.sent == 1  # stopped at the first failure
+        assert not fake.watching
+        assert driver._handle is None
+        assert verdicts == []
     finally:
         driver.stop()

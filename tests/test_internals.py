@@ -75,6 +75,10 @@ async def test_aioice_still_has_what_the_liveness_driver_uses() -> None:
     assert callable(aioice.stun.Message.add_fingerprint)
 
 
+def _unexpected(exc: Exception) -> None:
+    raise AssertionError("the tap raised") from exc
+
+
 async def _connected_transports() -> tuple[RTCPeerConnection, RTCPeerConnection]:
     from conftest import config, negotiate
 
@@ -99,7 +103,7 @@ async def test_keepalives_on_the_selected_pair_are_answered() -> None:
         assert pair is not None
         answers: list[int] = []
         packets: list[int] = []
-        pair.watch(lambda: packets.append(1), lambda: answers.append(1))
+        pair.watch(lambda: packets.append(1), lambda: answers.append(1), _unexpected)
         assert pair.send_keepalive()
         for _ in range(100):
             if answers:
@@ -233,7 +237,7 @@ class _Asker:
         pair = _internals.selected_pair(pc.sctp.transport.transport)
         assert pair is not None
         self.pair = pair
-        pair.watch(lambda: None, lambda: None)
+        pair.watch(lambda: None, lambda: None, _unexpected)
         self.seen_by_aioice: list[aioice.stun.Message] = []
         original = self.ours.request_received
 
@@ -380,7 +384,7 @@ async def test_keepalives_follow_a_later_nomination_of_another_pair() -> None:
         if not others:
             pytest.skip("this host offers a single candidate pair")
         answers: list[int] = []
-        pair.watch(lambda: None, lambda: answers.append(1))
+        pair.watch(lambda: None, lambda: answers.append(1), _unexpected)
         second = aioice.ice.CandidatePair(*others[0])
         second.state = aioice.ice.CandidatePair.State.SUCCEEDED
         second.nominated = second.remote_nominated = True

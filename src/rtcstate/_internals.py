@@ -17,6 +17,7 @@ import binascii
 import functools
 import hashlib
 import hmac
+import logging
 import os
 import socket
 import struct
@@ -26,6 +27,8 @@ from typing import Any
 
 from aiortc import RTCIceTransport, RTCPeerConnection
 
+logger = logging.getLogger("rtcstate")
+
 __all__ = [
     "InternalsChangedError",
     "SelectedPair",
@@ -34,6 +37,7 @@ __all__ = [
     "end_consent",
     "guard_connection",
     "remote_end_of_candidates",
+    "restore_consent",
     "selected_pair",
     "take_over_consent",
 ]
@@ -120,6 +124,10 @@ def _changed(what: str) -> InternalsChangedError:
     )
 
 
+# on_packet, on_answer, on_error
+_Callbacks = tuple[Callable[[], None], Callable[[], None], Callable[[Exception], None]]
+
+
 class SelectedPair:
     """The selected candidate pair of one ICE transport, for the liveness driver.
 
@@ -133,6 +141,18 @@ class SelectedPair:
     The remote's keepalives on this pair are answered here too, by hand, when
     aioice would do nothing but answer them (see :meth:`_answer`): that is most
     of the idle cost of a connection. Anything else goes on to aioice.
+
+    Two routes, by the kind of local candidate (:attr:`fast`):
+
+    * a socket of aioice's own (host, server-reflexive and peer-reflexive
+      candidates): keepalives and answers are built by hand and sent on it;
+    * anything else, such as a TURN allocation (relayed candidates, whichever
+      way aioice reaches the TURN server): keepalives are aioice's own
+      messages sent through aioice's protocol object, and the remote's
+      requests are left to aioice.
+
+    Nothing here can lose a datagram: an exception inside the tap hands the
+    datagram to aioice unchanged and reports the error to ``on_error``.
 
     A controlling remote may nominate another pair later (libwebrtc sometimes
     moves from IPv4 to IPv6 within a second), and aioice then sends on that
@@ -148,7 +168,8 @@ class SelectedPair:
         self._pair = pair
         self._protocol = pair.protocol
         self.remote_addr: tuple[str, int] = (pair.remote_addr[0], pair.remote_addr[1])
-        self._callbacks: tuple[Callable[[], None], Callable[[], None]] | None = None
+        self.fast = _is_socket(pair.protocol)
+        self._callbacks: _Callbacks | None = None
         from aioice.candidate import candidate_priority
 
         self._priority = candidate_priority(pair.component, "prflx")
@@ -157,26 +178,33 @@ class SelectedPair:
         self._macs: dict[str, HmacSha1] = {}
 
     def watch(
-        self, on_packet: Callable[[], None], on_answer: Callable[[], None]
+        self,
+        on_packet: Callable[[], None],
+        on_answer: Callable[[], None],
+        on_error: Callable[[Exception], None],
     ) -> None:
         """Call ``on_answer()`` for each answer to a keepalive, ``on_packet()``
-        for each other datagram from the remote address."""
+        for each other datagram from the remote address, and ``on_error(exc)``
+        when any of this raises (the datagram then goes on to aioice)."""
         self.unwatch()
-        self._callbacks = (on_packet, on_answer)
+        self._callbacks = (on_packet, on_answer, on_error)
         protocol = self._protocol
         original = protocol.datagram_received
         remote = self.remote_addr
         is_answer = self._is_answer
-        answer = self._answer
+        answer = self._answer if self.fast else _never
 
         def datagram_received(data: bytes | str, addr: tuple[Any, ...]) -> None:
-            if (addr[0], addr[1]) == remote:
-                if is_answer(data):
-                    on_answer()
-                    return  # aioice would drop it: no transaction of its own
-                on_packet()
-                if answer(data):
-                    return
+            try:
+                if (addr[0], addr[1]) == remote:
+                    if is_answer(data):
+                        on_answer()
+                        return  # aioice would drop it: no transaction of its own
+                    on_packet()
+                    if answer(data):
+                        return
+            except Exception as exc:  # a bug of ours must not cost the datagram
+                on_error(exc)
             original(data, addr)
 
         # asyncio's transport looks the method up on the protocol instance.
@@ -260,7 +288,7 @@ class SelectedPair:
         key = self._mac(connection.local_password)
         if not _integrity_matches(data, integrity_at, key):
             return False  # aioice answers 401
-        transport = getattr(self._protocol, "transport", None)
+        transport = self._protocol.transport
         if transport is None or transport.is_closing():
             return False
         transport.sendto(
@@ -301,6 +329,7 @@ class SelectedPair:
         self._pair = current
         self._protocol = current.protocol
         self.remote_addr = (current.remote_addr[0], current.remote_addr[1])
+        self.fast = _is_socket(current.protocol)
         if callbacks is not None:
             self.watch(*callbacks)
 
@@ -309,29 +338,48 @@ class SelectedPair:
         the socket is gone."""
         self._follow_nomination()
         connection = self._connection
-        transport = getattr(self._protocol, "transport", None)
-        if (
-            connection.remote_password is None
-            or transport is None
-            or transport.is_closing()
-        ):
+        password = connection.remote_password
+        if password is None or connection._closing:
             return False
         transaction_id = os.urandom(12)
-        transport.sendto(
-            binding_request(
-                transaction_id,
-                username=f"{connection.remote_username}:{connection.local_username}",
-                priority=self._priority,
-                controlling=connection.ice_controlling,
-                tie_breaker=connection._tie_breaker,
-                key=self._mac(connection.remote_password),
-            ),
-            self.remote_addr,
-        )
+        if self.fast:
+            transport = self._protocol.transport
+            if transport is None or transport.is_closing():
+                return False
+            transport.sendto(
+                binding_request(
+                    transaction_id,
+                    username=f"{connection.remote_username}:"
+                    f"{connection.local_username}",
+                    priority=self._priority,
+                    controlling=connection.ice_controlling,
+                    tie_breaker=connection._tie_breaker,
+                    key=self._mac(password),
+                ),
+                self.remote_addr,
+            )
+        else:
+            # aioice's own request, sent the way aioice sends its consent checks
+            # (minus the transaction: the answer is recognised by the tap).
+            request = connection.build_request(self._pair, nominate=False)
+            request.transaction_id = transaction_id
+            request.add_message_integrity(password.encode("utf8"))
+            request.add_fingerprint()
+            self._protocol.send_stun(request, self.remote_addr)
         self._outstanding[transaction_id] = None
         while len(self._outstanding) > self.OUTSTANDING:
             self._outstanding.popitem(last=False)
         return True
+
+
+def _is_socket(protocol: Any) -> bool:
+    """Whether aioice's protocol object sends on a socket of its own: an
+    asyncio transport (a TURN allocation only looks like one)."""
+    return isinstance(getattr(protocol, "transport", None), asyncio.BaseTransport)
+
+
+def _never(data: bytes | str) -> bool:
+    return False
 
 
 # --- STUN, by hand -------------------------------------------------------------
@@ -633,12 +681,15 @@ def guard_connection(transport: RTCIceTransport, loopback: str = "auto") -> None
         if loopback == "always" or (
             loopback == "auto" and not connection._local_candidates
         ):
-            for component in sorted(connection._components):
-                connection._local_candidates += (
-                    await connection.get_component_candidates(
-                        component=component, addresses=["127.0.0.1"]
+            try:
+                for component in sorted(connection._components):
+                    connection._local_candidates += (
+                        await connection.get_component_candidates(
+                            component=component, addresses=["127.0.0.1"]
+                        )
                     )
-                )
+            except Exception:  # an extra candidate is not worth a failed gathering
+                logger.warning("no 127.0.0.1 candidate", exc_info=True)
 
     query_consent._rtcstate_guard = True  # type: ignore[attr-defined]
     connection.query_consent = query_consent
@@ -656,6 +707,19 @@ def take_over_consent(transport: RTCIceTransport) -> None:
     if task is not None and not task.done():
         task.cancel()
     connection._query_consent_task = None
+
+
+def restore_consent(transport: RTCIceTransport) -> None:
+    """Undo :func:`take_over_consent`: aioice checks consent itself again (as
+    with ``liveness=None``), unless it is closing or already does."""
+    connection = _connection(transport)
+    task = getattr(connection, "_query_consent_task", None)
+    if connection._closing or connection.remote_password is None:
+        return
+    if task is None or task.done():
+        connection._query_consent_task = asyncio.ensure_future(
+            connection.query_consent()
+        )
 
 
 def end_consent(transport: RTCIceTransport) -> asyncio.Future[None]:

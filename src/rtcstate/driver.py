@@ -5,11 +5,16 @@ It feeds the monitor every datagram from the remote, answers to keepalives apart
 (seen on the pair's socket: :class:`rtcstate._internals.SelectedPair`), arms one
 ``loop.call_at`` timer at the monitor's ``get_timer()``, sends the keepalives the
 monitor asks for, and passes verdicts on. Nothing here decides anything.
+
+It runs inside aioice's datagram path and on the loop's timers, so an exception
+of its own (or of the monitor, or of the pair) must not escape into either: the
+driver stops, the datagram still reaches aioice, and ``on_fault`` is told once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 from ._internals import SelectedPair
@@ -18,6 +23,8 @@ from .states import Liveness
 
 __all__ = ["LivenessDriver"]
 
+logger = logging.getLogger("rtcstate")
+
 
 class LivenessDriver:
     """Runs one monitor until :meth:`stop` or its ``failed`` verdict.
@@ -25,6 +32,8 @@ class LivenessDriver:
     :param pair: the selected pair to watch and send keepalives on.
     :param config: the monitor's timers.
     :param on_verdict: called with each new :class:`Liveness` and its reason.
+    :param on_fault: called once, after the driver stopped itself, with an
+        exception raised inside it (a bug, or an aioice that changed).
     """
 
     def __init__(
@@ -32,15 +41,17 @@ class LivenessDriver:
         pair: SelectedPair,
         config: LivenessConfig,
         on_verdict: Callable[[Liveness, str], None],
+        on_fault: Callable[[Exception], None],
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._pair = pair
         self._on_verdict = on_verdict
+        self._on_fault = on_fault
         self._monitor = LivenessMonitor(config, self._loop.time())
         self._handle: asyncio.TimerHandle | None = None
-        self._stopped = False
+        self._stopped = self._faulted = False
         self.keepalives_sent = 0
-        pair.watch(self._on_packet, self._on_answer)
+        pair.watch(self._on_packet, self._on_answer, self._fault)
         self._arm()
 
     @property
@@ -79,9 +90,22 @@ class LivenessDriver:
         self._handle = None
         if self._stopped:
             return
-        self._monitor.handle_timer(self._loop.time())
-        self._drain()
-        self._arm()
+        try:
+            self._monitor.handle_timer(self._loop.time())
+            self._drain()
+            self._arm()
+        except Exception as exc:
+            self._fault(exc)
+
+    def _fault(self, exc: Exception) -> None:
+        if self._faulted:
+            return
+        self._faulted = True
+        self.stop()
+        try:
+            self._on_fault(exc)
+        except Exception:
+            logger.exception("liveness: reporting an internal error failed")
 
     def _arm(self) -> None:
         if self._stopped or self._handle is not None:

@@ -6,11 +6,19 @@ ICE gatherer and DTLS transport the connection counts, recomputes with
 polls. Which transports count is re-read when the descriptions change (as in a
 browser, where transports come into being with setLocalDescription /
 setRemoteDescription) and when a remote candidate is added.
+
+Never worse than aiortc: the entry points (:meth:`StateTracker.update`,
+``sync_transports``, ``set_liveness``, ``close``) are called from aiortc's
+callbacks and signalling methods, so an exception of rtcstate's is logged there
+and never raised into aiortc. An exception in one transport's liveness monitor
+switches liveness off for that transport only: its state then follows aiortc,
+as with ``liveness=None``, and its history says why.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import weakref
@@ -42,6 +50,22 @@ DEFAULT_HISTORY_SIZE = 1000
 Attribute = Literal["connectionState", "iceConnectionState"]
 Loopback = Literal["auto", "always", "never"]
 S = TypeVar("S", PeerConnectionState, IceConnectionState)
+_Method = TypeVar("_Method", bound=Callable[..., None])
+
+
+def _fail_safe(method: _Method) -> _Method:
+    """An entry point that aiortc's callbacks and signalling methods call: an
+    exception of rtcstate's is logged, not raised into them (a stale state is
+    better than a broken connection)."""
+
+    @functools.wraps(method)
+    def entry_point(self: StateTracker, *args: Any, **kwargs: Any) -> None:
+        try:
+            method(self, *args, **kwargs)
+        except Exception as exc:
+            self._internal_error(method.__name__, exc)
+
+    return entry_point  # type: ignore[return-value]
 
 
 class UnreachableStateError(Exception):
@@ -62,6 +86,10 @@ class _Ice:
     # once the remote has a candidate it keeps it (aiortc builds a new list on
     # every getRemoteCandidates(), so it is asked only until then)
     has_remote_candidates: bool = False
+    # liveness switched off by an internal error (the state follows aiortc)
+    liveness_off: bool = False
+    # for the history when the derivation changed but not the state, then cleared
+    notice: str | None = None
 
 
 @dataclass(eq=False)
@@ -169,6 +197,7 @@ class StateTracker:
         self._connection_state = PeerConnectionState.NEW
         self._closed = False
         self._updating = False
+        self._warned = False
         self._pending: Cause | None = None
         self._followup: asyncio.Handle | None = None
         self._waiters: set[tuple[asyncio.Future[Any], Attribute, frozenset[str]]] = (
@@ -240,6 +269,7 @@ class StateTracker:
 
     # --- inputs ---------------------------------------------------------------
 
+    @_fail_safe
     def sync_transports(self, detail: str | None = None) -> None:
         """Re-read which transports count, subscribe to new ones, drop old ones."""
         if self._closed:
@@ -274,6 +304,7 @@ class StateTracker:
         else:
             self.update(Cause("transports", detail=detail))
 
+    @_fail_safe
     def set_liveness(
         self, transport: RTCIceTransport, liveness: Liveness, reason: str | None = None
     ) -> None:
@@ -330,7 +361,7 @@ class StateTracker:
         working pair, as libwebrtc does (aioice alone can check forever, for
         example against wrong ICE credentials)."""
         checking = entry.state is IceTransportState.CHECKING
-        if not checking or self._liveness_config is None:
+        if not checking or self._liveness_config is None or entry.liveness_off:
             if entry.checks_timeout is not None:
                 entry.checks_timeout.cancel()
                 entry.checks_timeout = None
@@ -362,23 +393,68 @@ class StateTracker:
             if native != "completed":
                 entry.driver.stop()
             return
-        if self._liveness_config is None or native != "completed":
-            return
-        pair = _internals.selected_pair(entry.transport)
-        if pair is None:
+        config = self._liveness_config
+        if config is None or native != "completed" or entry.liveness_off:
             return
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             return  # started at the next event, which runs in the loop
         transport = entry.transport
-        _internals.take_over_consent(transport)
-        entry.driver = LivenessDriver(
-            pair,
-            self._liveness_config,
-            lambda liveness, reason: self.set_liveness(transport, liveness, reason),
-        )
+        try:
+            pair = _internals.selected_pair(transport)
+            if pair is None:
+                return
+            _internals.take_over_consent(transport)
+            entry.driver = LivenessDriver(
+                pair,
+                config,
+                lambda liveness, reason: self.set_liveness(transport, liveness, reason),
+                lambda exc: self._liveness_fault(transport, exc),
+            )
+        except Exception as exc:
+            self._liveness_fault(transport, exc)
 
+    @_fail_safe
+    def _liveness_fault(self, transport: RTCIceTransport, exc: Exception) -> None:
+        """An internal error in one transport's liveness: switch it off there,
+        give aioice its own consent checks back, say why once."""
+        entry = self._ice.get(transport)
+        if entry is None or entry.liveness_off or self._closed:
+            return
+        entry.liveness_off = True
+        label = self._label(entry)
+        reason = f"liveness off: internal error ({type(exc).__name__}: {exc})"
+        logger.warning(
+            "%s: %s; its state follows aiortc from now on", label, reason, exc_info=exc
+        )
+        driver, entry.driver = entry.driver, None
+        if driver is not None:
+            driver.stop()
+        if entry.checks_timeout is not None:
+            entry.checks_timeout.cancel()
+            entry.checks_timeout = None
+        try:
+            _internals.restore_consent(transport)
+        except Exception:
+            logger.warning("aioice's consent checks not restored", exc_info=True)
+        entry.liveness = Liveness.ALIVE
+        entry.liveness_reason = entry.notice = reason
+        self.update(Cause("ice", label, detail=reason))
+
+    def _internal_error(self, where: str, exc: Exception) -> None:
+        # once with the traceback: a bug repeats on every event
+        if not self._warned:
+            self._warned = True
+            logger.warning(
+                "internal error in %s, not passed on to aiortc; states may lag",
+                where,
+                exc_info=exc,
+            )
+        else:
+            logger.debug("internal error in %s", where, exc_info=exc)
+
+    @_fail_safe
     def close(self) -> None:
         """The application called ``close()``: both states become ``closed`` at
         once, with no event; nothing changes afterwards."""
@@ -427,6 +503,7 @@ class StateTracker:
 
     # --- the step -------------------------------------------------------------
 
+    @_fail_safe
     def update(self, cause: Cause) -> None:
         """Recompute both states; report what changed, ICE first."""
         if self._closed:
@@ -481,6 +558,19 @@ class StateTracker:
                 )
                 moved = moved or Cause("ice", label, reported.value, detail)
                 entry.liveness_reason = None  # consumed by this change
+            elif entry.notice is not None:
+                # how the state is derived changed, not the state: keep a record
+                moves.append(
+                    TransportChange(
+                        "ice",
+                        self._label(entry),
+                        reported.value,
+                        reported.value,
+                        self._clock(),
+                        entry.notice,
+                    )
+                )
+            entry.notice = None
             self._bound_checks(entry)
         for dtls in self._dtls.values():
             state = DtlsTransportState(dtls.transport.state)
@@ -602,7 +692,10 @@ class StateTracker:
     # --- transports -----------------------------------------------------------
 
     def _subscribe_ice(self, transport: RTCIceTransport) -> _Ice:
-        _internals.guard_connection(transport, self._loopback)
+        try:
+            _internals.guard_connection(transport, self._loopback)
+        except Exception as exc:  # the guards are worth less than the connection
+            self._internal_error("guard_connection", exc)
         entry = _Ice(transport, self._take_index("ice"))
         callback = self._callback("ice", entry)
         for emitter in (transport, transport.iceGatherer):

@@ -1,0 +1,222 @@
+"""Never worse than aiortc: every hook rtcstate puts into aiortc or aioice fails safe.
+
+Each hook is made to raise in turn, on both peers (real aiortc peers over
+loopback). The connection must still connect, carry data-channel messages both
+ways and close cleanly; nothing may reach asyncio's exception handler. Where the
+hook belongs to one transport's liveness, liveness goes off for that transport,
+its history says why, the ``rtcstate`` logger warns once per transport with the
+traceback, and aioice's own consent checks run again (as with ``liveness=None``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import aioice.ice
+import pytest
+
+import rtcstate
+from conftest import config, negotiate
+from rtcstate import _internals, rules
+from rtcstate.liveness import LivenessMonitor
+from rtcstate.testing import FAST_LIVENESS
+from rtcstate.tracker import StateTracker
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.network]
+
+INJECTED = "injected"
+OFF = f"liveness off: internal error (RuntimeError: {INJECTED})"
+
+
+def _raise(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError(INJECTED)
+
+
+async def _raise_async(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError(INJECTED)
+
+
+# (name, object, attribute, replacement, whether it turns liveness off)
+LIVENESS_HOOKS = [
+    ("tap: answer recognition", _internals.SelectedPair, "_is_answer", _raise),
+    ("tap: hand-built answers", _internals.SelectedPair, "_answer", _raise),
+    ("keepalive send", _internals.SelectedPair, "send_keepalive", _raise),
+    ("tap: packet seen", LivenessMonitor, "packet_received", _raise),
+    ("driver timer", LivenessMonitor, "handle_timer", _raise),
+    ("selected pair lookup", _internals, "selected_pair", _raise),
+    ("consent takeover", _internals, "take_over_consent", _raise),
+]
+OTHER_HOOKS = [
+    ("close guards", _internals, "guard_connection", _raise),
+    ("signalling: transports", StateTracker, "_subscribe_dtls", _raise),
+    ("state step", rules, "connection_state", _raise),
+    ("end-of-candidates read", _internals, "remote_end_of_candidates", _raise),
+    ("close", StateTracker, "_forget_ice", _raise),
+]
+
+
+async def _until(predicate: Callable[[], bool], timeout: float = 10) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+async def _connect_and_exchange(
+    a: rtcstate.PeerConnection, b: rtcstate.PeerConnection
+) -> None:
+    """Connect ``a`` and ``b`` with a data channel and check messages both ways,
+    judging by aiortc's own objects (rtcstate's states may be what broke)."""
+    channel_a = a.createDataChannel("x")
+    at_a: list[str] = []
+    at_b: list[str] = []
+    channels_b: list[Any] = []
+    channel_a.on("message", at_a.append)
+
+    @b.on("datachannel")
+    def on_channel(channel: Any) -> None:
+        channels_b.append(channel)
+        channel.on("message", at_b.append)
+
+    await negotiate(a, b)
+    await _until(lambda: channel_a.readyState == "open" and bool(channels_b))
+    # keep the connection busy past a few keepalive intervals, so the liveness
+    # hooks (keepalives, answers, timers) have run many times
+    for i in range(10):
+        channel_a.send(f"a{i}")
+        channels_b[0].send(f"b{i}")
+        await asyncio.sleep(FAST_LIVENESS.keepalive_interval / 2)
+    await _until(lambda: len(at_a) == 10 and len(at_b) == 10)
+    assert at_b == [f"a{i}" for i in range(10)]
+    assert at_a == [f"b{i}" for i in range(10)]
+    for pc in (a, b):
+        assert pc.sctp.transport.transport.state == "completed"  # aiortc's ICE
+
+
+@pytest.fixture
+def errors(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.WARNING)
+    return caplog
+
+
+def _asyncio_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    # "Exception in callback ..." and "Task exception was never retrieved"
+    return [r.getMessage() for r in caplog.records if r.name == "asyncio"]
+
+
+@pytest.mark.parametrize(
+    ("where", "owner", "name", "replacement"),
+    LIVENESS_HOOKS,
+    ids=[hook[0] for hook in LIVENESS_HOOKS],
+)
+async def test_a_liveness_hook_that_raises_switches_liveness_off_for_its_transport(
+    monkeypatch: pytest.MonkeyPatch,
+    errors: pytest.LogCaptureFixture,
+    where: str,
+    owner: object,
+    name: str,
+    replacement: Callable[..., Any],
+) -> None:
+    monkeypatch.setattr(owner, name, replacement)
+    a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
+    b = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
+    try:
+        await _connect_and_exchange(a, b)
+        for pc in (a, b):
+            assert pc.connectionState == "connected"
+            offs = [c for c in pc.transport_history if c.detail == OFF]
+            assert len(offs) == 1, pc.transport_history
+            assert offs[0].kind == "ice"
+            # aioice checks consent itself again, as with liveness=None
+            consent = pc.sctp.transport.transport._connection._query_consent_task
+            assert consent is not None and not consent.done()
+        warnings = [
+            r
+            for r in errors.records
+            if r.name == "rtcstate" and "liveness off" in r.getMessage()
+        ]
+        assert len(warnings) == 2  # once per transport, one transport per peer
+        assert all(r.exc_info is not None for r in warnings)
+    finally:
+        await a.close()
+        await b.close()
+    assert _asyncio_errors(errors) == []
+    assert a.connectionState == b.connectionState == "closed"
+
+
+@pytest.mark.parametrize(
+    ("where", "owner", "name", "replacement"),
+    OTHER_HOOKS,
+    ids=[hook[0] for hook in OTHER_HOOKS],
+)
+async def test_a_tracker_hook_that_raises_leaves_the_connection_working(
+    monkeypatch: pytest.MonkeyPatch,
+    errors: pytest.LogCaptureFixture,
+    where: str,
+    owner: object,
+    name: str,
+    replacement: Callable[..., Any],
+) -> None:
+    monkeypatch.setattr(owner, name, replacement)
+    a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
+    b = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
+    try:
+        await _connect_and_exchange(a, b)
+    finally:
+        await a.close()
+        await b.close()
+    for pc in (a, b):
+        assert pc.sctp.transport.transport.state == "closed"  # aiortc closed it
+    warnings = [r for r in errors.records if r.name == "rtcstate"]
+    assert warnings, "the error was not logged"
+    assert warnings[0].exc_info is not None
+    assert _asyncio_errors(errors) == []
+
+
+async def test_a_failing_loopback_candidate_does_not_fail_the_gathering(
+    monkeypatch: pytest.MonkeyPatch, errors: pytest.LogCaptureFixture
+) -> None:
+    original = aioice.ice.Connection.get_component_candidates
+
+    async def no_loopback(self: Any, component: int, addresses: list[str]) -> Any:
+        if addresses == ["127.0.0.1"]:
+            raise OSError(INJECTED)
+        return await original(self, component=component, addresses=addresses)
+
+    monkeypatch.setattr(aioice.ice.Connection, "get_component_candidates", no_loopback)
+    a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS, loopback="always")
+    b = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS, loopback="always")
+    try:
+        await _connect_and_exchange(a, b)
+    finally:
+        await a.close()
+        await b.close()
+    assert any("no 127.0.0.1 candidate" in r.getMessage() for r in errors.records)
+    assert _asyncio_errors(errors) == []
+
+
+async def test_a_pc_watched_with_a_failing_hook_still_connects(
+    monkeypatch: pytest.MonkeyPatch, errors: pytest.LogCaptureFixture
+) -> None:
+    # watch() installs its hooks on an aiortc connection made elsewhere
+    from aiortc import RTCPeerConnection
+
+    monkeypatch.setattr(_internals.SelectedPair, "_is_answer", _raise)
+    a, b = RTCPeerConnection(config()), RTCPeerConnection(config())
+    watchers = [rtcstate.watch(pc, liveness=FAST_LIVENESS) for pc in (a, b)]
+    try:
+        await _connect_and_exchange(a, b)  # type: ignore[arg-type]
+        for watcher in watchers:
+            assert watcher.connectionState == "connected"
+            assert any(
+                (c.detail or "").startswith("liveness off")
+                for c in watcher.transport_history
+            )
+    finally:
+        await a.close()
+        await b.close()
+    assert _asyncio_errors(errors) == []

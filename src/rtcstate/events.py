@@ -74,6 +74,10 @@ class TransportChange:
     derives it, or ``RTCDtlsTransportState``), whether or not it moved the
     connection's aggregate states.
 
+    ``previous == current`` records a change in how the state is derived, not in
+    the state: liveness switched off for the transport by an internal error
+    (``detail`` says ``liveness off: internal error (...)``).
+
     :ivar kind: ``"ice"`` or ``"dtls"``.
     :ivar transport: the transport's label, for example ``"ice#0 (mid 0)"``.
     :ivar previous: its state before.

@@ -318,3 +318,29 @@ async def test_raising_handlers_never_stop_tracking_or_other_handlers(
         "sync handler failed at connected",
         "sync handler failed at connecting",
     ]
+
+
+async def test_a_peer_reflexive_remote_reads_checking_before_connected(pcs) -> None:
+    # The answerer is given no candidate of the offerer: it learns the offerer
+    # only from its checks (a peer-reflexive candidate), which aiortc reports by
+    # no event. W3C counts it as a remote candidate, so checking comes first.
+    from aiortc import RTCSessionDescription
+
+    from conftest import strip_candidates
+
+    a, b = pcs(), pcs()
+    rec_b = Recorder(b)
+    a.createDataChannel("x")
+    await a.setLocalDescription(await a.createOffer())
+    offer = a.localDescription
+    await b.setRemoteDescription(
+        RTCSessionDescription(strip_candidates(offer.sdp), offer.type)
+    )
+    await b.setLocalDescription(await b.createAnswer())
+    await a.setRemoteDescription(b.localDescription)
+    await b.wait_for_connection_state("connected", timeout=10)
+    remote = b.sctp.transport.transport.getRemoteCandidates()
+    assert [c.type for c in remote] == ["prflx"]  # learnt, none signalled
+    moves = [(c.previous, c.current) for c in b.transport_history if c.kind == "ice"]
+    assert moves[:2] == [("new", "checking"), ("checking", "connected")], moves
+    assert rec_b.values("iceconnectionstatechange")[:2] == ["checking", "connected"]

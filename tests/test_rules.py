@@ -218,12 +218,27 @@ class TestIceTransportState:
         with pytest.raises(ValueError, match="'connected' is not one of"):
             rules.ice_transport_state("connected", **self.BASE)
 
+    def test_a_pair_found_without_a_signalled_candidate_reads_checking_first(
+        self,
+    ) -> None:
+        # a peer-reflexive remote: aiortc says checking (derived: new, no
+        # remote candidate), then completed; W3C counts the prflx candidate
+        step = rules.next_ice_transport_state
+        for derived in ("connected", "completed", "disconnected"):
+            got = step(IceTransportState.NEW, IceTransportState(derived))
+            assert got == "checking", derived
+        assert step(IceTransportState.NEW, IceTransportState.FAILED) == "failed"
+        walk = [IceTransportState.NEW]
+        while walk[-1] != "completed":
+            walk.append(step(walk[-1], IceTransportState.COMPLETED))
+        assert walk == ["new", "checking", "connected", "completed"]
+
     def test_connected_comes_before_completed(self) -> None:
         step = rules.next_ice_transport_state
         assert (
             step(IceTransportState.CHECKING, IceTransportState.COMPLETED) == "connected"
         )
-        assert step(IceTransportState.NEW, IceTransportState.COMPLETED) == "connected"
+        assert step(IceTransportState.NEW, IceTransportState.COMPLETED) == "checking"
         assert (
             step(IceTransportState.CONNECTED, IceTransportState.COMPLETED)
             == "completed"
@@ -262,7 +277,7 @@ def test_reachability() -> None:
 # stops ICE transports only in close(); a DTLS transport closes when the remote
 # hangs up or ICE fails, once connected; DTLS starts once ICE has a pair.
 ICE_MOVES = {
-    "new": ["checking", "connected", "failed"],
+    "new": ["checking", "failed"],
     "checking": ["connected", "failed"],
     "connected": ["completed", "disconnected", "failed"],
     "completed": ["disconnected", "failed"],

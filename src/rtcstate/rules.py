@@ -323,21 +323,40 @@ def next_ice_transport_state(
 ) -> IceTransportState:
     """The state to report next, given the last reported one.
 
-    A transport that has never been connected reports ``connected`` before
-    ``completed`` (the web-platform tests expect new, checking, connected,
-    completed), so a jump straight to ``completed`` is split in two steps.
+    A jump over a state is split into steps, one per call (the web-platform
+    tests expect new, checking, connected, completed):
+
+    * from ``new``, a working pair reports ``checking`` first. That is a remote
+      learnt only from its checks (a peer-reflexive candidate, W3C
+      "RTCIceTransportState": it counts as a remote candidate), which aiortc
+      reports by no event before the pair is selected;
+    * a transport that has never been connected reports ``connected`` before
+      ``completed``.
+
     ``failed`` and ``closed`` are terminal: aiortc has no ICE restart.
     """
     if previous in (IceTransportState.FAILED, IceTransportState.CLOSED):
         if derived is IceTransportState.CLOSED:
             return derived
         return previous
-    if derived is IceTransportState.COMPLETED and previous in (
-        IceTransportState.NEW,
-        IceTransportState.CHECKING,
+    if previous is IceTransportState.NEW and derived in _IN_USE:
+        return IceTransportState.CHECKING
+    if (
+        derived is IceTransportState.COMPLETED
+        and previous is IceTransportState.CHECKING
     ):
         return IceTransportState.CONNECTED
     return derived
+
+
+# a pair is in use (selected), whatever its liveness
+_IN_USE = frozenset(
+    {
+        IceTransportState.CONNECTED,
+        IceTransportState.COMPLETED,
+        IceTransportState.DISCONNECTED,
+    }
+)
 
 
 # --- what can still happen ----------------------------------------------------
@@ -400,11 +419,11 @@ CONNECTION_TRANSITIONS: dict[PeerConnectionState, frozenset[PeerConnectionState]
     _P.CLOSED: frozenset(),
 }
 
-#: Every change of iceConnectionState the rules can produce. From new, ICE
-#: connected can come without checking when the only remote candidate is
-#: peer-reflexive (learnt from the remote's checks, with no event).
+#: Every change of iceConnectionState the rules can produce. A transport
+#: leaves new only for checking or failed, even when its only remote candidate
+#: is peer-reflexive (see :func:`next_ice_transport_state`).
 ICE_CONNECTION_TRANSITIONS: dict[IceConnectionState, frozenset[IceConnectionState]] = {
-    _C.NEW: frozenset({_C.CHECKING, _C.CONNECTED, _C.FAILED, _C.CLOSED}),
+    _C.NEW: frozenset({_C.CHECKING, _C.FAILED, _C.CLOSED}),
     _C.CHECKING: frozenset(
         {_C.CONNECTED, _C.COMPLETED, _C.DISCONNECTED, _C.FAILED, _C.CLOSED}
     ),

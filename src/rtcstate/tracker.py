@@ -538,11 +538,9 @@ class StateTracker:
                 liveness=entry.liveness,
             )
             reported = rules.next_ice_transport_state(entry.state, derived)
-            # Split "completed" reached at once into connected, then completed.
-            needs_followup |= (
-                derived is IceTransportState.COMPLETED
-                and reported is IceTransportState.CONNECTED
-            )
+            # A jump split into steps (new, checking, connected, completed): the
+            # next step comes in a follow-up.
+            needs_followup |= reported is not derived and reported is not entry.state
             if reported is not entry.state:
                 before, entry.state = entry.state, reported
                 label, detail = self._label(entry), self._ice_detail(entry)
@@ -637,7 +635,7 @@ class StateTracker:
 
     def _run_followup(self) -> None:
         self._followup = None
-        self.update(Cause("ice", detail="connected before completed"))
+        self.update(Cause("ice", detail="one state at a time"))
 
     # --- waiting --------------------------------------------------------------
 

@@ -49,12 +49,13 @@ LIVENESS_HOOKS = [
     ("selected pair lookup", _internals, "selected_pair", _raise),
     ("consent takeover", _internals, "take_over_consent", _raise),
 ]
+# (name, object, attribute, replacement, whether the states still follow)
 OTHER_HOOKS = [
-    ("close guards", _internals, "guard_connection", _raise),
-    ("signalling: transports", StateTracker, "_subscribe_dtls", _raise),
-    ("state step", rules, "connection_state", _raise),
-    ("end-of-candidates read", _internals, "remote_end_of_candidates", _raise),
-    ("close", StateTracker, "_forget_ice", _raise),
+    ("close guards", _internals, "guard_connection", _raise, True),
+    ("signalling: transports", StateTracker, "_subscribe_dtls", _raise, False),
+    ("state step", rules, "connection_state", _raise, False),
+    ("end-of-candidates read", _internals, "remote_end_of_candidates", _raise, False),
+    ("close", StateTracker, "_forget_ice", _raise, True),
 ]
 
 
@@ -149,7 +150,7 @@ async def test_a_liveness_hook_that_raises_switches_liveness_off_for_its_transpo
 
 
 @pytest.mark.parametrize(
-    ("where", "owner", "name", "replacement"),
+    ("where", "owner", "name", "replacement", "tracked"),
     OTHER_HOOKS,
     ids=[hook[0] for hook in OTHER_HOOKS],
 )
@@ -160,12 +161,15 @@ async def test_a_tracker_hook_that_raises_leaves_the_connection_working(
     owner: object,
     name: str,
     replacement: Callable[..., Any],
+    tracked: bool,
 ) -> None:
     monkeypatch.setattr(owner, name, replacement)
     a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
     b = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
     try:
         await _connect_and_exchange(a, b)
+        if tracked:  # the failure is contained below the state tracking
+            assert a.connectionState == b.connectionState == "connected"
     finally:
         await a.close()
         await b.close()

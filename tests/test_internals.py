@@ -61,6 +61,7 @@ async def test_aioice_still_has_what_the_liveness_driver_uses() -> None:
     assert callable(connection.build_request)
     assert "_query_consent_task" in vars(connection)
     assert connection._closing is False
+    assert connection.remote_is_lite is False  # aiortc sets it from a=ice-lite
     assert callable(connection.gather_candidates)
     assert callable(connection.query_consent)
     protocol = aioice.ice.StunProtocol(connection)
@@ -139,9 +140,10 @@ async def test_a_watched_connection_closed_before_gathering_opens_no_socket() ->
     assert pc.sctp.transport.transport._connection._protocols == []
 
 
+@pytest.mark.parametrize("nominate", [False, True])
 @pytest.mark.parametrize("controlling", [True, False])
 def test_hand_built_keepalive_is_byte_for_byte_what_aioice_builds(
-    controlling: bool,
+    controlling: bool, nominate: bool
 ) -> None:
     import aioice.ice
     import aioice.stun
@@ -152,7 +154,7 @@ def test_hand_built_keepalive_is_byte_for_byte_what_aioice_builds(
     candidate = aioice.Candidate("f", 1, "udp", 1, "127.0.0.1", 9, "host")
     protocol.local_candidate = candidate
     pair = aioice.ice.CandidatePair(protocol, candidate)
-    theirs = connection.build_request(pair, nominate=False)
+    theirs = connection.build_request(pair, nominate=nominate)
     theirs.add_message_integrity(connection.remote_password.encode())
     theirs.add_fingerprint()
     from aioice.candidate import candidate_priority
@@ -164,6 +166,7 @@ def test_hand_built_keepalive_is_byte_for_byte_what_aioice_builds(
         controlling=controlling,
         tie_breaker=connection._tie_breaker,
         key=connection.remote_password.encode(),
+        use_candidate=nominate,
     )
     assert ours == bytes(theirs)
     # and aioice reads it back, integrity and fingerprint included

@@ -112,6 +112,21 @@ async def test_cut_one_direction_and_restore(wired) -> None:
     assert len(answerer.received) == 1
 
 
+async def test_filter_drops_what_it_matches_in_its_direction(wired) -> None:
+    link, offerer, answerer, offerer_sends_to, answerer_sends_to = wired
+    link.set_filter(lambda data: data.startswith(b"1"), "to_answerer")
+    await send(offerer, offerer_sends_to, 12)  # 1, 10 and 11 match
+    await send(answerer, answerer_sends_to, 2)  # the other direction: no filter
+    assert [d for d, _ in answerer.received] == [
+        b"%d" % i for i in (0, 2, 3, 4, 5, 6, 7, 8, 9)
+    ]
+    assert len(offerer.received) == 2
+    assert link.to_answerer.dropped == 3
+    link.set_filter(None)
+    await send(offerer, offerer_sends_to, 2)
+    assert len(answerer.received) == 11
+
+
 async def test_loss_is_random_at_the_rate_and_seeded(wired) -> None:
     link, offerer, _, offerer_sends_to, _ = wired
     link.set_loss(0.3)
@@ -167,5 +182,7 @@ async def test_bad_input_is_a_clear_error() -> None:
             started.set_delay(-1)
         with pytest.raises(ValueError, match="direction must be"):
             started.cut("sideways")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="callable"):
+            started.set_filter(b"\x00\x01")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="positive"):
         FaultyLink(max_packets=0)

@@ -342,6 +342,10 @@ class SelectedPair:
         if password is None or connection._closing:
             return False
         transaction_id = os.urandom(12)
+        # An ICE-lite remote never checks, so nominating is ours alone; some
+        # answer only requests that carry USE-CANDIDATE (libwebrtc sends it on
+        # every keepalive to one).
+        nominate = connection.ice_controlling and connection.remote_is_lite
         if self.fast:
             transport = self._protocol.transport
             if transport is None or transport.is_closing():
@@ -355,13 +359,14 @@ class SelectedPair:
                     controlling=connection.ice_controlling,
                     tie_breaker=connection._tie_breaker,
                     key=self._mac(password),
+                    use_candidate=nominate,
                 ),
                 self.remote_addr,
             )
         else:
             # aioice's own request, sent the way aioice sends its consent checks
             # (minus the transaction: the answer is recognised by the tap).
-            request = connection.build_request(self._pair, nominate=False)
+            request = connection.build_request(self._pair, nominate=nominate)
             request.transaction_id = transaction_id
             request.add_message_integrity(password.encode("utf8"))
             request.add_fingerprint()
@@ -538,7 +543,11 @@ def _ipv4_mapped_address(host: str, port: int) -> bytes:
 
 @functools.lru_cache(maxsize=4096)
 def _request_body(
-    username: str, priority: int, controlling: bool, tie_breaker: int
+    username: str,
+    priority: int,
+    controlling: bool,
+    tie_breaker: int,
+    use_candidate: bool,
 ) -> bytes:
     return (
         _attribute(_USERNAME, username.encode("utf8"))
@@ -547,6 +556,7 @@ def _request_body(
             _ICE_CONTROLLING if controlling else _ICE_CONTROLLED,
             struct.pack("!Q", tie_breaker),
         )
+        + (_attribute(_USE_CANDIDATE, b"") if use_candidate else b"")
     )
 
 
@@ -558,10 +568,14 @@ def binding_request(
     controlling: bool,
     tie_breaker: int,
     key: bytes | HmacSha1,
+    use_candidate: bool = False,
 ) -> bytes:
     """An ICE binding request (RFC 8445 7.1.1) with MESSAGE-INTEGRITY and
-    FINGERPRINT, as aioice's Connection.build_request would make it."""
-    body = _request_body(username, priority, controlling, tie_breaker)
+    FINGERPRINT, as aioice's Connection.build_request would make it
+    (``use_candidate``: its ``nominate``, for a controlling agent)."""
+    body = _request_body(
+        username, priority, controlling, tie_breaker, use_candidate and controlling
+    )
     return _signed(0x0001, transaction_id, body, key)
 
 
@@ -656,6 +670,7 @@ def guard_connection(transport: RTCIceTransport, loopback: str = "auto") -> None
             "local_password",
             "_check_list",
             "_check_list_done",
+            "remote_is_lite",
         )
         if not hasattr(connection, name)
     ]

@@ -13,6 +13,7 @@ can cut, drop or delay each direction::
         link.cut()          # both directions, silently
         link.restore()
         link.set_loss(0.3)  # 30 % random loss in both directions
+        link.set_filter(lambda data: data[:2] == b"\x00\x01")  # no STUN requests
 
 It relays one ICE transport: a session with a BUNDLE group (the first m-line's
 transport is the one relayed), or a single m-line. Everything it
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
@@ -59,6 +61,7 @@ class Direction:
     dropped: int = 0
     #: STUN binding requests seen (forwarded or not): keepalives and checks
     stun_requests: int = 0
+    drop: Callable[[bytes], bool] | None = None
     _dest: tuple[str, int] | None = field(default=None, repr=False)
 
 
@@ -220,6 +223,17 @@ class FaultyLink:
         for direction in self._directions(which):
             direction.loss = rate
 
+    def set_filter(
+        self, drop: Callable[[bytes], bool] | None, which: Which = "both"
+    ) -> None:
+        """Drop each packet for which ``drop(data)`` is true; ``None`` removes
+        the filter. For example, an ICE-lite server that answers only binding
+        requests carrying USE-CANDIDATE."""
+        if drop is not None and not callable(drop):
+            raise TypeError(f"drop must be callable or None, not {drop!r}")
+        for direction in self._directions(which):
+            direction.drop = drop
+
     def set_delay(self, seconds: float, which: Which = "both") -> None:
         """Hold each packet ``seconds`` before forwarding it (0 to 10)."""
         if not 0.0 <= seconds <= 10.0:
@@ -251,6 +265,7 @@ class FaultyLink:
             or self._total >= self._max_packets
             or direction.cut
             or (direction.loss and self._random.random() < direction.loss)
+            or (direction.drop is not None and direction.drop(data))
         ):
             direction.dropped += 1
             return

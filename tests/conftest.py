@@ -9,6 +9,7 @@ import pytest_asyncio
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 import rtcstate
+from turn import turn_server  # noqa: F401 (the coturn fixture, for every module)
 
 #: No STUN/TURN server: peers only gather this machine's own addresses.
 LOCAL_ONLY = RTCConfiguration(iceServers=[])

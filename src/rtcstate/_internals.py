@@ -654,7 +654,8 @@ def guard_connection(transport: RTCIceTransport, loopback: str = "auto") -> None
     aioice never gathers loopback addresses, so on a host whose only interface
     is loopback it has no candidate and never connects. The gathering wrapper
     adds a 127.0.0.1 host candidate: with ``loopback="auto"`` when nothing else
-    was gathered, with ``"always"`` in any case, never with ``"never"``.
+    was gathered, with ``"always"`` in any case, never with ``"never"``, and
+    never under the relay-only policy (``iceTransportPolicy="relay"``).
     """
     connection = _connection(transport)
     consent = getattr(connection, "query_consent", None)
@@ -671,6 +672,7 @@ def guard_connection(transport: RTCIceTransport, loopback: str = "auto") -> None
             "_check_list",
             "_check_list_done",
             "remote_is_lite",
+            "_transport_policy",
         )
         if not hasattr(connection, name)
     ]
@@ -686,6 +688,10 @@ def guard_connection(transport: RTCIceTransport, loopback: str = "auto") -> None
         if not connection._closing:
             await consent()
 
+    from aioice.ice import TransportPolicy
+
+    relay_only = connection._transport_policy == TransportPolicy.RELAY
+
     async def gather_candidates() -> None:
         if connection._closing:
             return
@@ -693,6 +699,8 @@ def guard_connection(transport: RTCIceTransport, loopback: str = "auto") -> None
         if connection._closing:
             await connection.close()
             return
+        if relay_only:
+            return  # iceTransportPolicy "relay": never a host candidate
         if loopback == "always" or (
             loopback == "auto" and not connection._local_candidates
         ):

@@ -1,0 +1,673 @@
+"""rtcstate over real relayed paths: a coturn TURN server on 127.0.0.1 (tests/turn.py).
+
+Rows: both sides relayed over TURN/UDP, both relayed over TURN/TCP, the local
+side relayed and the remote on host candidates, and the reverse. The local side is
+always an ``rtcstate.PeerConnection`` with the default liveness timers (these are
+the figures an application gets); the remote is plain aiortc, rtcstate or
+libwebrtc. Each pair connects, carries data-channel messages both ways and stays
+``connected`` through 30 s of traffic. Stopping the TURN server (SIGSTOP: every
+relayed path goes silent at once) makes every rtcstate side read ``disconnected``
+within 2.5 s, ``connected`` again within 1 s of the server's return, and
+``failed`` 15 +- 1 s into an outage that lasts.
+
+The TURN server listens and relays on 127.0.0.1, aioice's only host address is
+127.0.0.1 (patched) and libwebrtc's answer keeps only its 127.0.0.1 candidates, so
+every selected pair is on 127.0.0.1 and nothing leaves this machine. Run with
+``-s`` to see the measured figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aioice.ice
+import pytest
+import pytest_asyncio
+import webrtc
+from aiortc import (
+    RTCConfiguration,
+    RTCIceTransportPolicy,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+
+import rtcstate
+from conftest import wrtc_gathered_sdp
+from turn import Transport, TurnServer, stun_answers
+
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.network,
+    pytest.mark.usefixtures("wrtc_loopback"),
+]
+
+TIMEOUT = 10  # to connect, per pair
+IDLE = 30.0  # the issue's idle period, with messages both ways
+SEND_EVERY = 0.5
+DISCONNECTED_WITHIN = 2.5  # of the pause
+CONNECTED_WITHIN = 1.0  # of the resume
+OUTAGE = 4.0
+FAILED_AT = 15.0  # after the pause, +- FAILED_TOLERANCE
+FAILED_TOLERANCE = 1.0
+# Silence is counted from the last answer, which came up to one keepalive
+# interval (1 s, plus the grid's half step) before the pause: failed lands
+# 14 to 15 s after it, so the lower edge gets that much more room.
+FAILED_EARLY = FAILED_TOLERANCE + 0.1
+# Both verdicts count from the same last answer, so their gap is exact.
+FAILED_GAP = (
+    rtcstate.LivenessConfig().failed_timeout
+    - rtcstate.LivenessConfig().disconnected_timeout
+)
+
+REMOTES = ("aiortc", "rtcstate", "libwebrtc")
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    #: each side's TURN transport, or None for host candidates only
+    local: Transport | None
+    remote: Transport | None
+
+
+ROWS = (
+    Row("relay/udp <-> relay/udp", "udp", "udp"),
+    Row("relay/tcp <-> relay/tcp", "tcp", "tcp"),
+    Row("relay/udp <-> host", "udp", None),
+    Row("host <-> relay/udp", None, "udp"),
+)
+
+
+@pytest.fixture
+def loopback_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aioice gathers 127.0.0.1 as its only host address (it never gathers
+    loopback itself), so host candidates never leave this machine's loopback."""
+    monkeypatch.setattr(
+        aioice.ice,
+        "get_host_addresses",
+        lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_ipv4 else [],
+    )
+
+
+def loopback_udp_only(sdp: str) -> str:
+    """Keep libwebrtc's UDP candidates on 127.0.0.1 (host or relay): it also
+    offers this host's other addresses, IPv6 and TCP."""
+    keep = []
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:"):
+            fields = line.split()
+            if fields[2].lower() != "udp" or fields[4] != "127.0.0.1":
+                continue
+        keep.append(line)
+    return "\r\n".join(keep) + "\r\n"
+
+
+def candidate_types(sdp: str) -> set[str]:
+    return {
+        line.split(" typ ")[1].split()[0]
+        for line in sdp.splitlines()
+        if line.startswith("a=candidate:")
+    }
+
+
+def aiortc_config(turn: TurnServer, transport: Transport | None) -> RTCConfiguration:
+    if transport is None:
+        return RTCConfiguration(iceServers=[])
+    return RTCConfiguration(
+        iceServers=turn.ice_servers(transport),
+        iceTransportPolicy=RTCIceTransportPolicy.RELAY,
+    )
+
+
+def wrtc_config(turn: TurnServer, transport: Transport | None) -> Any:
+    if transport is None:
+        return webrtc.RTCConfiguration(ice_servers=[])
+    return webrtc.RTCConfiguration(
+        ice_servers=[
+            webrtc.RTCIceServer(turn.url(transport), turn.username, turn.password)
+        ],
+        ice_transport_policy=webrtc.RTCIceTransportPolicy.relay,
+    )
+
+
+def selected_types(pc: RTCPeerConnection) -> tuple[str, str] | None:
+    """(local, remote) candidate types of the pair aioice sends on, and on which
+    rtcstate's keepalives go."""
+    transport = pc.sctp.transport.transport if pc.sctp else None
+    pair = transport._connection._nominated.get(1) if transport else None
+    if pair is None:
+        return None
+    return pair.local_candidate.type, pair.remote_candidate.type
+
+
+class Side:
+    """One peer of a pair, whatever its implementation: its data channel, the
+    messages it received and its own ``connectionState`` changes."""
+
+    def __init__(self, kind: str, pc: Any) -> None:
+        self.kind = kind
+        self.pc = pc
+        self.channel: Any = None
+        self.received: list[str] = []
+        self.sent = 0
+        self.send_errors = 0
+        self._arrived = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        # (loop time, connectionState) as this peer reports it
+        self._states: list[tuple[float, str]] = []
+        if kind == "libwebrtc":
+            pc.on("datachannel", lambda event: self.attach(event.channel))
+            pc.on("connectionstatechange", lambda _e: self._record_state())
+        else:
+            pc.on("datachannel", self.attach)
+            if kind == "aiortc":
+                pc.on("connectionstatechange", self._record_state)
+
+    @property
+    def is_rtcstate(self) -> bool:
+        return isinstance(self.pc, rtcstate.PeerConnection)
+
+    @property
+    def state(self) -> str:
+        if self.kind == "libwebrtc":
+            return str(self.pc.connection_state.value)
+        return str(self.pc.connectionState)
+
+    @property
+    def states(self) -> list[tuple[float, str]]:
+        if self.is_rtcstate:
+            return [
+                (change.time, str(change.current))
+                for change in self.pc.state_history
+                if change.attribute == "connectionState"
+            ]
+        return self._states
+
+    def _record_state(self) -> None:
+        self._states.append((self._loop.time(), self.state))
+
+    def first(self, state: str, since: float) -> float | None:
+        """Seconds from ``since`` to this peer's first change to ``state``."""
+        for time, current in self.states:
+            if time >= since and current == state:
+                return time - since
+        return None
+
+    def attach(self, channel: Any) -> None:
+        self.channel = channel
+        channel.on("message", self._on_message)
+
+    def _on_message(self, message: Any) -> None:
+        self.received.append(message if isinstance(message, str) else message.data)
+        self._arrived.set()
+
+    async def wait_for_messages(self, count: int, timeout: float) -> None:
+        async def arrived() -> None:
+            while len(self.received) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
+
+        await asyncio.wait_for(arrived(), timeout)
+
+    def send(self, text: str) -> None:
+        self.channel.send(text)
+        self.sent += 1
+
+    def changes_since(self, since: float) -> list[str]:
+        """This peer's own state changes after ``since``, for messages."""
+        if self.is_rtcstate:
+            return [str(c) for c in self.pc.state_history if c.time > since]
+        return [f"connectionState -> {s}" for t, s in self._states if t > since]
+
+    def transport_log(self) -> str:
+        if not self.is_rtcstate:
+            return ""
+        return "; ".join(str(c) for c in self.pc.transport_history[-6:])
+
+    async def close(self) -> None:
+        if self.kind == "libwebrtc":
+            self.pc.close()
+        else:
+            await self.pc.close()
+
+
+@dataclass
+class Pair:
+    row: Row
+    local: Side
+    remote: Side
+    started: float = 0.0
+    connected: float | None = None  # loop time the local side read connected
+    figures: dict[str, float] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"{self.row.name} vs {self.remote.kind}"
+
+    def rtcstate_sides(self) -> list[Side]:
+        return [side for side in (self.local, self.remote) if side.is_rtcstate]
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+
+
+def which(pair: Pair, side: Side) -> str:
+    return "local" if side is pair.local else f"remote {side.kind}"
+
+
+class Network:
+    """The pairs of one test and their teardown (the TURN server resumed
+    first: aioice's close asks the server to delete its allocation)."""
+
+    def __init__(self, turn: TurnServer) -> None:
+        self.turn = turn
+        self.pairs: list[Pair] = []
+
+    def make(self, row: Row, remote_kind: str) -> Pair:
+        local = Side(
+            "rtcstate", rtcstate.PeerConnection(aiortc_config(self.turn, row.local))
+        )
+        if remote_kind == "libwebrtc":
+            remote_pc: Any = webrtc.RTCPeerConnection(
+                wrtc_config(self.turn, row.remote)
+            )
+        else:
+            cls = (
+                rtcstate.PeerConnection
+                if remote_kind == "rtcstate"
+                else RTCPeerConnection
+            )
+            remote_pc = cls(aiortc_config(self.turn, row.remote))
+        pair = Pair(row, local, Side(remote_kind, remote_pc))
+        self.pairs.append(pair)
+        return pair
+
+    async def connect(self, pair: Pair) -> None:
+        """Offer from the local side, wait for connected, exchange one message
+        each way; any failure is recorded on the pair, not raised."""
+        try:
+            await asyncio.wait_for(self._connect(pair), TIMEOUT)
+        except Exception as exc:  # the other pairs go on
+            state = pair.local.state
+            pair.problem(
+                f"did not connect ({type(exc).__name__}: {exc}); local {state}; "
+                f"{pair.local.transport_log()}"
+            )
+
+    async def _connect(self, pair: Pair) -> None:
+        loop = asyncio.get_running_loop()
+        local, remote = pair.local.pc, pair.remote.pc
+        pair.local.attach(local.createDataChannel("chat"))
+        pair.started = loop.time()
+        await local.setLocalDescription(await local.createOffer())
+        offer = local.localDescription.sdp
+        if pair.row.local is not None and candidate_types(offer) != {"relay"}:
+            pair.problem(
+                "the relay-only offer has candidates of types "
+                f"{sorted(candidate_types(offer))}"
+            )
+        if pair.remote.kind == "libwebrtc":
+            await remote.set_remote_description(
+                webrtc.RTCSessionDescriptionInit("offer", offer)
+            )
+            await remote.set_local_description(await remote.create_answer())
+            answer = loopback_udp_only(await wrtc_gathered_sdp(remote, TIMEOUT))
+        else:
+            await remote.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+            await remote.setLocalDescription(await remote.createAnswer())
+            answer = remote.localDescription.sdp
+        await local.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        await local.wait_for_connection_state("connected")
+        pair.connected = pair.local.states[-1][0]
+        pair.figures["connect"] = pair.connected - pair.started
+        # a message each way: the remote answers once its channel has one
+        opened = asyncio.Event()
+        pair.local.channel.on("open", opened.set)
+        if pair.local.channel.readyState != "open":
+            await opened.wait()
+        pair.local.send("hello")
+        await pair.remote.wait_for_messages(1, TIMEOUT)
+        pair.remote.send("hello")
+        await pair.local.wait_for_messages(1, TIMEOUT)
+        expected = (
+            "relay" if pair.row.local else "host",
+            "relay" if pair.row.remote else "host",
+        )
+        types = selected_types(local)
+        if types != expected:
+            pair.problem(f"selected pair {types}, expected {expected}")
+
+    async def connect_all(self, rows: Iterable[Row], remotes: Iterable[str]) -> None:
+        # all at once: a pair that cannot connect costs TIMEOUT once, not once
+        # per pair (the connect times are those of 12 pairs connecting together)
+        pairs = [self.make(row, remote_kind) for row in rows for remote_kind in remotes]
+        await asyncio.gather(*(self.connect(pair) for pair in pairs))
+
+    def connected(self) -> list[Pair]:
+        return [pair for pair in self.pairs if pair.connected is not None]
+
+    async def close(self) -> None:
+        self.turn.resume()
+        sides = [side for pair in self.pairs for side in (pair.local, pair.remote)]
+        results = await asyncio.gather(
+            *(asyncio.wait_for(side.close(), TIMEOUT) for side in sides),
+            return_exceptions=True,
+        )
+        self.pairs.clear()
+        # let aiortc's closing tasks finish inside the test's loop
+        await asyncio.sleep(0)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        assert not errors, f"close() raised: {errors!r}"
+
+
+@pytest_asyncio.fixture
+async def network(
+    turn_server: TurnServer, loopback_hosts: None
+) -> AsyncIterator[Network]:
+    net = Network(turn_server)
+    try:
+        yield net
+    finally:
+        await net.close()
+
+
+@pytest.fixture
+def internal_errors(caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
+    """rtcstate's own warnings and exceptions in loop callbacks (for example a
+    liveness monitor switched off by an internal error)."""
+    caplog.set_level(logging.WARNING)
+
+    def errors() -> list[str]:
+        return [
+            f"{record.name}: {record.getMessage().splitlines()[0]}"
+            + (f" [{record.exc_info[1]!r}]" if record.exc_info else "")
+            for record in caplog.records
+            if record.name.startswith("rtcstate")
+            or (record.name == "asyncio" and record.levelno >= logging.ERROR)
+        ]
+
+    return errors
+
+
+def report(title: str, pairs: list[Pair], columns: Iterable[str]) -> str:
+    """A table of the figures (seconds) and problems, printed for ``-s``."""
+    columns = list(columns)
+    lines = [title, f"{'pair':<40}" + "".join(f"{c:>16}" for c in columns)]
+    for pair in pairs:
+        cells = [
+            f"{pair.figures[c]:.3f}" if c in pair.figures else "-" for c in columns
+        ]
+        lines.append(f"{pair.name:<40}" + "".join(f"{c:>16}" for c in cells))
+        lines.extend(f"    ! {problem}" for problem in pair.problems)
+    text = "\n".join(lines)
+    print("\n" + text)
+    return text
+
+
+def assert_no_problems(text: str, pairs: list[Pair], errors: list[str]) -> None:
+    failing = [pair for pair in pairs if pair.problems]
+    if errors:
+        text += "\nlogged:\n" + "\n".join(f"    {e}" for e in dict.fromkeys(errors))
+    assert not failing and not errors, (
+        f"{len(failing)} of {len(pairs)} pairs failed\n{text}"
+    )
+
+
+# --- the TURN server alone ---------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_plain_aiortc_connects_through_the_turn_server(
+    turn_server: TurnServer, loopback_hosts: None, transport: Transport
+) -> None:
+    # two plain aiortc peers, both relay-only: proves the server and its helpers
+    # independently of rtcstate
+    config = aiortc_config(turn_server, transport)
+    allocations = turn_server.allocations()
+    offerer, answerer = RTCPeerConnection(config), RTCPeerConnection(config)
+    try:
+        local = Side("aiortc", offerer)
+        remote = Side("aiortc", answerer)
+        local.attach(offerer.createDataChannel("chat"))
+        opened = asyncio.Event()
+        local.channel.on("open", opened.set)
+        await offerer.setLocalDescription(await offerer.createOffer())
+        assert candidate_types(offerer.localDescription.sdp) == {"relay"}
+        await answerer.setRemoteDescription(offerer.localDescription)
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        await offerer.setRemoteDescription(answerer.localDescription)
+        await asyncio.wait_for(opened.wait(), TIMEOUT)
+        local.send("hello")
+        await remote.wait_for_messages(1, TIMEOUT)
+        remote.send("hello")
+        await local.wait_for_messages(1, TIMEOUT)
+        assert selected_types(offerer) == ("relay", "relay")
+        assert turn_server.allocations() == allocations + 2  # one per peer
+        # pause() silences the server and resume() brings it back
+        turn_server.pause()
+        try:
+            assert not await asyncio.to_thread(stun_answers, turn_server.port, "udp")
+        finally:
+            turn_server.resume()
+        assert await asyncio.to_thread(stun_answers, turn_server.port, "udp")
+    finally:
+        turn_server.resume()
+        await offerer.close()
+        await answerer.close()
+
+
+async def test_a_relay_only_connection_never_offers_a_host_candidate(
+    turn_server: TurnServer,
+) -> None:
+    # not even the 127.0.0.1 candidate rtcstate adds where aioice gathers none
+    config = aiortc_config(turn_server, "udp")
+    pc = rtcstate.PeerConnection(config, loopback="always")
+    try:
+        pc.createDataChannel("chat")
+        await pc.setLocalDescription(await pc.createOffer())
+        assert candidate_types(pc.localDescription.sdp) == {"relay"}
+    finally:
+        await pc.close()
+
+
+# --- rtcstate over relayed paths ---------------------------------------------
+
+
+async def all_arrived(pair: Pair, receiver: Side, sender: Side) -> None:
+    try:
+        await receiver.wait_for_messages(sender.sent, 5)
+    except asyncio.TimeoutError:
+        pair.problem(
+            f"{which(pair, receiver)} received {len(receiver.received)} of "
+            f"{sender.sent} messages"
+        )
+
+
+@pytest.mark.timeout(120)
+async def test_every_path_connects_carries_data_and_stays_connected(
+    network: Network, internal_errors: Callable[[], list[str]]
+) -> None:
+    await network.connect_all(ROWS, REMOTES)
+    pairs = network.connected()
+    loop = asyncio.get_running_loop()
+    idle_from = loop.time()
+    # messages both ways on every pair, every SEND_EVERY, for IDLE seconds:
+    # one task for all pairs, so the two cores are not spent on wake-ups
+    count = int(IDLE / SEND_EVERY)
+    for n in range(count):
+        for pair in pairs:
+            for side in (pair.local, pair.remote):
+                try:
+                    side.send(f"{side.kind} {n}")
+                except Exception as exc:
+                    side.send_errors += 1
+                    if side.send_errors == 1:  # the first says it all
+                        pair.problem(f"{which(pair, side)} send {n}: {exc!r}")
+        await asyncio.sleep(max(0.0, idle_from + (n + 1) * SEND_EVERY - loop.time()))
+    idle_to = loop.time()
+    # every message sent arrives (the last ones may still be in flight)
+    await asyncio.gather(
+        *(
+            all_arrived(pair, receiver, sender)
+            for pair in pairs
+            for receiver, sender in (
+                (pair.local, pair.remote),
+                (pair.remote, pair.local),
+            )
+        )
+    )
+    for pair in pairs:
+        pair.figures["idle"] = idle_to - idle_from
+        for side in (pair.local, pair.remote):
+            if side.state != "connected":
+                pair.problem(f"{which(pair, side)} is {side.state} after idling")
+            # nothing but ICE connected -> completed after its own connected
+            connected = side.first("connected", 0.0)
+            changes = [
+                change
+                for change in side.changes_since(connected or 0.0)
+                if "-> completed" not in change
+            ]
+            if connected is None or changes:
+                pair.problem(
+                    f"{which(pair, side)} changed after connected: {changes}; "
+                    f"{side.transport_log()}"
+                )
+            if side.changes_since(idle_from):
+                pair.problem(f"{which(pair, side)} changed while idle")
+    text = report(
+        f"idle {IDLE:.0f} s with messages both ways every {SEND_EVERY} s",
+        network.pairs,
+        ["connect", "idle"],
+    )
+    assert_no_problems(text, network.pairs, internal_errors())
+
+
+async def outage(
+    network: Network, pairs: list[Pair], state: str, within: float
+) -> float:
+    """Pause the TURN server and wait (up to ``within``) for every rtcstate side
+    to read ``state``; return the loop time of the pause."""
+    loop = asyncio.get_running_loop()
+    paused_at = loop.time()
+    network.turn.pause()
+    waits = [
+        side.pc.wait_for_connection_state(state, timeout=within)
+        for pair in pairs
+        for side in pair.rtcstate_sides()
+    ]
+    await asyncio.gather(*waits, return_exceptions=True)
+    return paused_at
+
+
+async def exchange_after(pair: Pair) -> None:
+    try:
+        for sender, receiver in ((pair.local, pair.remote), (pair.remote, pair.local)):
+            received = len(receiver.received)
+            sender.send("after")
+            await receiver.wait_for_messages(received + 1, 5)
+    except Exception as exc:
+        pair.problem(f"no message after the outage: {exc!r}")
+
+
+@pytest.mark.timeout(60)
+async def test_a_turn_outage_is_disconnected_then_connected(
+    network: Network, internal_errors: Callable[[], list[str]]
+) -> None:
+    await network.connect_all(ROWS, REMOTES)
+    pairs = network.connected()
+    loop = asyncio.get_running_loop()
+    # settle into healthy keepalives first (a second of them)
+    await asyncio.sleep(1.5)
+    # measure past the target, to know by how much a miss misses
+    paused_at = await outage(network, pairs, "disconnected", OUTAGE - 0.1)
+    # the outage lasts OUTAGE seconds from the pause, whatever happened meanwhile
+    await asyncio.sleep(max(0.0, paused_at + OUTAGE - loop.time()))
+    resumed_at = loop.time()
+    network.turn.resume()
+    waits = [
+        side.pc.wait_for_connection_state("connected", timeout=3.0)
+        for pair in pairs
+        for side in pair.rtcstate_sides()
+    ]
+    await asyncio.gather(*waits, return_exceptions=True)
+    for pair in pairs:
+        for side in pair.rtcstate_sides():
+            label = "local" if side is pair.local else "remote"
+            gone = side.first("disconnected", paused_at)
+            back = side.first("connected", resumed_at)
+            if gone is not None:
+                pair.figures[f"{label} disc."] = gone
+            if back is not None:
+                pair.figures[f"{label} conn."] = back
+            if gone is None or gone > DISCONNECTED_WITHIN:
+                pair.problem(
+                    f"{label} disconnected after {gone} s (target "
+                    f"{DISCONNECTED_WITHIN}); {side.transport_log()}"
+                )
+            if back is None or back > CONNECTED_WITHIN:
+                pair.problem(
+                    f"{label} connected again after {back} s (target "
+                    f"{CONNECTED_WITHIN}); now {side.state}; {side.transport_log()}"
+                )
+        # the other implementations, for the record (libwebrtc waits ~5 s)
+        if not pair.remote.is_rtcstate:
+            seen = [s for t, s in pair.remote.states if t > paused_at]
+            if seen:
+                print(f"{pair.name}: the {pair.remote.kind} remote went {seen}")
+    # and data flows again, both ways
+    await asyncio.gather(*(exchange_after(pair) for pair in pairs))
+    text = report(
+        f"TURN server paused for {OUTAGE} s (targets: disconnected within "
+        f"{DISCONNECTED_WITHIN} s, connected within {CONNECTED_WITHIN} s)",
+        network.pairs,
+        ["connect", "local disc.", "local conn.", "remote disc.", "remote conn."],
+    )
+    assert_no_problems(text, network.pairs, internal_errors())
+
+
+@pytest.mark.timeout(60)
+async def test_a_lasting_turn_outage_is_failed_at_15_s(
+    network: Network, internal_errors: Callable[[], list[str]]
+) -> None:
+    await network.connect_all(ROWS, REMOTES)
+    pairs = network.connected()
+    await asyncio.sleep(1.5)  # healthy keepalives first
+    paused_at = await outage(
+        network, pairs, "failed", FAILED_AT + FAILED_TOLERANCE + 1.0
+    )
+    for pair in pairs:
+        for side in pair.rtcstate_sides():
+            label = "local" if side is pair.local else "remote"
+            gone = side.first("disconnected", paused_at)
+            failed = side.first("failed", paused_at)
+            if gone is not None:
+                pair.figures[f"{label} disc."] = gone
+            if failed is not None:
+                pair.figures[f"{label} failed"] = failed
+            if failed is None or not (
+                FAILED_AT - FAILED_EARLY <= failed <= FAILED_AT + FAILED_TOLERANCE
+            ):
+                pair.problem(
+                    f"{label} failed after {failed} s (target {FAILED_AT} +- "
+                    f"{FAILED_TOLERANCE}); now {side.state}; {side.transport_log()}"
+                )
+            if gone is None or (failed is not None and gone > failed):
+                pair.problem(f"{label} was not disconnected before failed")
+            elif failed is not None and abs(failed - gone - FAILED_GAP) > 0.3:
+                pair.problem(
+                    f"{label} failed {failed - gone:.2f} s after disconnected "
+                    f"(the timers say {FAILED_GAP} s)"
+                )
+    text = report(
+        f"TURN server paused for good (target: failed at {FAILED_AT} +- "
+        f"{FAILED_TOLERANCE} s)",
+        network.pairs,
+        ["connect", "local disc.", "local failed", "remote disc.", "remote failed"],
+    )
+    assert_no_problems(text, network.pairs, internal_errors())

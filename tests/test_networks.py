@@ -1,19 +1,21 @@
 """rtcstate over real relayed paths: a coturn TURN server on 127.0.0.1 (tests/turn.py).
 
-Rows: both sides relayed over TURN/UDP, both relayed over TURN/TCP, the local
-side relayed and the remote on host candidates, and the reverse. The local side is
-always an ``rtcstate.PeerConnection`` with the default liveness timers (these are
-the figures an application gets); the remote is plain aiortc, rtcstate or
-libwebrtc. Each pair connects, carries data-channel messages both ways and stays
-``connected`` through 30 s of traffic. Stopping the TURN server (SIGSTOP: every
-relayed path goes silent at once) makes every rtcstate side read ``disconnected``
-within 2.5 s, ``connected`` again within 1 s of the server's return, and
-``failed`` 15 +- 1 s into an outage that lasts.
+Rows: both sides relayed over TURN/UDP, both relayed over TURN/TCP, both relayed
+over TURN over TLS (``turns:``; libwebrtc's remote on TURN/UDP, see ROWS), the
+local side relayed and the remote on host candidates, and the reverse. The local
+side is always an ``rtcstate.PeerConnection`` with the default liveness timers
+(these are the figures an application gets); the remote is plain aiortc,
+rtcstate or libwebrtc. Each pair connects, carries data-channel messages both
+ways and stays ``connected`` through 30 s of traffic. Stopping the TURN server
+(SIGSTOP: every relayed path goes silent at once) makes every rtcstate side read
+``disconnected`` within 2.5 s, ``connected`` again within 1 s of the server's
+return, and ``failed`` 15 +- 1 s into an outage that lasts.
 
 The TURN server listens and relays on 127.0.0.1, aioice's only host address is
 127.0.0.1 (patched) and libwebrtc's answer keeps only its 127.0.0.1 candidates, so
-every selected pair is on 127.0.0.1 and nothing leaves this machine. Run with
-``-s`` to see the measured figures.
+every selected pair is on 127.0.0.1 and nothing leaves this machine. aioice
+trusts the server's self-signed certificate through ``SSL_CERT_FILE``, set for
+each test (tests/turn.py). Run with ``-s`` to see the measured figures.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from aiortc import (
 
 import rtcstate
 from conftest import wrtc_gathered_sdp
+from rtcstate import _internals
 from turn import Transport, TurnServer, stun_answers
 
 pytestmark = [
@@ -72,11 +75,24 @@ class Row:
     #: each side's TURN transport, or None for host candidates only
     local: Transport | None
     remote: Transport | None
+    #: the remote implementations this row runs against
+    remotes: tuple[str, ...] = REMOTES
+
+    @property
+    def tls(self) -> bool:
+        return "tls" in (self.local, self.remote)
 
 
 ROWS = (
     Row("relay/udp <-> relay/udp", "udp", "udp"),
     Row("relay/tcp <-> relay/tcp", "tcp", "tcp"),
+    # TURN over TLS: libwebrtc cannot trust coturn's self-signed certificate
+    # (its handshake ends in an "unknown CA" alert whatever SSL_CERT_FILE or
+    # SSL_CERT_DIR say, and wrtc's ICE servers have no tlsCertPolicy: its
+    # gathering over turns: ends without a relay candidate), so its remote is
+    # on plain TURN/UDP through the same server
+    Row("relay/tls <-> relay/tls", "tls", "tls", ("aiortc", "rtcstate")),
+    Row("relay/tls <-> relay/udp", "tls", "udp", ("libwebrtc",)),
     Row("relay/udp <-> host", "udp", None),
     Row("host <-> relay/udp", None, "udp"),
 )
@@ -132,6 +148,16 @@ def wrtc_config(turn: TurnServer, transport: Transport | None) -> Any:
         ],
         ice_transport_policy=webrtc.RTCIceTransportPolicy.relay,
     )
+
+
+@pytest.fixture
+def rows(turn_server: TurnServer, monkeypatch: pytest.MonkeyPatch) -> tuple[Row, ...]:
+    """The rows this server can run; aioice trusts its TLS certificate for the
+    test (asyncio's default SSL context reads SSL_CERT_FILE per connection)."""
+    if not turn_server.tls:
+        return tuple(row for row in ROWS if not row.tls)
+    monkeypatch.setenv("SSL_CERT_FILE", str(turn_server.cert_path))
+    return ROWS
 
 
 def selected_types(pc: RTCPeerConnection) -> tuple[str, str] | None:
@@ -341,12 +367,51 @@ class Network:
         types = selected_types(local)
         if types != expected:
             pair.problem(f"selected pair {types}, expected {expected}")
+        if pair.remote.kind != "libwebrtc":
+            types = selected_types(remote)
+            if types != expected[::-1]:
+                pair.problem(
+                    f"remote's selected pair {types}, expected {expected[::-1]}"
+                )
+        # rtcstate's keepalives on a relayed pair go through aioice's protocol
+        # (the TURN client), not straight to a socket
+        for side, relayed in (
+            (pair.local, pair.row.local),
+            (pair.remote, pair.row.remote),
+        ):
+            if side.is_rtcstate and relayed is not None:
+                selected = _internals.selected_pair(side.pc.sctp.transport.transport)
+                if selected is None or selected.fast:
+                    pair.problem(
+                        f"{which(pair, side)}'s keepalives do not take aioice's "
+                        f"route ({selected and selected.fast})"
+                    )
 
-    async def connect_all(self, rows: Iterable[Row], remotes: Iterable[str]) -> None:
+    async def connect_all(
+        self, rows: Iterable[Row], remotes: Iterable[str] = REMOTES
+    ) -> None:
         # all at once: a pair that cannot connect costs TIMEOUT once, not once
-        # per pair (the connect times are those of 12 pairs connecting together)
-        pairs = [self.make(row, remote_kind) for row in rows for remote_kind in remotes]
+        # per pair (the connect times are those of 15 pairs connecting together)
+        remotes = list(remotes)
+        pairs = [
+            self.make(row, remote_kind)
+            for row in rows
+            for remote_kind in remotes
+            if remote_kind in row.remotes
+        ]
+        tls_sessions = self.turn.tls_sessions()
         await asyncio.gather(*(self.connect(pair) for pair in pairs))
+        # the "tls" sides reached the server over TLS: one session each
+        tls_pairs = [pair for pair in pairs if pair.row.tls]
+        expected = sum(
+            (pair.row.local == "tls") + (pair.row.remote == "tls") for pair in tls_pairs
+        )
+        sessions = self.turn.tls_sessions() - tls_sessions
+        if sessions != expected:
+            for pair in tls_pairs:
+                pair.problem(
+                    f"the server saw {sessions} TLS sessions, expected {expected}"
+                )
 
     def connected(self) -> list[Pair]:
         return [pair for pair in self.pairs if pair.connected is not None]
@@ -367,7 +432,7 @@ class Network:
 
 @pytest_asyncio.fixture
 async def network(
-    turn_server: TurnServer, loopback_hosts: None
+    turn_server: TurnServer, loopback_hosts: None, rows: tuple[Row, ...]
 ) -> AsyncIterator[Network]:
     net = Network(turn_server)
     try:
@@ -421,14 +486,22 @@ def assert_no_problems(text: str, pairs: list[Pair], errors: list[str]) -> None:
 # --- the TURN server alone ---------------------------------------------------
 
 
-@pytest.mark.parametrize("transport", ["udp", "tcp"])
+@pytest.mark.parametrize("transport", ["udp", "tcp", "tls"])
 async def test_plain_aiortc_connects_through_the_turn_server(
-    turn_server: TurnServer, loopback_hosts: None, transport: Transport
+    turn_server: TurnServer,
+    loopback_hosts: None,
+    monkeypatch: pytest.MonkeyPatch,
+    transport: Transport,
 ) -> None:
     # two plain aiortc peers, both relay-only: proves the server and its helpers
     # independently of rtcstate
+    if transport == "tls":
+        if not turn_server.tls:
+            pytest.skip(f"coturn has no TLS listener: {turn_server.tls_unavailable}")
+        monkeypatch.setenv("SSL_CERT_FILE", str(turn_server.cert_path))
     config = aiortc_config(turn_server, transport)
     allocations = turn_server.allocations()
+    tls_sessions = turn_server.tls_sessions()
     offerer, answerer = RTCPeerConnection(config), RTCPeerConnection(config)
     try:
         local = Side("aiortc", offerer)
@@ -448,6 +521,8 @@ async def test_plain_aiortc_connects_through_the_turn_server(
         await local.wait_for_messages(1, TIMEOUT)
         assert selected_types(offerer) == ("relay", "relay")
         assert turn_server.allocations() == allocations + 2  # one per peer
+        expected_tls = 2 if transport == "tls" else 0
+        assert turn_server.tls_sessions() == tls_sessions + expected_tls
         # pause() silences the server and resume() brings it back
         turn_server.pause()
         try:
@@ -459,6 +534,31 @@ async def test_plain_aiortc_connects_through_the_turn_server(
         turn_server.resume()
         await offerer.close()
         await answerer.close()
+
+
+async def test_turns_needs_the_certificate_trusted_through_ssl_cert_file(
+    turn_server: TurnServer, loopback_hosts: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # aioice connects to a turns: server with asyncio's default SSL context,
+    # made per connection: SSL_CERT_FILE, read then, decides whether coturn's
+    # self-signed certificate is trusted (and 127.0.0.1 matches its IP SAN)
+    if not turn_server.tls:
+        pytest.skip(f"coturn has no TLS listener: {turn_server.tls_unavailable}")
+    config = aiortc_config(turn_server, "tls")
+    for trusted in (False, True):
+        if trusted:
+            monkeypatch.setenv("SSL_CERT_FILE", str(turn_server.cert_path))
+        else:
+            monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        pc = RTCPeerConnection(config)
+        try:
+            pc.createDataChannel("chat")
+            await pc.setLocalDescription(await pc.createOffer())
+            # untrusted: the handshake fails and aioice gathers nothing
+            expected = {"relay"} if trusted else set()
+            assert candidate_types(pc.localDescription.sdp) == expected
+        finally:
+            await pc.close()
 
 
 async def test_a_relay_only_connection_never_offers_a_host_candidate(
@@ -490,9 +590,9 @@ async def all_arrived(pair: Pair, receiver: Side, sender: Side) -> None:
 
 @pytest.mark.timeout(120)
 async def test_every_path_connects_carries_data_and_stays_connected(
-    network: Network, internal_errors: Callable[[], list[str]]
+    network: Network, rows: tuple[Row, ...], internal_errors: Callable[[], list[str]]
 ) -> None:
-    await network.connect_all(ROWS, REMOTES)
+    await network.connect_all(rows)
     pairs = network.connected()
     loop = asyncio.get_running_loop()
     idle_from = loop.time()
@@ -577,9 +677,9 @@ async def exchange_after(pair: Pair) -> None:
 
 @pytest.mark.timeout(60)
 async def test_a_turn_outage_is_disconnected_then_connected(
-    network: Network, internal_errors: Callable[[], list[str]]
+    network: Network, rows: tuple[Row, ...], internal_errors: Callable[[], list[str]]
 ) -> None:
-    await network.connect_all(ROWS, REMOTES)
+    await network.connect_all(rows)
     pairs = network.connected()
     loop = asyncio.get_running_loop()
     # settle into healthy keepalives first (a second of them)
@@ -633,9 +733,9 @@ async def test_a_turn_outage_is_disconnected_then_connected(
 
 @pytest.mark.timeout(60)
 async def test_a_lasting_turn_outage_is_failed_at_15_s(
-    network: Network, internal_errors: Callable[[], list[str]]
+    network: Network, rows: tuple[Row, ...], internal_errors: Callable[[], list[str]]
 ) -> None:
-    await network.connect_all(ROWS, REMOTES)
+    await network.connect_all(rows)
     pairs = network.connected()
     await asyncio.sleep(1.5)  # healthy keepalives first
     paused_at = await outage(

@@ -1,20 +1,36 @@
 """A coturn TURN server on 127.0.0.1 for tests (Debian's ``turnserver``).
 
 The ``turn_server`` fixture starts one ``turnserver -n`` per test module: UDP and
-TCP on one free port of 127.0.0.1, long-term credentials, relay addresses on
-127.0.0.1 (loopback peers allowed), no TLS, DTLS or CLI, its files in a temporary
-directory. :meth:`TurnServer.pause` stops the process (SIGSTOP): every relayed
-path goes silent at once, as in a silent outage, until :meth:`TurnServer.resume`.
+TCP on one free port of 127.0.0.1, TLS over TCP on another (``turns:``, a
+self-signed certificate for IP 127.0.0.1 made at fixture time), long-term
+credentials, relay addresses on 127.0.0.1 (loopback peers allowed), no DTLS or
+CLI, its files in a temporary directory. :meth:`TurnServer.pause` stops the
+process (SIGSTOP): every relayed path goes silent at once, as in a silent outage,
+until :meth:`TurnServer.resume`.
+
+aiortc maps a ``turns:`` URL to aioice's ``turn_ssl=True``, which hands
+``ssl=True`` to ``loop.create_connection``: asyncio then makes a new
+``ssl.create_default_context()`` per connection, whose ``set_default_verify_paths``
+reads ``SSL_CERT_FILE`` at that moment, and checks the host, 127.0.0.1, against
+the certificate's IP subjectAltName. A test trusts the server with
+``monkeypatch.setenv("SSL_CERT_FILE", str(turn_server.cert_path))``; without it
+aioice's TLS handshake fails and no relay candidate is gathered. (libwebrtc
+cannot be told to trust it: its handshake ends in an "unknown CA" alert whatever
+``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` say, and wrtc's ICE servers have no
+``tlsCertPolicy`` to waive the check.)
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
+import ipaddress
 import os
 import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -35,7 +51,8 @@ REALM = "rtcstate.test"
 #: the peers' own sockets do not take them (coturn skips a busy port anyway)
 RELAY_PORTS = (61000, 61999)
 
-Transport = Literal["udp", "tcp"]
+#: "tls": TURN over TLS over TCP (a ``turns:`` URL)
+Transport = Literal["udp", "tcp", "tls"]
 
 _MAGIC_COOKIE = b"\x21\x12\xa4\x42"
 
@@ -55,6 +72,48 @@ def _free_port() -> int:
     raise RuntimeError("no port of 127.0.0.1 is free for both TCP and UDP")
 
 
+def _self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for IP 127.0.0.1 (subjectAltName) and its key,
+    PEM files in ``directory``; valid from an hour ago for a day."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        # its own issuer: a trust anchor where SSL_CERT_FILE names it
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
 def _binding_request() -> tuple[bytes, bytes]:
     transaction_id = os.urandom(12)
     return b"\x00\x01\x00\x00" + _MAGIC_COOKIE + transaction_id, transaction_id
@@ -64,8 +123,15 @@ def _is_binding_success(data: bytes, transaction_id: bytes) -> bool:
     return data[:2] == b"\x01\x01" and data[8:20] == transaction_id
 
 
-def stun_answers(port: int, transport: Transport, timeout: float = 0.2) -> bool:
-    """Whether a STUN binding request to 127.0.0.1:``port`` is answered."""
+def stun_answers(
+    port: int,
+    transport: Transport,
+    timeout: float = 0.2,
+    cafile: Path | None = None,
+) -> bool:
+    """Whether a STUN binding request to 127.0.0.1:``port`` is answered (over
+    TLS: with the server's certificate checked against ``cafile``, the host
+    against its IP subjectAltName)."""
     request, transaction_id = _binding_request()
     try:
         if transport == "udp":
@@ -73,11 +139,19 @@ def stun_answers(port: int, transport: Transport, timeout: float = 0.2) -> bool:
                 udp.settimeout(timeout)
                 udp.sendto(request, ("127.0.0.1", port))
                 data = udp.recv(2048)
+        elif transport == "tls":
+            context = ssl.create_default_context(cafile=cafile)
+            with (
+                socket.create_connection(("127.0.0.1", port), timeout) as tcp,
+                context.wrap_socket(tcp, server_hostname="127.0.0.1") as tls,
+            ):
+                tls.sendall(request)
+                data = tls.recv(2048)
         else:
             with socket.create_connection(("127.0.0.1", port), timeout) as tcp:
                 tcp.sendall(request)
                 data = tcp.recv(2048)
-    except OSError:  # refused (not listening yet) or timed out
+    except OSError:  # refused (not listening yet), timed out, TLS refused
         return False
     return _is_binding_success(data, transaction_id)
 
@@ -90,10 +164,19 @@ class TurnServer:
     password = PASSWORD
     realm = REALM
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, tls: bool = False) -> None:
         self.directory = directory
         self.log_path = directory / "turnserver.log"
         self.port = 0
+        #: TLS over TCP (``turns:``) on :attr:`tls_port`, with the self-signed
+        #: :attr:`cert_path`; False (and :attr:`tls_unavailable` says why) when
+        #: not asked for (the default: exactly the plain server, ``--no-tls``)
+        #: or when no certificate could be made
+        self.tls = tls
+        self.tls_port = 0
+        self.tls_unavailable = "" if tls else "TLS was not asked for"
+        self.cert_path = directory / "cert.pem"
+        self.key_path = directory / "key.pem"
         self._process: subprocess.Popen[bytes] | None = None
         self._paused = False
 
@@ -115,7 +198,17 @@ class TurnServer:
             # relayed peers are this machine's own addresses
             "--allow-loopback-peers",
             "--no-cli",
-            "--no-tls",
+            *(
+                [
+                    # TLS on its own port (coturn's default is 5349), TCP only:
+                    # coturn also accepts TLS on the plain TCP port then
+                    f"--tls-listening-port={self.tls_port}",
+                    f"--cert={self.cert_path}",
+                    f"--pkey={self.key_path}",
+                ]
+                if self.tls
+                else ["--no-tls"]
+            ),
             "--no-dtls",
             "--no-rfc5780",
             f"--log-file={self.log_path}",
@@ -127,10 +220,34 @@ class TurnServer:
             f"--pidfile={self.directory / 'turnserver.pid'}",
         ]
 
+    def _make_certificate(self) -> None:
+        try:
+            _self_signed_certificate(self.directory)
+        except Exception as exc:  # no cryptography (aiortc needs it, though)
+            self.tls = False
+            self.tls_unavailable = f"no self-signed certificate: {exc!r}"
+
+    def _answers(self) -> bool:
+        return (
+            stun_answers(self.port, "udp")
+            and stun_answers(self.port, "tcp")
+            and (
+                not self.tls
+                or stun_answers(self.tls_port, "tls", 1.0, cafile=self.cert_path)
+            )
+        )
+
     def start(self, attempts: int = 3) -> TurnServer:
-        """Start the server and wait until it answers STUN over UDP and TCP."""
+        """Start the server and wait until it answers STUN over UDP, TCP and
+        (if :attr:`tls`) TLS, its certificate checked."""
+        if self.tls:
+            self._make_certificate()
         for _ in range(attempts):
             self.port = _free_port()
+            if self.tls:
+                self.tls_port = _free_port()
+                while self.tls_port == self.port:
+                    self.tls_port = _free_port()
             with (self.directory / "stderr.log").open("ab") as stderr:
                 self._process = subprocess.Popen(
                     self.command(),
@@ -140,14 +257,14 @@ class TurnServer:
                 )
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and self._process.poll() is None:
-                if stun_answers(self.port, "udp") and stun_answers(self.port, "tcp"):
+                if self._answers():
                     return self
                 time.sleep(0.05)
             # exited (the port was taken meanwhile?) or never answered: again
             self.stop()
         raise RuntimeError(
-            f"turnserver did not answer STUN on 127.0.0.1 after {attempts} "
-            f"attempts; its log ends with:\n{self.log_tail()}"
+            f"turnserver did not answer STUN on 127.0.0.1 (TLS: {self.tls}) after "
+            f"{attempts} attempts; its log ends with:\n{self.log_tail()}"
         )
 
     def stop(self) -> None:
@@ -210,12 +327,16 @@ class TurnServer:
     # --- configuration -----------------------------------------------------------
 
     def url(self, transport: Transport = "udp") -> str:
+        if transport == "tls":
+            assert self.tls, self.tls_unavailable
+            # TURN over TLS is over TCP (RFC 7065)
+            return f"turns:{self.host}:{self.tls_port}?transport=tcp"
         return f"turn:{self.host}:{self.port}?transport={transport}"
 
     def ice_servers(self, transport: Transport = "udp") -> list[RTCIceServer]:
         """aiortc's iceServers for this server. Use them with
         ``iceTransportPolicy=RTCIceTransportPolicy.RELAY`` (the enum) to force
-        the relay."""
+        the relay; over ``"tls"``, trust :attr:`cert_path` (``SSL_CERT_FILE``)."""
         return [
             RTCIceServer(
                 urls=self.url(transport),
@@ -241,6 +362,15 @@ class TurnServer:
             return 0
         return len(re.findall(r"ALLOCATE processed, success", text))
 
+    def tls_sessions(self) -> int:
+        """How many authenticated sessions came over TLS so far (its log: a
+        session's first line names the cipher and TLS version)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return 0
+        return len(re.findall(r": new, realm=.*, method=TLS", text))
+
 
 @pytest.fixture(scope="module")
 def turn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TurnServer]:
@@ -248,7 +378,7 @@ def turn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TurnServer
     happened (a test that paused it included)."""
     if TURNSERVER is None:
         pytest.skip("coturn's turnserver is not installed (Debian package: coturn)")
-    server = TurnServer(tmp_path_factory.mktemp("turnserver"))
+    server = TurnServer(tmp_path_factory.mktemp("turnserver"), tls=True)
     try:
         yield server.start()
     finally:

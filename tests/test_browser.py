@@ -68,6 +68,8 @@ async def browser(tmp_path: Path) -> AsyncIterator[Any]:
                 "--disable-component-update",
                 "--disable-sync",
                 "--no-first-run",
+                # never a DNS query: chromium still asks for Google's hosts
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
                 # raw host addresses instead of mDNS names, on this loopback-only test
                 "--disable-features=WebRtcHideLocalIpsWithMdns",
             ],

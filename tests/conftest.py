@@ -3,12 +3,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 
 import pytest
 import pytest_asyncio
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 import rtcstate
+from rtcstate.testing import FAST_LIVENESS
 from turn import turn_server  # noqa: F401 (the coturn fixture, for every module)
 
 #: No STUN/TURN server: peers only gather this machine's own addresses.
@@ -121,3 +123,22 @@ async def wrtc_gathered_sdp(pc: object, timeout: float = 10) -> str:
     if pc.ice_gathering_state != "complete":  # type: ignore[attr-defined]
         await asyncio.wait_for(done.wait(), timeout)
     return str(pc.local_description.sdp)  # type: ignore[attr-defined]
+
+
+# --- chromium (tests/test_browser.py, tests/mdns_browser.py) -----------------------
+
+#: Short timers for a browser remote: failed 3 s after the page goes.
+BROWSER_LIVENESS = replace(FAST_LIVENESS, disconnected_timeout=1.0, failed_timeout=3.0)
+
+#: Headless chromium as root, with nothing of its own on the network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # root
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # chromium still asks for a few Google hosts: no name resolves, so it sends
+    # no DNS query at all (the pages are IP literals)
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]

@@ -29,7 +29,6 @@ import struct
 import sys
 import tempfile
 import traceback
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,26 +38,13 @@ from aiohttp import web
 from playwright.async_api import async_playwright
 
 import rtcstate
-from rtcstate.testing import FAST_LIVENESS
+from conftest import BROWSER_LIVENESS, CHROMIUM_ARGS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples" / "browser"))
 from app import PEERS, make_app  # examples/browser/app.py
 
-# as tests/test_browser.py: short timers keep the wait for failed short
-LIVENESS = replace(FAST_LIVENESS, disconnected_timeout=1.0, failed_timeout=3.0)
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # root
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # chromium still tries a few Google hosts; no name resolves, so no DNS
-    # query is sent at all (the page is an IP literal)
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    # and, unlike tests/test_browser.py, no --disable-features=
-    # WebRtcHideLocalIpsWithMdns: host candidates are mDNS names
-]
+# unlike tests/test_browser.py, no --disable-features=WebRtcHideLocalIpsWithMdns:
+# host candidates are mDNS names
 ETH_P_ALL = 0x0003
 MDNS_PORT = 5353
 FRAMES = 5000  # the capture stops counting after this many frames
@@ -208,7 +194,7 @@ async def scenario(
     aioice_log = AioiceLog()
     logging.getLogger("aioice.ice").addHandler(aioice_log)
     logging.getLogger("aioice.ice").setLevel(logging.INFO)
-    app = make_app(LIVENESS)
+    app = make_app(BROWSER_LIVENESS)
     runner = web.AppRunner(app, shutdown_timeout=2)
     await runner.setup()
     try:

@@ -8,7 +8,6 @@ import re
 import shutil
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 import rtcstate
-from rtcstate.testing import FAST_LIVENESS
+from conftest import BROWSER_LIVENESS, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples" / "browser"))
@@ -35,14 +34,13 @@ pytestmark = [
     ),
 ]
 
-LIVENESS = replace(FAST_LIVENESS, disconnected_timeout=1.0, failed_timeout=3.0)
 # the browser's own state, as its page shows it
 BROWSER_STATE = "document.getElementById('browser-connection').textContent"
 
 
 @pytest_asyncio.fixture
 async def served() -> AsyncIterator[tuple[str, Any]]:
-    app = make_app(LIVENESS)
+    app = make_app(BROWSER_LIVENESS)
     runner = aiohttp_web.AppRunner(app, shutdown_timeout=2)
     await runner.setup()
     site = aiohttp_web.TCPSite(runner, "127.0.0.1", 0)
@@ -61,18 +59,8 @@ async def browser(tmp_path: Path) -> AsyncIterator[Any]:
             str(tmp_path / "profile"),  # a fresh user data dir
             executable_path=CHROMIUM,
             headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                # never a DNS query: chromium still asks for Google's hosts
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                # raw host addresses instead of mDNS names, on this loopback-only test
-                "--disable-features=WebRtcHideLocalIpsWithMdns",
-            ],
+            # raw host addresses instead of mDNS names, on this loopback-only test
+            args=[*CHROMIUM_ARGS, "--disable-features=WebRtcHideLocalIpsWithMdns"],
         )
         try:
             yield context
@@ -115,7 +103,7 @@ async def test_both_sides_connect(served: tuple[str, Any], browser: Any) -> None
     assert "python connectionState connected" in log
     assert "browser connectionState connected" in log
     # an idle page answers rtcstate's keepalives: three disconnected timeouts pass
-    await asyncio.sleep(3 * LIVENESS.disconnected_timeout)
+    await asyncio.sleep(3 * BROWSER_LIVENESS.disconnected_timeout)
     assert python_peer.connectionState == "connected"
     assert [str(c.current) for c in python_peer.state_history][-1] in (
         "connected",
@@ -133,7 +121,7 @@ async def test_closing_the_page_makes_python_disconnected_then_failed(
     closed_at = loop.time()
     await page.close()
     await python_peer.wait_for_connection_state("disconnected", timeout=10)
-    assert loop.time() - closed_at <= LIVENESS.disconnected_timeout + 1.5
+    assert loop.time() - closed_at <= BROWSER_LIVENESS.disconnected_timeout + 1.5
     await python_peer.wait_for_connection_state("failed", timeout=10)
     sequence = [
         str(c.current)

@@ -11,8 +11,9 @@ traceback, and aioice's own consent checks run again (as with ``liveness=None``)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aioice.ice
@@ -35,28 +36,39 @@ def _raise(*args: Any, **kwargs: Any) -> Any:
     raise RuntimeError(INJECTED)
 
 
-async def _raise_async(*args: Any, **kwargs: Any) -> Any:
-    raise RuntimeError(INJECTED)
-
-
-# (name, object, attribute, replacement, whether it turns liveness off)
+# (object, attribute) made to raise: the hooks of one transport's liveness
 LIVENESS_HOOKS = [
-    ("tap: answer recognition", _internals.SelectedPair, "_is_answer", _raise),
-    ("tap: hand-built answers", _internals.SelectedPair, "_answer", _raise),
-    ("keepalive send", _internals.SelectedPair, "send_keepalive", _raise),
-    ("tap: packet seen", LivenessMonitor, "packet_received", _raise),
-    ("driver timer", LivenessMonitor, "handle_timer", _raise),
-    ("selected pair lookup", _internals, "selected_pair", _raise),
-    ("consent takeover", _internals, "take_over_consent", _raise),
+    pytest.param(_internals.SelectedPair, "_is_answer", id="tap: answer recognition"),
+    pytest.param(_internals.SelectedPair, "_answer", id="tap: hand-built answers"),
+    pytest.param(_internals.SelectedPair, "send_keepalive", id="keepalive send"),
+    pytest.param(LivenessMonitor, "packet_received", id="tap: packet seen"),
+    pytest.param(LivenessMonitor, "handle_timer", id="driver timer"),
+    pytest.param(_internals, "selected_pair", id="selected pair lookup"),
+    pytest.param(_internals, "take_over_consent", id="consent takeover"),
 ]
-# (name, object, attribute, replacement, whether the states still follow)
+# (object, attribute, whether the states are still tracked) for the others
 OTHER_HOOKS = [
-    ("close guards", _internals, "guard_connection", _raise, True),
-    ("signalling: transports", StateTracker, "_subscribe_dtls", _raise, False),
-    ("state step", rules, "connection_state", _raise, False),
-    ("end-of-candidates read", _internals, "remote_end_of_candidates", _raise, False),
-    ("close", StateTracker, "_forget_ice", _raise, True),
+    pytest.param(_internals, "guard_connection", True, id="close guards"),
+    pytest.param(StateTracker, "_subscribe_dtls", False, id="signalling: transports"),
+    pytest.param(rules, "connection_state", False, id="state step"),
+    pytest.param(
+        _internals, "remote_end_of_candidates", False, id="end-of-candidates read"
+    ),
+    pytest.param(StateTracker, "_forget_ice", True, id="close"),
 ]
+
+
+@contextlib.asynccontextmanager
+async def _peers(
+    **kwargs: Any,
+) -> AsyncIterator[tuple[rtcstate.PeerConnection, rtcstate.PeerConnection]]:
+    a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS, **kwargs)
+    b = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS, **kwargs)
+    try:
+        yield a, b
+    finally:
+        await a.close()
+        await b.close()
 
 
 async def _until(predicate: Callable[[], bool], timeout: float = 10) -> None:
@@ -109,23 +121,15 @@ def _asyncio_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "asyncio"]
 
 
-@pytest.mark.parametrize(
-    ("where", "owner", "name", "replacement"),
-    LIVENESS_HOOKS,
-    ids=[hook[0] for hook in LIVENESS_HOOKS],
-)
+@pytest.mark.parametrize(("owner", "name"), LIVENESS_HOOKS)
 async def test_a_liveness_hook_that_raises_switches_liveness_off_for_its_transport(
     monkeypatch: pytest.MonkeyPatch,
     errors: pytest.LogCaptureFixture,
-    where: str,
     owner: object,
     name: str,
-    replacement: Callable[..., Any],
 ) -> None:
-    monkeypatch.setattr(owner, name, replacement)
-    a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
-    b = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
-    try:
+    monkeypatch.setattr(owner, name, _raise)
+    async with _peers() as (a, b):
         await _connect_and_exchange(a, b)
         for pc in (a, b):
             assert pc.connectionState == "connected"
@@ -142,37 +146,23 @@ async def test_a_liveness_hook_that_raises_switches_liveness_off_for_its_transpo
         ]
         assert len(warnings) == 2  # once per transport, one transport per peer
         assert all(r.exc_info is not None for r in warnings)
-    finally:
-        await a.close()
-        await b.close()
     assert _asyncio_errors(errors) == []
     assert a.connectionState == b.connectionState == "closed"
 
 
-@pytest.mark.parametrize(
-    ("where", "owner", "name", "replacement", "tracked"),
-    OTHER_HOOKS,
-    ids=[hook[0] for hook in OTHER_HOOKS],
-)
+@pytest.mark.parametrize(("owner", "name", "tracked"), OTHER_HOOKS)
 async def test_a_tracker_hook_that_raises_leaves_the_connection_working(
     monkeypatch: pytest.MonkeyPatch,
     errors: pytest.LogCaptureFixture,
-    where: str,
     owner: object,
     name: str,
-    replacement: Callable[..., Any],
     tracked: bool,
 ) -> None:
-    monkeypatch.setattr(owner, name, replacement)
-    a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
-    b = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
-    try:
+    monkeypatch.setattr(owner, name, _raise)
+    async with _peers() as (a, b):
         await _connect_and_exchange(a, b)
         if tracked:  # the failure is contained below the state tracking
             assert a.connectionState == b.connectionState == "connected"
-    finally:
-        await a.close()
-        await b.close()
     for pc in (a, b):
         assert pc.sctp.transport.transport.state == "closed"  # aiortc closed it
     warnings = [r for r in errors.records if r.name == "rtcstate"]
@@ -192,13 +182,8 @@ async def test_a_failing_loopback_candidate_does_not_fail_the_gathering(
         return await original(self, component=component, addresses=addresses)
 
     monkeypatch.setattr(aioice.ice.Connection, "get_component_candidates", no_loopback)
-    a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS, loopback="always")
-    b = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS, loopback="always")
-    try:
+    async with _peers(loopback="always") as (a, b):
         await _connect_and_exchange(a, b)
-    finally:
-        await a.close()
-        await b.close()
     assert any("no 127.0.0.1 candidate" in r.getMessage() for r in errors.records)
     assert _asyncio_errors(errors) == []
 

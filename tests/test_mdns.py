@@ -29,6 +29,7 @@ import dns.version  # aioice parses mDNS with dnspython
 import pytest
 from aioice.mdns import is_mdns_hostname
 
+from conftest import BROWSER_LIVENESS
 from netns import NetnsError, netns, veth
 
 pytest.importorskip("playwright.async_api", reason="playwright is not installed")
@@ -45,8 +46,9 @@ pytestmark = [
 SCRIPT = Path(__file__).with_name("mdns_browser.py")
 HOST = "198.18.73.1"  # chromium's and the Python peer's host (RFC 2544 range)
 GATEWAY = "198.18.73.254"  # in a namespace of its own that forwards nothing
-# the short timers of mdns_browser.py (as tests/test_browser.py's LIVENESS)
-DISCONNECTED_TIMEOUT, FAILED_TIMEOUT = 1.0, 3.0
+# the timers mdns_browser.py runs the Python peer with
+DISCONNECTED_TIMEOUT = BROWSER_LIVENESS.disconnected_timeout
+FAILED_TIMEOUT = BROWSER_LIVENESS.failed_timeout
 # where packets may go: the host's subnet (the gateway's namespace is the
 # only other thing on it) and link-local multicast
 ALLOWED = [

@@ -16,7 +16,6 @@ import asyncio
 import binascii
 import functools
 import hashlib
-import hmac
 import logging
 import os
 import socket
@@ -242,7 +241,12 @@ class SelectedPair:
         if transaction_id not in self._outstanding:
             return False
         password = self._connection.remote_password
-        if password is None or not stun_integrity_ok(data, self._mac(password)):
+        message = _read(data)
+        if (
+            password is None
+            or message is None
+            or not message.check_message_integrity(password.encode("utf8"))
+        ):
             return False
         del self._outstanding[transaction_id]
         return True
@@ -252,11 +256,12 @@ class SelectedPair:
         would, and say so; ``False`` leaves the datagram to aioice.
 
         Only a request aioice would answer and otherwise ignore is taken: a
-        binding request with our exact USERNAME, a valid MESSAGE-INTEGRITY (and
-        FINGERPRINT, if any), no role conflict, and no USE-CANDIDATE unless it
-        changes nothing (:meth:`_nominated_already`), on a pair that has
-        succeeded, once the early checks are done. For such a request on a
-        known, succeeded pair, aioice's check_incoming changes nothing.
+        binding request that aioice's parser reads, with our exact USERNAME, a
+        valid MESSAGE-INTEGRITY, no role attribute that conflicts (either one
+        may), and no USE-CANDIDATE unless it changes nothing
+        (:meth:`_nominated_already`), on a pair that has succeeded, once the
+        early checks are done. For such a request on a known, succeeded pair,
+        aioice's check_incoming changes nothing.
         """
         if (
             not isinstance(data, bytes)
@@ -273,21 +278,28 @@ class SelectedPair:
             or self._pair.state is not _SUCCEEDED
         ):
             return False
-        request = _parse_request(data)
-        if request is None:
+        message = _read(data)
+        if message is None:
             return False
-        username, use_candidate, role, integrity_at = request
+        attributes = message.attributes
         controlling = connection.ice_controlling
         if (
-            (use_candidate and not controlling and not self._nominated_already())
-            or (role == _ICE_CONTROLLING and controlling)
-            or (role == _ICE_CONTROLLED and not controlling)
-            or username != f"{connection.local_username}:{connection.remote_username}"
+            "MESSAGE-INTEGRITY" not in attributes
+            or attributes.get("USERNAME")
+            != f"{connection.local_username}:{connection.remote_username}"
+            or ("ICE-CONTROLLING" in attributes and controlling)
+            or ("ICE-CONTROLLED" in attributes and not controlling)
+            or (
+                "USE-CANDIDATE" in attributes
+                and not controlling
+                and not self._nominated_already()
+            )
         ):
             return False
-        key = self._mac(connection.local_password)
-        if not _integrity_matches(data, integrity_at, key):
+        password = connection.local_password
+        if not message.check_message_integrity(password.encode("utf8")):
             return False  # aioice answers 401
+        key = self._mac(password)
         transport = self._protocol.transport
         if transport is None or transport.is_closing():
             return False
@@ -377,6 +389,17 @@ class SelectedPair:
         return True
 
 
+def _read(data: bytes) -> Any:
+    """aioice's own reading of a STUN message, or ``None`` where aioice refuses
+    it: what rtcstate takes from the network, aioice would take too."""
+    from aioice import stun
+
+    try:
+        return stun.parse_message(data)
+    except Exception:  # ValueError, or struct.error for some bad attributes
+        return None
+
+
 def _is_socket(protocol: Any) -> bool:
     """Whether aioice's protocol object sends on a socket of its own: an
     asyncio transport (a TURN allocation only looks like one)."""
@@ -388,10 +411,11 @@ def _never(data: bytes | str) -> bool:
 
 
 # --- STUN, by hand -------------------------------------------------------------
-# A keepalive is sent every second per transport and its answer checked, so
-# these avoid aioice's Message, which serialises a message three times to add
-# MESSAGE-INTEGRITY and FINGERPRINT. tests/test_internals.py checks that the
-# bytes are exactly what aioice builds.
+# A keepalive is sent every second per transport, and one answered, so these
+# build messages without aioice's Message, which serialises a message three
+# times to add MESSAGE-INTEGRITY and FINGERPRINT. tests/test_internals.py checks
+# that the bytes are exactly what aioice builds. What arrives is read with
+# aioice's own parser (:func:`_read`), never by hand.
 
 _COOKIE = 0x2112A442
 _FINGERPRINT_XOR = 0x5354554E
@@ -434,63 +458,10 @@ def _mac(key: bytes | HmacSha1) -> HmacSha1:
     return key if isinstance(key, HmacSha1) else HmacSha1(key)
 
 
-def _parse_request(data: bytes) -> tuple[str, bool, int | None, int] | None:
-    """USERNAME, whether USE-CANDIDATE is there, the role attribute and the
-    offset of MESSAGE-INTEGRITY of a well-formed request, as aioice reads them
-    (attributes after MESSAGE-INTEGRITY ignored); ``None`` for anything aioice
-    would reject or treat otherwise (bad length, bad FINGERPRINT, no USERNAME,
-    no or malformed MESSAGE-INTEGRITY)."""
-    (length,) = struct.unpack_from("!H", data, 2)
-    if len(data) != 20 + length:
-        return None
-    username: str | None = None
-    use_candidate = False
-    role: int | None = None
-    integrity: int | None = None
-    offset = 20
-    while offset + 4 <= len(data):
-        kind, size = struct.unpack_from("!HH", data, offset)
-        value = data[offset + 4 : offset + 4 + size]
-        if kind == _FINGERPRINT:
-            # the header's length counts the message up to the FINGERPRINT's end
-            crc = _fingerprint(
-                data[:2] + struct.pack("!H", offset - 12) + data[4:offset]
-            )
-            if len(value) != 4 or struct.unpack("!I", value)[0] != crc:
-                return None
-        elif integrity is not None:
-            pass  # not authenticated: aioice ignores it
-        elif kind == _MESSAGE_INTEGRITY:
-            if size != 20 or offset + 24 > len(data):
-                return None  # aioice's check fails: its 401
-            integrity = offset
-        elif kind == _USERNAME:
-            try:
-                username = value.decode("utf8")
-            except UnicodeDecodeError:
-                return None
-        elif kind == _USE_CANDIDATE:
-            use_candidate = True
-        elif kind in (_ICE_CONTROLLING, _ICE_CONTROLLED):
-            role = kind
-        offset += 4 + size + (-size % 4)
-    if username is None or integrity is None:
-        return None
-    return username, use_candidate, role, integrity
-
-
 def _fingerprint(message: bytes) -> int:
     """FINGERPRINT of ``message``, up to the attribute, with a header length
     that counts it (RFC 8489 14.7)."""
     return (binascii.crc32(message) ^ _FINGERPRINT_XOR) & 0xFFFFFFFF
-
-
-def _integrity_matches(data: bytes, offset: int, key: bytes | HmacSha1) -> bool:
-    """Whether the 20-byte MESSAGE-INTEGRITY at ``offset`` is right for ``key``
-    (computed with a header length that ends with it, RFC 8489 14.5)."""
-    header = data[:2] + struct.pack("!H", offset - 20 + 24) + data[4:20]
-    expected = _mac(key).digest(header + data[20:offset])
-    return hmac.compare_digest(expected, data[offset + 4 : offset + 24])
 
 
 def _signed(
@@ -577,22 +548,6 @@ def binding_request(
         username, priority, controlling, tie_breaker, use_candidate and controlling
     )
     return _signed(0x0001, transaction_id, body, key)
-
-
-def stun_integrity_ok(data: bytes, key: bytes | HmacSha1) -> bool:
-    """Whether a STUN message's MESSAGE-INTEGRITY is right for ``key``."""
-    if len(data) < 20:
-        return False
-    end = min(len(data), 20 + struct.unpack_from("!H", data, 2)[0])
-    offset = 20
-    while offset + 4 <= end:
-        kind, length = struct.unpack_from("!HH", data, offset)
-        if kind == _MESSAGE_INTEGRITY:
-            if length != 20 or offset + 24 > end:
-                return False
-            return _integrity_matches(data, offset, key)
-        offset += 4 + length + (-length % 4)
-    return False
 
 
 def _pair_states() -> tuple[Any, frozenset[Any]]:

@@ -1,15 +1,23 @@
-"""rtcstate over IPv6 host candidates, between two hosts made of network namespaces.
+"""rtcstate over IPv6 host candidates, between two hosts made of network
+namespaces, against aiortc, rtcstate and libwebrtc remotes.
 
 aioice never gathers ``::1`` nor link-local addresses, so an IPv6 host path
 needs real interfaces: hosts A and B (namespaces) each have a veth with a ULA
 address (fd00:7263::1 and ::2) and an IPv4 address, and are joined through a
 bridge in a third namespace, the "switch". tests/ipv6_peers.py, run inside A,
-connects two ``rtcstate.PeerConnection`` peers (default liveness timers) whose
-SDPs keep only IPv6 candidates, and this test checks what it measured: the
-selected pair is IPv6 and takes the hand-built keepalive path, data flows both
-ways, an idle connection stays ``connected`` on keepalives alone, a silent outage
-(the switch stops forwarding) reads ``disconnected`` within 2.5 s and
-``connected`` within 1 s of the switch's return.
+connects three pairs at once, each an ``rtcstate.PeerConnection`` in A (default
+liveness timers) and a remote in B: plain aiortc, rtcstate, and libwebrtc (PyPI
+``wrtc``, a process of its own started in B: tests/ipv6_wrtc_peer.py). Every
+SDP keeps only its IPv6 UDP candidates.
+
+The row meets the bar of the TURN rows (tests/test_networks.py): every pair
+connects on its IPv6 pair, which rtcstate's keepalives take by the hand-built
+fast path (and the remote's keepalives are answered by hand too, not by
+aioice); it stays ``connected`` through 30 s with messages both ways every
+0.5 s; a silent outage of 4 s (the switch stops forwarding) reads
+``disconnected`` within 2.5 s and ``connected`` within 1 s of the switch's
+return, on every rtcstate side, and data flows again; an outage that lasts
+reads ``failed`` 15 +- 1 s after the cut. Run with ``-s`` for the figures.
 
 Two hosts, not one: between two addresses of one namespace the kernel delivers
 locally, over ``lo``, so no link could be cut. No packet filter is needed
@@ -30,15 +38,52 @@ from typing import Any
 
 import pytest
 
+import rtcstate
 from netns import Netns, NetnsError, netns, veth
 
 pytestmark = pytest.mark.network
 
 SCRIPT = Path(__file__).with_name("ipv6_peers.py")
+WRTC_PEER = Path(__file__).with_name("ipv6_wrtc_peer.py")
 ADDRESSES = {"a": "fd00:7263::1", "b": "fd00:7263::2"}
 IPV4 = {"a": "198.18.72.1", "b": "198.18.72.2"}  # RFC 2544 test range
+HOSTS = {"local": "a", "remote": "b"}
+REMOTES = ("aiortc", "rtcstate", "libwebrtc")
+CONNECT_WITHIN = 10.0
 DISCONNECTED_WITHIN = 2.5  # of the cut, default timers
 CONNECTED_WITHIN = 1.0  # of the restore
+FAILED_AT = 15.0  # after the cut, +- FAILED_TOLERANCE
+FAILED_TOLERANCE = 1.0
+# Silence is counted from the last answer, which came up to one keepalive
+# interval (1 s, plus the grid's half step) before the cut: failed lands 14 to
+# 15 s after it, so the lower edge gets that much more room.
+FAILED_EARLY = FAILED_TOLERANCE + 0.1
+# Both verdicts count from the same last answer, so their gap is exact.
+FAILED_GAP = (
+    rtcstate.LivenessConfig().failed_timeout
+    - rtcstate.LivenessConfig().disconnected_timeout
+)
+GAP_TOLERANCE = 0.3
+# one a keepalive_interval through the 30 s idle, give or take the ends
+KEEPALIVES_MIN = int(30 / rtcstate.LivenessConfig().keepalive_interval) - 2
+#: connectionState of every rtcstate side through the whole run
+RTCSTATE_STATES = [
+    "connecting",
+    "connected",
+    "disconnected",
+    "connected",
+    "disconnected",
+    "failed",
+]
+COLUMNS = (
+    "connect",
+    "local disc.",
+    "local conn.",
+    "local failed",
+    "remote disc.",
+    "remote conn.",
+    "remote failed",
+)
 
 
 @dataclass
@@ -79,58 +124,178 @@ def run_peers(hosts: Hosts) -> dict[str, Any]:
         str(SCRIPT),
         "--remote-netns",
         hosts.b.name,
+        "--wrtc",
+        json.dumps(hosts.b.command(sys.executable, str(WRTC_PEER))),
         "--cut",
         json.dumps(hosts.bridge("down")),
         "--restore",
         json.dumps(hosts.bridge("up")),
-        timeout=50,
+        timeout=90,
     )
     lines = done.stdout.strip().splitlines()
     assert done.returncode == 0 and lines, (
         f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
     )
     result: dict[str, Any] = json.loads(lines[-1])
-    print(json.dumps(result, indent=1))  # the figures, with -s
-    assert "error" not in result, result["error"] + "\n" + done.stderr
+    assert "error" not in result, (
+        result["error"] + "\n" + json.dumps(result, indent=1) + "\n" + done.stderr
+    )
     return result
 
 
-@pytest.mark.timeout(60)
-def test_ipv6_pair_connects_stays_up_and_reads_an_outage(hosts: Hosts) -> None:
-    result = run_peers(hosts)
-    # both hosts offered IPv4 too, and the SDPs kept IPv6 only
-    for name in ("a", "b"):
-        assert result["candidates"][name], result["candidates"]
-        assert IPV4[name] in result["candidates"][name]
-        assert ADDRESSES[name] in result["candidates"][name]
-    # the pair aioice selected, on both sides, is the IPv6 one
-    for name, other in (("a", "b"), ("b", "a")):
-        pair = result["pairs"][name]
-        assert pair["local"][0] == ADDRESSES[name], pair
-        assert pair["remote"][0] == ADDRESSES[other], pair
-        # keepalives and answers built by hand on aioice's own socket
-        assert pair["fast"] is True and pair["driver_fast"] is True, pair
-    assert result["connect_s"] < 10
-    # idle longer than disconnected_timeout: keepalives alone kept it up, and
-    # every keepalive of the other side was answered by the fast path (aioice's
-    # request handler saw none of them)
-    idle = result["idle"]
-    assert idle["states"] == {"a": "connected", "b": "connected"}, idle
-    assert min(idle["keepalives_sent"].values()) >= 1, idle
-    assert idle["aioice_answered"] == {"a": 0, "b": 0}, idle
-    # the outage, both sides
-    for name in ("a", "b"):
-        assert result["disconnected_after_cut_s"][name] <= DISCONNECTED_WITHIN
-        assert result["connected_after_restore_s"][name] <= CONNECTED_WITHIN
-        assert result["states"][name] == [
-            "connecting",
-            "connected",
-            "disconnected",
-            "connected",
+def is_rtcstate(pair: dict[str, Any], label: str) -> bool:
+    return label == "local" or pair["remote"] == "rtcstate"
+
+
+def check(pair: dict[str, Any]) -> list[str]:
+    """What is wrong with one pair's figures (nothing, when it meets the bar)."""
+    problems: list[str] = list(pair.get("errors", []))
+    sides = [label for label in HOSTS if label in pair.get("states", {})]
+    ours = [label for label in sides if is_rtcstate(pair, label)]
+    # both hosts offered IPv4 too, and the remote's SDP kept IPv6 UDP only
+    offered = pair.get("candidates")
+    if offered is None:
+        return [*problems, "never negotiated"]
+    for label, host in HOSTS.items():
+        if not {IPV4[host], ADDRESSES[host]} <= set(offered[label]):
+            problems.append(f"{label} offered {offered[label]}")
+    if set(offered["remote_kept"]) != {ADDRESSES["b"]}:
+        problems.append(f"the answer kept {offered['remote_kept']}")
+    connect = pair.get("connect")
+    if connect is None or connect > CONNECT_WITHIN:
+        problems.append(f"connected after {connect} s")
+    # the pair each side selected is the IPv6 one; on the rtcstate sides the
+    # running monitor's keepalives (and answers) are built by hand on aioice's
+    # own socket
+    selected = pair.get("selected", {})
+    for label in sides:
+        info = selected.get(label)
+        mine, other = HOSTS[label], "b" if label == "local" else "a"
+        if (
+            not isinstance(info, dict)
+            or info["local"][0] != ADDRESSES[mine]
+            or info["remote"][0] != ADDRESSES[other]
+        ):
+            problems.append(f"{label} selected {info}")
+        elif is_rtcstate(pair, label) and not (info["fast"] and info["driver_fast"]):
+            problems.append(f"{label}'s keepalives do not take the fast path: {info}")
+    if "selected_after" in pair and pair["selected_after"] != selected:
+        problems.append(f"after the outage, selected {pair['selected_after']}")
+    idle = pair.get("idle")
+    if idle is None:
+        return [*problems, "did not idle"]
+    for label, other in (("local", "remote"), ("remote", "local")):
+        if idle["states"][label] != "connected":
+            problems.append(f"{label} is {idle['states'][label]} after idling")
+        # nothing but ICE connected -> completed after its own connected
+        changes = [
+            change
+            for change in idle["changes_after_connected"][label]
+            if "-> completed" not in change
         ]
-    # data again after the return, on the same IPv6 pair
-    assert result["received"] == {"a": 15, "b": 10}
-    assert result["pairs_after"] == result["pairs"]
+        if changes or idle["changes_while_idle"][label]:
+            problems.append(
+                f"{label} changed after connected: {changes}, "
+                f"while idle: {idle['changes_while_idle'][label]}"
+            )
+        if idle["received"][label] != idle["sent"][other] or idle["send_errors"][label]:
+            problems.append(
+                f"{label} received {idle['received'][label]} of "
+                f"{idle['sent'][other]} ({idle['send_errors'][label]})"
+            )
+    for label in ours:
+        # every keepalive of the other side was answered by the fast path:
+        # aioice's request handler saw none of them
+        if idle["keepalives_sent"][label] < KEEPALIVES_MIN:
+            problems.append(f"{label} sent {idle['keepalives_sent'][label]} keepalives")
+        if idle["aioice_answered"][label] != 0:
+            problems.append(f"aioice answered {idle['aioice_answered'][label]} ")
+    outage = pair.get("outage")
+    if outage is None:
+        return [*problems, "no outage"]
+    for label in ours:
+        gone, back = outage["disconnected"][label], outage["connected"][label]
+        if gone is None or gone > DISCONNECTED_WITHIN:
+            problems.append(f"{label} disconnected after {gone} s")
+        if back is None or back > CONNECTED_WITHIN:
+            problems.append(f"{label} connected again after {back} s")
+    if pair.get("after") is not True:
+        problems.append("no data after the outage")
+    lasting = pair.get("lasting")
+    if lasting is None:
+        return [*problems, "no lasting outage"]
+    for label in ours:
+        gone, failed = lasting["disconnected"][label], lasting["failed"][label]
+        if failed is None or not (
+            FAILED_AT - FAILED_EARLY <= failed <= FAILED_AT + FAILED_TOLERANCE
+        ):
+            problems.append(f"{label} failed after {failed} s")
+        if gone is None or (failed is not None and gone > failed):
+            problems.append(f"{label} was not disconnected before failed")
+        elif failed is not None and abs(failed - gone - FAILED_GAP) > GAP_TOLERANCE:
+            problems.append(
+                f"{label} failed {failed - gone:.2f} s after disconnected "
+                f"(the timers say {FAILED_GAP} s)"
+            )
+        if pair["states"][label] != RTCSTATE_STATES:
+            problems.append(f"{label} went {pair['states'][label]}")
+    return problems
+
+
+def figures(pair: dict[str, Any]) -> dict[str, float | None]:
+    cells: dict[str, float | None] = {"connect": pair.get("connect")}
+    for label in HOSTS:
+        for column, phase, state in (
+            ("disc.", "outage", "disconnected"),
+            ("conn.", "outage", "connected"),
+            ("failed", "lasting", "failed"),
+        ):
+            cells[f"{label} {column}"] = pair.get(phase, {}).get(state, {}).get(label)
+    return cells
+
+
+def report(result: dict[str, Any], checked: list[list[str]]) -> str:
+    """A table of the figures (seconds) and problems, printed for ``-s``."""
+    lines = [
+        f"IPv6 host <-> host: idle {result.get('idle_s', 0):.1f} s, outage "
+        f"{result.get('outage_s', 0):.2f} s, then for good (targets: "
+        f"disconnected within {DISCONNECTED_WITHIN} s, connected within "
+        f"{CONNECTED_WITHIN} s, failed at {FAILED_AT} +- {FAILED_TOLERANCE} s); "
+        "disc. and conn. are of the short outage, failed of the lasting one",
+        "from the offers' start: "
+        + ", ".join(f"{k} {v:.3f} s" for k, v in result.get("timeline", {}).items()),
+        f"{'pair':<30}" + "".join(f"{c:>14}" for c in COLUMNS),
+    ]
+    for pair, problems in zip(result.get("pairs", []), checked):
+        cells = figures(pair)
+        lines.append(
+            f"{'ipv6 host vs ' + pair['remote']:<30}"
+            + "".join(
+                f"{'-' if cells[c] is None else f'{cells[c]:.3f}':>14}" for c in COLUMNS
+            )
+        )
+        if pair["remote"] != "rtcstate":
+            # the other implementation's own states, for the record
+            for phase in ("outage", "lasting"):
+                seen = pair.get(phase, {}).get("seen", {}).get("remote")
+                lines.append(f"    {pair['remote']} during the {phase}: {seen}")
+        lines.extend(f"    ! {problem}" for problem in problems)
+    text = "\n".join(lines)
+    print("\n" + text)
+    return text
+
+
+@pytest.mark.timeout(100)
+def test_ipv6_pairs_connect_stay_up_and_read_outages(hosts: Hosts) -> None:
+    result = run_peers(hosts)
+    pairs = result["pairs"]
+    assert [pair["remote"] for pair in pairs] == list(REMOTES)
+    checked = [check(pair) for pair in pairs]
+    text = report(result, checked)
+    logged = result["logged"] + result["close_errors"] + result["libwebrtc"]["errors"]
+    assert not any(checked) and not logged, (
+        f"{text}\n{json.dumps(logged, indent=1)}\n{json.dumps(result, indent=1)}"
+    )
 
 
 def test_the_namespaces_reach_nothing_else(hosts: Hosts) -> None:

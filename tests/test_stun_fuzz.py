@@ -732,3 +732,29 @@ def test_a_check_with_both_roles_is_left_to_aioice() -> None:
     rig = _rig(State(controlling=True))
     assert not rig.selected._answer(data)
     assert rig.socket.sent == []
+
+
+# --- the hand reader's own edges (found by mutating it, not by the fuzzing) ------
+
+
+def test_what_follows_message_integrity_is_not_read() -> None:
+    # aioice reads nothing after MESSAGE-INTEGRITY but FINGERPRINT: a right
+    # USERNAME there does not make up for a wrong one before it
+    body = _attr(_USERNAME, b"locl:someone")
+    after = _attr(_USERNAME, CHECK_USERNAME.encode())
+    data = _sign(_REQUEST, b"check-000001", body, LOCAL_PWD, unsigned=after)
+    sent = _aioice_just_answers(data, State())
+    assert sent is not None and len(sent) == 1
+    assert stun.parse_message(sent[0][0]).message_class == stun.Class.ERROR  # 401
+    rig = _rig(State())
+    assert not rig.selected._answer(data)
+    assert rig.socket.sent == []
+
+
+def test_a_username_that_is_not_utf8_is_refused_in_an_answer() -> None:
+    body = _attr(_USERNAME, b"\xff\xfe") + _attr(
+        _XOR_MAPPED, stun.pack_xor_address(ADDRESSES[0], TID)
+    )
+    data = _sign(_RESPONSE, TID, body, REMOTE_PWD)
+    assert not _aioice_accepts_answer(data)
+    assert not _rig(State()).selected._is_answer(data)

@@ -45,10 +45,10 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 import rtcstate
 from rtcstate import _internals
+from targets import IDLE
 
 REMOTES = ("aiortc", "rtcstate", "libwebrtc")
 CONNECT_TIMEOUT = 10.0  # per pair, all pairs at once
-IDLE = 30.0  # with messages both ways
 SEND_EVERY = 0.5
 OUTAGE = 4.0
 # measure past the targets, to know by how much a miss misses

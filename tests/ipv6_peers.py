@@ -45,7 +45,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 import rtcstate
 from rtcstate import _internals
-from targets import IDLE
+from targets import IDLE, connection_states
 
 REMOTES = ("aiortc", "rtcstate", "libwebrtc")
 CONNECT_TIMEOUT = 10.0  # per pair, all pairs at once
@@ -210,11 +210,7 @@ class AiortcSide(Side):
     @property
     def states(self) -> list[tuple[float, str]]:
         if self.is_rtcstate:
-            return [
-                (change.time, str(change.current))
-                for change in self.pc.state_history
-                if change.attribute == "connectionState"
-            ]
+            return connection_states(self.pc)
         return self._states
 
     def changes_since(self, since: float) -> list[str]:

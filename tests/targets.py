@@ -56,3 +56,12 @@ def lasting_outage_problems(gone: float | None, failed: float | None) -> list[st
             f"(the timers say {FAILED_GAP} s)"
         )
     return problems
+
+
+def connection_states(pc: rtcstate.PeerConnection) -> list[tuple[float, str]]:
+    """(loop time, value) of each ``connectionState`` change in ``pc``'s history."""
+    return [
+        (change.time, str(change.current))
+        for change in pc.state_history
+        if change.attribute == "connectionState"
+    ]

@@ -46,6 +46,7 @@ from targets import (
     FAILED_AT,
     FAILED_TOLERANCE,
     IDLE,
+    connection_states,
     lasting_outage_problems,
     outage_problems,
 )
@@ -201,11 +202,7 @@ class Side:
     @property
     def states(self) -> list[tuple[float, str]]:
         if self.is_rtcstate:
-            return [
-                (change.time, str(change.current))
-                for change in self.pc.state_history
-                if change.attribute == "connectionState"
-            ]
+            return connection_states(self.pc)
         return self._states
 
     def _record_state(self) -> None:

@@ -82,6 +82,23 @@ def test_demo_rejects_bad_options_with_usage() -> None:
     assert "--loss must be between 0 and 1" in result.stderr
 
 
+@pytest.mark.parametrize("option", ["--cut-after", "--cut-for", "--duration"])
+def test_demo_rejects_a_time_that_is_not_finite(option: str) -> None:
+    result = demo(option, "inf")
+    assert result.returncode == 2
+    assert f"{option} must be a finite number, not inf" in result.stderr
+
+
+def test_cut_for_alone_cuts_the_link() -> None:
+    # the README's `rtcstate demo --cut-for 20` relies on it (here shorter)
+    result = demo("--cut-for", "0.5", "--json")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    notes = [r["text"] for r in records if r["type"] == "note"]
+    assert notes[0] == "link cut in both directions for 0.5 s"
+    assert notes[1] == "link restored"
+
+
 def test_console_script_is_installed() -> None:
     script = Path(sys.executable).parent / "rtcstate"
     if not script.exists():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 from dataclasses import asdict
 from typing import Any, TextIO
@@ -24,18 +25,24 @@ from .testing import FaultyLink
 from .tracker import UnreachableStateError
 
 CONNECT_TIMEOUT = 10.0
+#: a cut asked for with --cut-for alone starts this long after connecting
+DEFAULT_CUT_AFTER = 2.0
+DEFAULT_CUT_FOR = 4.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--cut-after", type=float, metavar="S", help="cut the link after S seconds"
+        "--cut-after",
+        type=float,
+        metavar="S",
+        help=f"cut the link S seconds after connecting (default {DEFAULT_CUT_AFTER:g} "
+        "when --cut-for is given, else no cut)",
     )
     parser.add_argument(
         "--cut-for",
         type=float,
-        default=4.0,
         metavar="S",
-        help="for S seconds (default 4)",
+        help=f"for S seconds (default {DEFAULT_CUT_FOR:g})",
     )
     parser.add_argument(
         "--loss", type=float, default=0.0, metavar="P", help="random loss rate, 0 to 1"
@@ -50,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--duration",
         type=float,
         metavar="S",
-        help="how long to run once connected (default: until the fault is over + 3 s)",
+        help="how long to run once connected (default: until the fault is over + 3 s;"
+        " a longer fault extends it)",
     )
     parser.add_argument(
         "--loopback",
@@ -64,6 +72,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    for option in ("cut_after", "cut_for", "loss", "hang_up_after", "duration"):
+        value = getattr(args, option)
+        if value is not None and not math.isfinite(value):
+            name = "--" + option.replace("_", "-")
+            parser.error(f"{name} must be a finite number, not {value}")
+    if args.cut_for is not None and args.cut_after is None:
+        args.cut_after = DEFAULT_CUT_AFTER  # --cut-for alone asks for a cut
+    if args.cut_for is None:
+        args.cut_for = DEFAULT_CUT_FOR
     if args.cut_after is not None and args.cut_after < 0:
         parser.error("--cut-after must be >= 0")
     if args.cut_for <= 0:

@@ -558,6 +558,8 @@ class StateTracker:
                 entry.liveness_reason = None  # consumed by this change
             elif entry.notice is not None:
                 # how the state is derived changed, not the state: keep a record
+                # (which consumes the reason, as a change would)
+                entry.liveness_reason = None
                 moves.append(
                     TransportChange(
                         "ice",

@@ -236,7 +236,8 @@ class AiortcSide(Side):
     @property
     def driver(self) -> Any:
         """rtcstate's running liveness driver of the transport, or None."""
-        return self.pc._rtcstate._ice[self.transport].driver
+        liveness = self.pc._tracker.liveness(self.transport)
+        return None if liveness is None else liveness.driver
 
     async def pair(self) -> dict[str, Any] | None:
         """The selected pair, as aioice and (for rtcstate) the liveness
@@ -253,7 +254,7 @@ class AiortcSide(Side):
             driver = self.driver
             info["fast"] = None if selected is None else selected.fast
             # the pair the running monitor watches and sends its keepalives on
-            info["driver_fast"] = None if driver is None else driver._pair.fast
+            info["driver_fast"] = None if driver is None else driver.pair.fast
         return info
 
     def keepalives_sent(self) -> int:

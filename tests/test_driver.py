@@ -182,7 +182,7 @@ async def test_an_answer_moves_the_armed_timer_to_the_next_grid_point() -> None:
     # Without this, every connection would wake the loop once more per keepalive
     # (at the probe deadline, off the grid) only to find nothing due.
     from rtcstate.driver import LivenessDriver
-    from rtcstate.liveness import LivenessConfig
+    from rtcstate.liveness import LivenessConfig, LivenessMonitor
 
     cfg = LivenessConfig(
         keepalive_interval=0.1,
@@ -194,7 +194,13 @@ async def test_an_answer_moves_the_armed_timer_to_the_next_grid_point() -> None:
         keepalive_grid=0.01,
     )
     fake = _FakePair()
-    driver = LivenessDriver(fake, cfg, lambda *args: None, _unexpected)  # type: ignore[arg-type]
+    now = asyncio.get_running_loop().time()
+    driver = LivenessDriver(
+        LivenessMonitor(cfg, now),
+        fake,  # type: ignore[arg-type]
+        lambda *args: None,
+        _unexpected,
+    )
     try:
         for _ in range(100):
             if fake.sent:
@@ -221,14 +227,15 @@ async def test_an_error_inside_the_driver_stops_it_and_is_reported_once() -> Non
     # A keepalive that cannot be sent (here: raises) must not escape into the
     # loop's timer callback, nor leave a tap or a timer behind.
     from rtcstate.driver import LivenessDriver
+    from rtcstate.liveness import LivenessMonitor
     from rtcstate.testing import FAST_LIVENESS
 
     fake = _FakePair(fails=True)
     faults: list[Exception] = []
     verdicts: list[object] = []
     driver = LivenessDriver(
+        LivenessMonitor(FAST_LIVENESS, asyncio.get_running_loop().time()),
         fake,  # type: ignore[arg-type]
-        FAST_LIVENESS,
         lambda *args: verdicts.append(args),
         faults.append,
     )

@@ -24,7 +24,7 @@ from conftest import config, negotiate
 from rtcstate import _internals, rules
 from rtcstate.liveness import LivenessMonitor
 from rtcstate.testing import FAST_LIVENESS
-from rtcstate.tracker import StateTracker
+from rtcstate.transports import Transports
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.network]
 
@@ -49,12 +49,12 @@ LIVENESS_HOOKS = [
 # (object, attribute, whether the states are still tracked) for the others
 OTHER_HOOKS = [
     pytest.param(_internals, "guard_connection", True, id="close guards"),
-    pytest.param(StateTracker, "_subscribe_dtls", False, id="signalling: transports"),
+    pytest.param(Transports, "_subscribe", False, id="signalling: transports"),
     pytest.param(rules, "connection_state", False, id="state step"),
     pytest.param(
         _internals, "remote_end_of_candidates", False, id="end-of-candidates read"
     ),
-    pytest.param(StateTracker, "_forget_ice", True, id="close"),
+    pytest.param(Transports, "close", True, id="close"),
 ]
 
 

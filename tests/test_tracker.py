@@ -22,7 +22,7 @@ async def test_wait_times_out(pcs) -> None:
     pc = pcs()
     with pytest.raises(asyncio.TimeoutError):
         await pc.wait_for_connection_state("connected", timeout=0.05)
-    assert not pc._rtcstate._waiters  # nothing left behind
+    assert not pc._tracker.feed.waiting  # nothing left behind
 
 
 async def test_wait_on_closed_connection_raises_at_once(pcs) -> None:
@@ -50,7 +50,7 @@ async def test_bad_wait_arguments_are_clear_errors(pcs) -> None:
     pc = pcs()
     with pytest.raises(ValueError, match="at least one state"):
         await pc.wait_for_connection_state()
-    with pytest.raises(ValueError, match="'completed' is not a PeerConnectionState"):
+    with pytest.raises(ValueError, match="connectionState: 'completed' is not one of"):
         await pc.wait_for_connection_state("completed")
     with pytest.raises(ValueError, match="timeout"):
         await pc.wait_for_connection_state("connected", timeout=-1)

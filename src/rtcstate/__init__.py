@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from ._internals import InternalsChangedError
 from .events import Cause, StateChange, TransportChange
+from .feed import StateChanges, UnreachableStateError
 from .liveness import LivenessConfig
+from .options import DEFAULT_HISTORY_SIZE
 from .peerconnection import PeerConnection
 from .states import (
     DtlsTransportState,
@@ -19,7 +21,6 @@ from .states import (
     Liveness,
     PeerConnectionState,
 )
-from .tracker import DEFAULT_HISTORY_SIZE, StateChanges, UnreachableStateError
 from .validation import parse_candidate
 from .watch import ConnectionWatcher, watch
 

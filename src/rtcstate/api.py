@@ -1,19 +1,51 @@
-"""The state surface shared by :class:`~rtcstate.PeerConnection` and
-:class:`~rtcstate.ConnectionWatcher`."""
+"""What :class:`~rtcstate.PeerConnection` and :class:`~rtcstate.ConnectionWatcher`
+share: one attach path (:meth:`StateAPI._attach`, and the hooks both call from
+aiortc's signalling), and the state surface they offer."""
 
 from __future__ import annotations
 
-from aiortc import RTCIceTransport
+from collections.abc import Callable
 
-from .events import StateChange, TransportChange
+from aiortc import RTCIceTransport, RTCPeerConnection
+
+from . import _internals
+from .events import Cause, StateChange, TransportChange
+from .feed import StateChanges
+from .options import Options
 from .states import IceConnectionState, IceTransportState, PeerConnectionState
-from .tracker import StateChanges, StateTracker
+from .tracker import StateTracker
 
 
 class StateAPI:
-    """Reads the W3C states from ``self._rtcstate`` (a :class:`StateTracker`)."""
+    """Reads the W3C states from ``self._tracker`` (a :class:`StateTracker`)."""
 
-    _rtcstate: StateTracker
+    _tracker: StateTracker
+
+    def _attach(
+        self,
+        pc: RTCPeerConnection,
+        emit: Callable[[str, StateChange | TransportChange], object],
+        options: Options,
+    ) -> None:
+        """Track ``pc``: rtcstate's events go out through ``emit``, and aiortc no
+        longer closes ``pc`` by itself on a remote hang-up (its states follow
+        the transports instead, as in a browser)."""
+        _internals.disable_self_close(pc)
+        self._tracker = StateTracker(
+            pc, lambda change: emit(change.event, change), options
+        )
+
+    def _signaling_changed(self, signaling_state: str) -> None:
+        """``signalingstatechange``: descriptions were applied, so transports
+        may have been created or bundled away; ``closed`` is aiortc's close()."""
+        if signaling_state == "closed":
+            self._tracker.close()
+        else:
+            self._tracker.sync_transports(f"signalingState {signaling_state}")
+
+    def _remote_candidate_added(self) -> None:
+        """A first remote candidate moves an ICE transport from new to checking."""
+        self._tracker.update(Cause("ice", detail="remote candidate added"))
 
     @property
     def connectionState(self) -> PeerConnectionState:
@@ -21,7 +53,7 @@ class StateAPI:
 
         Changes fire ``"connectionstatechange"``. Compares equal to the W3C string.
         """
-        return self._rtcstate.connection_state
+        return self._tracker.connection_state
 
     @property
     def iceConnectionState(self) -> IceConnectionState:
@@ -30,7 +62,7 @@ class StateAPI:
         Changes fire ``"iceconnectionstatechange"``, before any
         ``"connectionstatechange"`` caused by the same transport change.
         """
-        return self._rtcstate.ice_connection_state
+        return self._tracker.ice_connection_state
 
     @property
     def state_history(self) -> list[StateChange]:
@@ -39,7 +71,7 @@ class StateAPI:
         Includes the change to ``closed`` made by ``close()`` (which fires no event).
         Bounded by ``history_size``; the oldest entries are dropped first.
         """
-        return self._rtcstate.history
+        return self._tracker.feed.history
 
     @property
     def transport_history(self) -> list[TransportChange]:
@@ -47,7 +79,7 @@ class StateAPI:
         ICE transports' ``RTCIceTransportState`` (as rtcstate derives it) and the
         DTLS transports' ``RTCDtlsTransportState``. Bounded like
         :attr:`state_history`."""
-        return self._rtcstate.transport_history
+        return self._tracker.feed.transport_history
 
     def get_ice_transport_state(self, transport: RTCIceTransport) -> IceTransportState:
         """The ``RTCIceTransportState`` rtcstate derives for one ICE transport of
@@ -56,11 +88,11 @@ class StateAPI:
 
         :raises ValueError: if the transport is not one this connection counts.
         """
-        return self._rtcstate.ice_transport_state(transport)
+        return self._tracker.ice_transport_state(transport)
 
     def transport_states(self) -> dict[str, str]:
         """A label -> state map of every counted transport, for logs."""
-        return self._rtcstate.transport_states()
+        return self._tracker.transport_states()
 
     async def wait_for_connection_state(
         self, *states: PeerConnectionState | str, timeout: float | None = None
@@ -74,7 +106,7 @@ class StateAPI:
             any more (``closed`` is final; ``failed`` can only become ``closed``).
         :raises ValueError: for no state, or a value that is not a W3C state.
         """
-        result: PeerConnectionState = await self._rtcstate.wait_for(
+        result: PeerConnectionState = await self._tracker.wait_for(
             "connectionState", states, timeout
         )
         return result
@@ -86,7 +118,7 @@ class StateAPI:
 
         Same contract as :meth:`wait_for_connection_state`.
         """
-        result: IceConnectionState = await self._rtcstate.wait_for(
+        result: IceConnectionState = await self._tracker.wait_for(
             "iceConnectionState", states, timeout
         )
         return result
@@ -97,8 +129,8 @@ class StateAPI:
         It misses none, however slowly it is consumed, and ends after the change
         to ``closed``.
         """
-        return StateChanges(self._rtcstate, "connectionState")
+        return self._tracker.changes("connectionState")
 
     def ice_connection_state_changes(self) -> StateChanges[IceConnectionState]:
         """Like :meth:`connection_state_changes`, for ``iceConnectionState``."""
-        return StateChanges(self._rtcstate, "iceConnectionState")
+        return self._tracker.changes("iceConnectionState")

@@ -1,36 +1,65 @@
-"""The thin asyncio layer that runs a :class:`~rtcstate.liveness.LivenessMonitor`
-on one ICE transport's selected pair.
+"""The thin asyncio layer that runs the sans-IO liveness of one ICE transport.
 
-It feeds the monitor every datagram from the remote, answers to keepalives apart
-(seen on the pair's socket: :class:`rtcstate._internals.SelectedPair`), arms one
-``loop.call_at`` timer at the monitor's ``get_timer()``, sends the keepalives the
-monitor asks for, and passes verdicts on. Nothing here decides anything.
+:class:`LivenessDriver` runs one sans-IO core
+(:class:`~rtcstate.liveness.LivenessMonitor` on a selected pair, or
+:class:`~rtcstate.liveness.ChecksDeadline` before there is one): it feeds the
+core every datagram from the remote and the answers to keepalives apart (seen
+on the pair's socket), arms one ``loop.call_at`` timer at the core's
+``get_timer()``, sends the keepalives the core asks for, and passes verdicts
+on. Nothing here decides anything.
 
-It runs inside aioice's datagram path and on the loop's timers, so an exception
-of its own (or of the monitor, or of the pair) must not escape into either: the
-driver stops, the datagram still reaches aioice, and ``on_fault`` is told once.
+:class:`TransportLiveness` runs the cores of one ICE transport in turn: the
+deadline while ICE checks, the monitor once aiortc has a selected pair. When one
+says ``failed`` (consent expired), it carries out the stop (RFC 7675: stop
+sending to the remote); the tracker only receives the verdicts.
+
+This runs inside aioice's datagram path and on the loop's timers, so an
+exception of its own (or of a core, or of the pair) must not escape into either:
+liveness stops for that transport, the datagram still reaches aioice, aioice's
+own consent checks are given back, and ``on_fault`` is told once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
+from aiortc import RTCIceTransport
+
+from . import _internals
 from ._internals import SelectedPair
-from .liveness import KeepaliveDue, LivenessConfig, LivenessMonitor
-from .states import Liveness
+from .liveness import (
+    ChecksDeadline,
+    Event,
+    KeepaliveDue,
+    LivenessConfig,
+    LivenessMonitor,
+)
+from .states import IceTransportState, Liveness
 
-__all__ = ["LivenessDriver"]
+__all__ = ["LivenessDriver", "TransportLiveness"]
 
 logger = logging.getLogger("rtcstate")
 
 
-class LivenessDriver:
-    """Runs one monitor until :meth:`stop` or its ``failed`` verdict.
+class Core(Protocol):
+    """The sans-IO interface :class:`LivenessDriver` runs."""
 
-    :param pair: the selected pair to watch and send keepalives on.
-    :param config: the monitor's timers.
+    def answer_received(self, now: float) -> None: ...
+    def packet_received(self, now: float) -> None: ...
+    def get_timer(self) -> float | None: ...
+    def handle_timer(self, now: float) -> None: ...
+    def next_event(self) -> Event | None: ...
+
+
+class LivenessDriver:
+    """Runs one sans-IO core until :meth:`stop` or its ``failed`` verdict.
+
+    :param core: the monitor (or deadline) to run, created at the loop's time.
+    :param pair: the selected pair to watch and send keepalives on, or ``None``
+        for a core that sends none.
     :param on_verdict: called with each new :class:`Liveness` and its reason.
     :param on_fault: called once, after the driver stopped itself, with an
         exception raised inside it (a bug, or an aioice that changed).
@@ -38,8 +67,8 @@ class LivenessDriver:
 
     def __init__(
         self,
-        pair: SelectedPair,
-        config: LivenessConfig,
+        core: Core,
+        pair: SelectedPair | None,
         on_verdict: Callable[[Liveness, str], None],
         on_fault: Callable[[Exception], None],
     ) -> None:
@@ -47,16 +76,17 @@ class LivenessDriver:
         self._pair = pair
         self._on_verdict = on_verdict
         self._on_fault = on_fault
-        self._monitor = LivenessMonitor(config, self._loop.time())
+        self._monitor = core
         self._handle: asyncio.TimerHandle | None = None
         self._stopped = self._faulted = False
-        self.keepalives_sent = 0
-        pair.watch(self._on_packet, self._on_answer, self._fault)
+        self.keepalives_sent = 0  # read by tests that prove keepalives flowed
+        if pair is not None:
+            pair.watch(self._on_packet, self._on_answer, self._fault)
         self._arm()
 
     @property
-    def liveness(self) -> Liveness:
-        return self._monitor.liveness
+    def pair(self) -> SelectedPair | None:
+        return self._pair
 
     def stop(self) -> None:
         """Stop watching and sending. Idempotent."""
@@ -64,7 +94,8 @@ class LivenessDriver:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
-        self._pair.unwatch()
+        if self._pair is not None:
+            self._pair.unwatch()
 
     # A packet only moves the monitor's deadlines later: the armed timer may then
     # fire early, find nothing due and re-arm; no call_at per packet.
@@ -117,9 +148,117 @@ class LivenessDriver:
     def _drain(self) -> None:
         while not self._stopped and (event := self._monitor.next_event()) is not None:
             if isinstance(event, KeepaliveDue):
-                if self._pair.send_keepalive():
+                if self._pair is not None and self._pair.send_keepalive():
                     self.keepalives_sent += 1
             else:
                 if event.liveness is Liveness.FAILED:
                     self.stop()
                 self._on_verdict(event.liveness, event.reason)
+
+
+class TransportLiveness:
+    """The liveness of one ICE transport, on the running loop.
+
+    :param transport: the ICE transport.
+    :param config: the timers.
+    :param on_verdict: called with each verdict and its reason.
+    :param on_fault: called once with an internal error, after liveness was
+        switched off for this transport and aioice's consent checks restored.
+    :param stop_sending: returns the coroutine that stops everything sending
+        over the transport; run when consent expires.
+    :param keep: keeps a task referenced until it is done.
+    """
+
+    def __init__(
+        self,
+        transport: RTCIceTransport,
+        config: LivenessConfig,
+        on_verdict: Callable[[Liveness, str], None],
+        on_fault: Callable[[Exception], None],
+        stop_sending: Callable[[], Coroutine[Any, Any, None]],
+        keep: Callable[[asyncio.Future[Any]], None],
+    ) -> None:
+        self._transport = transport
+        self._config = config
+        self._on_verdict = on_verdict
+        self._on_fault = on_fault
+        self._stop_sending = stop_sending
+        self._keep = keep
+        self._checks: LivenessDriver | None = None
+        self._monitor: LivenessDriver | None = None
+        self._off = False
+
+    @property
+    def driver(self) -> LivenessDriver | None:
+        """The driver of the selected pair's monitor, once started."""
+        return self._monitor
+
+    @property
+    def off(self) -> bool:
+        """Liveness was switched off here by an internal error."""
+        return self._off
+
+    def follow(self, state: IceTransportState, native: str) -> None:
+        """Run the deadline while the transport checks; start the monitor once
+        aiortc has selected a pair (``completed``), stop it when ICE ends."""
+        if self._off:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # started at the next event, which runs in the loop
+        try:
+            self._follow_checks(state)
+            self._follow_pair(native)
+        except Exception as exc:
+            self._fault(exc)
+
+    def stop(self) -> None:
+        """Stop both cores. Idempotent."""
+        for driver in (self._checks, self._monitor):
+            if driver is not None:
+                driver.stop()
+
+    def _follow_checks(self, state: IceTransportState) -> None:
+        if state is not IceTransportState.CHECKING:
+            if self._checks is not None:
+                self._checks.stop()
+                self._checks = None
+        elif self._checks is None:
+            now = asyncio.get_running_loop().time()
+            self._checks = LivenessDriver(
+                ChecksDeadline(self._config, now), None, self._verdict, self._fault
+            )
+
+    def _follow_pair(self, native: str) -> None:
+        if self._monitor is not None:
+            if native != "completed":
+                self._monitor.stop()
+            return
+        if native != "completed":
+            return
+        pair = _internals.selected_pair(self._transport)
+        if pair is None:
+            return
+        _internals.take_over_consent(self._transport)
+        now = asyncio.get_running_loop().time()
+        self._monitor = LivenessDriver(
+            LivenessMonitor(self._config, now), pair, self._verdict, self._fault
+        )
+
+    def _verdict(self, liveness: Liveness, reason: str) -> None:
+        if liveness is Liveness.FAILED:
+            # RFC 7675: consent expired, stop sending to the remote.
+            self._keep(asyncio.ensure_future(self._stop_sending()))
+        self._on_verdict(liveness, reason)
+
+    def _fault(self, exc: Exception) -> None:
+        if self._off:
+            return
+        self._off = True
+        self.stop()
+        try:
+            _internals.restore_consent(self._transport)
+        except Exception:
+            logger.warning("aioice's consent checks not restored", exc_info=True)
+        self._on_fault(exc)

@@ -10,6 +10,8 @@ from .states import IceConnectionState, PeerConnectionState
 __all__ = ["Cause", "StateChange", "TransportChange"]
 
 CauseKind = Literal["ice", "dtls", "transports", "close"]
+#: The two public state attributes of a peer connection.
+Attribute = Literal["connectionState", "iceConnectionState"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class StateChange:
     :ivar cause: why it happened.
     """
 
-    attribute: Literal["connectionState", "iceConnectionState"]
+    attribute: Attribute
     previous: PeerConnectionState | IceConnectionState
     current: PeerConnectionState | IceConnectionState
     time: float

@@ -34,6 +34,14 @@ An answer at any point starts over (and ``disconnected`` becomes ``alive``). A
 packet from the remote while probing or disconnected triggers a probe at once
 (at most one per ``probe_interval``), so a restored path is seen within a round
 trip. An idle but present remote answers every keepalive, so it never looks gone.
+
+Before a pair is selected there is nothing to send keepalives on, but checks
+can run forever (aioice alone does, for example against wrong ICE
+credentials). :class:`ChecksDeadline` bounds them, as libwebrtc does: checks
+that find no working pair within ``failed_timeout`` say ``failed``.
+
+Both say ``failed`` with a :class:`LivenessChanged` event: consent expired (or
+was never won), and the I/O layer stops sending to the remote.
 """
 
 from __future__ import annotations
@@ -43,7 +51,13 @@ from dataclasses import dataclass
 
 from .states import Liveness
 
-__all__ = ["KeepaliveDue", "LivenessChanged", "LivenessConfig", "LivenessMonitor"]
+__all__ = [
+    "ChecksDeadline",
+    "KeepaliveDue",
+    "LivenessChanged",
+    "LivenessConfig",
+    "LivenessMonitor",
+]
 
 
 @dataclass(frozen=True)
@@ -133,7 +147,7 @@ class KeepaliveDue:
 
 @dataclass(frozen=True)
 class LivenessChanged:
-    """The monitor's verdict changed."""
+    """The verdict changed; ``failed`` means consent expired: stop sending."""
 
     liveness: Liveness
     reason: str
@@ -262,3 +276,42 @@ class LivenessMonitor:
     def _set(self, liveness: Liveness, reason: str) -> None:
         self._liveness = liveness
         self._events.append(LivenessChanged(liveness, reason))
+
+
+class ChecksDeadline:
+    """Bounds the checking phase of one ICE transport, as libwebrtc does.
+
+    Same interface as :class:`LivenessMonitor`; it only ever says ``failed``.
+
+    :param config: its ``failed_timeout`` is the bound.
+    :param now: when the checks started.
+    """
+
+    def __init__(self, config: LivenessConfig, now: float) -> None:
+        self._timeout = config.failed_timeout
+        self._deadline: float | None = now + config.failed_timeout
+        self._events: list[Event] = []
+
+    def answer_received(self, now: float) -> None:
+        """Nothing to do: there is no selected pair yet."""
+
+    def packet_received(self, now: float) -> None:
+        """Nothing to do: there is no selected pair yet."""
+
+    def get_timer(self) -> float | None:
+        """When :meth:`handle_timer` must run, or ``None`` once it said failed."""
+        return self._deadline
+
+    def handle_timer(self, now: float) -> None:
+        if self._deadline is not None and now >= self._deadline:
+            self._deadline = None
+            self._events.append(
+                LivenessChanged(
+                    Liveness.FAILED,
+                    f"no working candidate pair after {self._timeout:.1f} s of checks",
+                )
+            )
+
+    def next_event(self) -> Event | None:
+        """The oldest pending event, or ``None``."""
+        return self._events.pop(0) if self._events else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Coroutine
 from typing import Any
 
@@ -12,12 +13,12 @@ from aiortc import (
     RTCSessionDescription,
 )
 
-from . import _internals, validation
+from . import validation
 from .api import StateAPI
 from .emitter import STATE_EVENTS, StateEventsMixin
-from .events import Cause, StateChange, TransportChange
 from .liveness import LivenessConfig
-from .tracker import DEFAULT_HISTORY_SIZE, Loopback, StateTracker
+from .options import DEFAULT_HISTORY_SIZE, Loopback, Options
+from .tracker import StateTracker
 
 __all__ = ["PeerConnection"]
 
@@ -60,42 +61,32 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         loopback: Loopback = "auto",
         history_size: int = DEFAULT_HISTORY_SIZE,
     ) -> None:
+        options = Options(liveness, loopback, history_size)
         super().__init__(configuration)
-        _internals.disable_self_close(self)
-        self._rtcstate = StateTracker(
-            self,
-            self._emit_state_change,
-            history_size=history_size,
-            liveness=liveness,
-            loopback=loopback,
-        )
-
-    def _emit_state_change(self, change: StateChange | TransportChange) -> None:
-        RTCPeerConnection.emit(self, change.event, change)
+        # rtcstate's own events bypass emit() below, which drops aiortc's
+        self._attach(self, functools.partial(RTCPeerConnection.emit, self), options)
 
     def emit(self, event: str, *args: Any, **kwargs: Any) -> bool:
-        tracker: StateTracker | None = getattr(self, "_rtcstate", None)
+        tracker: StateTracker | None = getattr(self, "_tracker", None)
         if tracker is not None:
             if event in STATE_EVENTS:
                 return False  # aiortc's own emission, with its own values
             if tracker.closed and event in _SILENT_AFTER_CLOSE:
                 return False
             if event == "signalingstatechange":
-                # Descriptions were applied: transports may have been created or
-                # bundled away.
-                tracker.sync_transports(f"signalingState {self.signalingState}")
+                self._signaling_changed(self.signalingState)
         return super().emit(event, *args, **kwargs)
 
     def close(self) -> Coroutine[Any, Any, None]:
         """``RTCPeerConnection.close()``: both states are ``closed`` as soon as this
         is called, no state event fires, and nothing fires afterwards. Await the
         result to let aiortc stop its transports."""
-        self._rtcstate.close()
+        self._tracker.close()
         return self._close()
 
     async def _close(self) -> None:
         await super().close()
-        await self._rtcstate.drain()
+        await self._tracker.drain()
 
     async def setLocalDescription(
         self,
@@ -126,8 +117,7 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
             mids = None if remote is None else _mids(remote.sdp)
             validation.check_candidate(candidate, mids)
         await super().addIceCandidate(candidate)
-        # A first remote candidate moves an ICE transport from new to checking.
-        self._rtcstate.update(Cause("ice", detail="remote candidate added"))
+        self._remote_candidate_added()
 
 
 def _mids(sdp: str) -> list[str]:

@@ -31,10 +31,10 @@ Everything here is pure: plain values in, plain values out, no I/O and no clock.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .states import (
     DtlsTransportState,
@@ -45,10 +45,12 @@ from .states import (
 )
 
 __all__ = [
+    "ATTRIBUTES",
     "CONNECTION_RULES",
     "CONNECTION_TRANSITIONS",
     "ICE_CONNECTION_RULES",
     "ICE_CONNECTION_TRANSITIONS",
+    "AttributeRules",
     "ConnectionRule",
     "IceConnectionRule",
     "connection_state",
@@ -61,7 +63,7 @@ __all__ = [
 ]
 
 _I = IceTransportState
-E = TypeVar("E", IceTransportState, DtlsTransportState)
+E = TypeVar("E", bound=Enum)
 _D = DtlsTransportState
 
 
@@ -361,9 +363,6 @@ _IN_USE = frozenset(
 
 # --- what can still happen ----------------------------------------------------
 
-_ALL_CONNECTION = frozenset(PeerConnectionState)
-_ALL_ICE = frozenset(IceConnectionState)
-
 _CONNECTION_TERMINAL: dict[PeerConnectionState, frozenset[PeerConnectionState]] = {
     PeerConnectionState.CLOSED: frozenset({PeerConnectionState.CLOSED}),
     PeerConnectionState.FAILED: frozenset(
@@ -387,16 +386,14 @@ def reachable_connection_states(
     ICE transport needs an ICE restart (which aiortc lacks) and a failed DTLS
     transport never recovers.
     """
-    state = PeerConnectionState(current)
-    return _CONNECTION_TERMINAL.get(state, _ALL_CONNECTION)
+    return ATTRIBUTES["connectionState"].reachable(current)
 
 
 def reachable_ice_connection_states(
     current: IceConnectionState | str,
 ) -> frozenset[IceConnectionState]:
     """States ``iceConnectionState`` can still take from ``current``."""
-    state = IceConnectionState(current)
-    return _ICE_TERMINAL.get(state, _ALL_ICE)
+    return ATTRIBUTES["iceConnectionState"].reachable(current)
 
 
 # --- the state graphs ----------------------------------------------------------
@@ -441,17 +438,57 @@ ICE_CONNECTION_TRANSITIONS: dict[IceConnectionState, frozenset[IceConnectionStat
 }
 
 
+@dataclass(frozen=True)
+class AttributeRules:
+    """What the rules say of one public state attribute, looked up by its name
+    in :data:`ATTRIBUTES` (so no code branches on the attribute's name).
+
+    :ivar name: ``"connectionState"`` or ``"iceConnectionState"``.
+    :ivar enum: its W3C enum.
+    :ivar transitions: its state graph.
+    :ivar terminal: the states it can still reach from a terminal state.
+    """
+
+    name: str
+    enum: type[PeerConnectionState] | type[IceConnectionState]
+    transitions: Mapping[Any, frozenset[Any]]
+    terminal: Mapping[Any, frozenset[Any]]
+
+    def coerce(self, values: Iterable[str]) -> frozenset[Any]:
+        """The enum members named by ``values``; :class:`ValueError` for a value
+        that is not one."""
+        return _coerce(self.enum, values, self.name)
+
+    def reachable(self, current: str) -> frozenset[Any]:
+        """States the attribute can still take from ``current`` (itself included)."""
+        state = self.enum(current)
+        return self.terminal.get(state, frozenset(self.enum))
+
+    def is_valid_transition(self, previous: str, current: str) -> bool:
+        return self.enum(current) in self.transitions[self.enum(previous)]
+
+
+#: The two public state attributes, by name.
+ATTRIBUTES: dict[str, AttributeRules] = {
+    "connectionState": AttributeRules(
+        "connectionState",
+        PeerConnectionState,
+        CONNECTION_TRANSITIONS,
+        _CONNECTION_TERMINAL,
+    ),
+    "iceConnectionState": AttributeRules(
+        "iceConnectionState",
+        IceConnectionState,
+        ICE_CONNECTION_TRANSITIONS,
+        _ICE_TERMINAL,
+    ),
+}
+
+
 def is_valid_transition(attribute: str, previous: str, current: str) -> bool:
     """Whether ``previous -> current`` is an edge of the state graph of
     ``attribute`` (``"connectionState"`` or ``"iceConnectionState"``)."""
-    if attribute == "connectionState":
-        return (
-            PeerConnectionState(current)
-            in CONNECTION_TRANSITIONS[PeerConnectionState(previous)]
-        )
-    if attribute == "iceConnectionState":
-        return (
-            IceConnectionState(current)
-            in ICE_CONNECTION_TRANSITIONS[IceConnectionState(previous)]
-        )
-    raise ValueError(f"unknown attribute {attribute!r}")
+    rules = ATTRIBUTES.get(attribute)
+    if rules is None:
+        raise ValueError(f"unknown attribute {attribute!r}")
+    return rules.is_valid_transition(previous, current)

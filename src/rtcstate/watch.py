@@ -5,12 +5,10 @@ from __future__ import annotations
 from aiortc import RTCIceCandidate, RTCPeerConnection
 from pyee.asyncio import AsyncIOEventEmitter
 
-from . import _internals
 from .api import StateAPI
 from .emitter import StateEventsMixin
-from .events import Cause, StateChange, TransportChange
 from .liveness import LivenessConfig
-from .tracker import DEFAULT_HISTORY_SIZE, Loopback, StateTracker
+from .options import DEFAULT_HISTORY_SIZE, Loopback, Options
 
 __all__ = ["ConnectionWatcher", "watch"]
 
@@ -21,7 +19,7 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
     It has the same states, events, history and helpers as
     :class:`~rtcstate.PeerConnection`; listen on the watcher, not on the
     connection (whose own events keep aiortc's values). Create it with
-    :func:`watch`.
+    :func:`watch`, which checks the options.
 
     To follow the transports, the watcher listens to the connection's
     ``"signalingstatechange"`` and wraps its ``addIceCandidate`` and ``close``
@@ -30,63 +28,43 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
     connection by itself on a remote hang-up.
     """
 
-    def __init__(
-        self,
-        pc: RTCPeerConnection,
-        *,
-        liveness: LivenessConfig | None = LivenessConfig(),  # noqa: B008 (frozen)
-        loopback: Loopback = "auto",
-        history_size: int = DEFAULT_HISTORY_SIZE,
-    ) -> None:
+    def __init__(self, pc: RTCPeerConnection, options: Options) -> None:
         if not isinstance(pc, RTCPeerConnection):
             raise TypeError(
                 f"watch() needs an aiortc RTCPeerConnection, not {type(pc).__name__}"
             )
         super().__init__()
         self._pc = pc
-        _internals.disable_self_close(pc)
-        self._rtcstate = StateTracker(
-            pc,
-            self._emit_state_change,
-            history_size=history_size,
-            liveness=liveness,
-            loopback=loopback,
-        )
+        self._attach(pc, self.emit, options)
         pc.on("signalingstatechange", self._on_signalingstatechange)
         self._wrap_add_ice_candidate()
         self._wrap_close()
         if pc.signalingState == "closed":
-            self._rtcstate.close()
+            self._tracker.close()
 
     @property
     def pc(self) -> RTCPeerConnection:
         """The watched connection."""
         return self._pc
 
-    def _emit_state_change(self, change: StateChange | TransportChange) -> None:
-        self.emit(change.event, change)
-
     def _on_signalingstatechange(self) -> None:
-        if self._pc.signalingState == "closed":
-            # aiortc's close() sets this first, before any transport stops.
-            self._rtcstate.close()
-        else:
-            self._rtcstate.sync_transports(f"signalingState {self._pc.signalingState}")
+        # aiortc's close() sets "closed" first, before any transport stops.
+        self._signaling_changed(self._pc.signalingState)
 
     def _wrap_add_ice_candidate(self) -> None:
         original = self._pc.addIceCandidate
-        tracker = self._rtcstate
+        added = self._remote_candidate_added
 
         async def addIceCandidate(candidate: RTCIceCandidate | None) -> None:
             await original(candidate)
-            tracker.update(Cause("ice", detail="remote candidate added"))
+            added()
 
         addIceCandidate.__doc__ = original.__doc__
         self._pc.addIceCandidate = addIceCandidate  # type: ignore[method-assign]
 
     def _wrap_close(self) -> None:
         original = self._pc.close
-        tracker = self._rtcstate
+        tracker = self._tracker
 
         async def close() -> None:
             await original()
@@ -116,8 +94,12 @@ def watch(
 
     Call it before ``setLocalDescription`` / ``setRemoteDescription`` to see every
     change; called later, it starts from the transports' current states.
-    ``liveness`` and ``loopback`` are as for :class:`~rtcstate.PeerConnection`.
+    ``liveness``, ``loopback`` and ``history_size`` are as for
+    :class:`~rtcstate.PeerConnection`.
+
+    Unlike :class:`~rtcstate.PeerConnection`, the watcher does not check SDP and
+    candidates before aiortc applies them: it follows signalling done by code
+    it does not own. Call :func:`rtcstate.validation.check_description` and
+    :func:`rtcstate.validation.check_candidate` there for the same errors.
     """
-    return ConnectionWatcher(
-        pc, liveness=liveness, loopback=loopback, history_size=history_size
-    )
+    return ConnectionWatcher(pc, Options(liveness, loopback, history_size))

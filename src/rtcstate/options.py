@@ -1,0 +1,49 @@
+"""The options both front ends take, checked once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .liveness import LivenessConfig
+
+__all__ = ["DEFAULT_HISTORY_SIZE", "Loopback", "Options"]
+
+#: How many changes ``state_history`` keeps by default (the oldest are dropped).
+DEFAULT_HISTORY_SIZE = 1000
+
+Loopback = Literal["auto", "always", "never"]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What :class:`~rtcstate.PeerConnection` and :func:`~rtcstate.watch` take
+    as keywords, checked when made.
+
+    :ivar liveness: timers of the liveness monitor, or ``None`` for none (ICE
+        transports then leave connected only when aiortc says failed).
+    :ivar loopback: whether to offer a 127.0.0.1 candidate: ``"auto"`` when the
+        host has no other address, ``"always"``, or ``"never"``.
+    :ivar history_size: how many changes each history keeps.
+    :raises TypeError: for a ``liveness`` that is not a :class:`LivenessConfig`.
+    :raises ValueError: for any other value out of its range.
+    """
+
+    liveness: LivenessConfig | None = field(default_factory=LivenessConfig)
+    loopback: Loopback = "auto"
+    history_size: int = DEFAULT_HISTORY_SIZE
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.history_size, int) or self.history_size < 1:
+            raise ValueError(
+                f"history_size must be a positive int, not {self.history_size!r}"
+            )
+        if self.liveness is not None and not isinstance(self.liveness, LivenessConfig):
+            raise TypeError(
+                "liveness must be a LivenessConfig or None, not "
+                + type(self.liveness).__name__
+            )
+        if self.loopback not in ("auto", "always", "never"):
+            raise ValueError(
+                f"loopback must be 'auto', 'always' or 'never', not {self.loopback!r}"
+            )

@@ -1,0 +1,211 @@
+"""The transports one aiortc connection counts, and what aiortc says of them.
+
+A connection counts the ICE and DTLS transports of its transceivers and of its
+SCTP transport (one pair per m-line, or one shared pair when bundled). Which ones
+count is re-read by :meth:`Transports.sync` when the descriptions change (as in a
+browser, where transports come into being with setLocalDescription /
+setRemoteDescription). Each counted transport is subscribed to, through a weak
+reference so that aiortc's objects never keep a dropped tracker alive, and
+:meth:`Transports.snapshots` reads them into the plain values the state machine
+takes. Nothing here decides a state.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiortc import RTCDtlsTransport, RTCIceTransport, RTCPeerConnection
+
+from . import _internals
+from .events import Cause
+from .machine import DtlsSnapshot, IceSnapshot
+from .options import Loopback
+
+__all__ = ["Transports"]
+_Listeners = list[tuple[Any, Callable[[], None]]]
+
+
+@dataclass(eq=False)
+class _Entry:
+    transport: Any
+    index: int
+    listeners: _Listeners = field(default_factory=list)
+    # once the remote has a candidate it keeps it (aiortc builds a new list on
+    # every getRemoteCandidates(), so it is asked only until then)
+    has_remote_candidates: bool = False
+
+
+class Transports:
+    """The counted ICE and DTLS transports of ``pc``.
+
+    :param pc: the aiortc connection.
+    :param on_statechange: called with a :class:`Cause` when one of them fires
+        ``"statechange"``.
+    :param loopback: passed to the guards installed on each new ICE transport.
+    :param on_error: told of an exception in those guards, which are worth less
+        than the connection (it goes on without them).
+    """
+
+    def __init__(
+        self,
+        pc: RTCPeerConnection,
+        on_statechange: Callable[[Cause], None],
+        loopback: Loopback,
+        on_error: Callable[[str, Exception], None],
+    ) -> None:
+        self._pc = pc
+        self._on_statechange = on_statechange
+        self._loopback = loopback
+        self._on_error = on_error
+        self._ice: dict[RTCIceTransport, _Entry] = {}
+        self._dtls: dict[RTCDtlsTransport, _Entry] = {}
+        self._next_index = {"ice": 0, "dtls": 0}
+
+    @property
+    def ice(self) -> list[RTCIceTransport]:
+        return list(self._ice)
+
+    def __contains__(self, transport: object) -> bool:
+        return transport in self._ice or transport in self._dtls
+
+    def sync(self) -> bool:
+        """Re-read which transports count: subscribe to new ones, drop old ones.
+
+        :returns: whether the set changed.
+        """
+        dtls_now: dict[RTCDtlsTransport, None] = {}
+        for transceiver in self._pc.getTransceivers():
+            dtls_now[transceiver.receiver.transport] = None
+        sctp = self._pc.sctp
+        if sctp is not None:
+            dtls_now[sctp.transport] = None
+        ice_now = {d.transport: None for d in dtls_now}
+
+        changed = False
+        for old_dtls in [d for d in self._dtls if d not in dtls_now]:
+            _unsubscribe(self._dtls.pop(old_dtls).listeners)
+            changed = True
+        for old_ice in [i for i in self._ice if i not in ice_now]:
+            _unsubscribe(self._ice.pop(old_ice).listeners)
+            changed = True
+        for ice_transport in ice_now:
+            if ice_transport not in self._ice:
+                self._ice[ice_transport] = self._subscribe_ice(ice_transport)
+                changed = True
+        for dtls_transport in dtls_now:
+            if dtls_transport not in self._dtls:
+                self._dtls[dtls_transport] = self._subscribe(
+                    "dtls", dtls_transport, [dtls_transport]
+                )
+                changed = True
+        return changed
+
+    def close(self) -> None:
+        """Unsubscribe from every transport and count none."""
+        for entry in [*self._ice.values(), *self._dtls.values()]:
+            _unsubscribe(entry.listeners)
+        self._ice.clear()
+        self._dtls.clear()
+
+    def snapshots(
+        self,
+    ) -> tuple[
+        dict[RTCIceTransport, IceSnapshot], dict[RTCDtlsTransport, DtlsSnapshot]
+    ]:
+        """What aiortc says of every counted transport now, for the state machine."""
+        ice = {
+            transport: IceSnapshot(
+                self.label(transport),
+                transport.state,
+                has_remote_candidates=self._has_remote_candidates(entry),
+                local_gathering_complete=transport.iceGatherer.state == "completed",
+                remote_end_of_candidates=_internals.remote_end_of_candidates(transport),
+                dtls=tuple(d for d in self._dtls if d.transport is transport),
+            )
+            for transport, entry in self._ice.items()
+        }
+        dtls = {
+            transport: DtlsSnapshot(self.label(transport), transport.state)
+            for transport in self._dtls
+        }
+        return ice, dtls
+
+    async def stop_sending(self, transport: RTCIceTransport) -> None:
+        """RFC 7675: consent expired (or was never won), stop sending to the peer.
+
+        What runs over the transport stops first, in the order aiortc's own
+        close() uses (SCTP, then DTLS), so that nothing is left writing to a
+        dead socket; then ICE, which aiortc then reports as "failed".
+        """
+        sctp = self._pc.sctp
+        for dtls in [d for d in self._dtls if d.transport is transport]:
+            if sctp is not None and sctp.transport is dtls:
+                await sctp.stop()
+            await dtls.stop()
+        await _internals.end_consent(transport)
+
+    def label(self, transport: RTCIceTransport | RTCDtlsTransport) -> str:
+        """``ice#0 (mid 0,1)``: the transport's kind, index and the mids it carries."""
+        carriers: list[tuple[str | None, RTCDtlsTransport]] = [
+            (t.mid, t.receiver.transport) for t in self._pc.getTransceivers()
+        ]
+        sctp = self._pc.sctp
+        if sctp is not None:
+            carriers.append((sctp.mid, sctp.transport))
+        if isinstance(transport, RTCIceTransport):
+            kind, entry = "ice", self._ice[transport]
+            mids = [
+                m for m, d in carriers if m is not None and d.transport is transport
+            ]
+        else:
+            kind, entry = "dtls", self._dtls[transport]
+            mids = [m for m, d in carriers if m is not None and d is transport]
+        named = f" (mid {','.join(mids)})" if mids else ""
+        return f"{kind}#{entry.index}{named}"
+
+    def describe(self) -> str:
+        return f"{len(self._ice)} ICE, {len(self._dtls)} DTLS transport(s)"
+
+    def _has_remote_candidates(self, entry: _Entry) -> bool:
+        if not entry.has_remote_candidates:
+            entry.has_remote_candidates = bool(entry.transport.getRemoteCandidates())
+        return entry.has_remote_candidates
+
+    def _subscribe_ice(self, transport: RTCIceTransport) -> _Entry:
+        try:
+            _internals.guard_connection(transport, self._loopback)
+        except Exception as exc:  # the guards are worth less than the connection
+            self._on_error("guard_connection", exc)
+        return self._subscribe("ice", transport, [transport, transport.iceGatherer])
+
+    def _subscribe(
+        self, kind: Literal["ice", "dtls"], transport: Any, emitters: list[Any]
+    ) -> _Entry:
+        index = self._next_index[kind]
+        self._next_index[kind] = index + 1
+        entry = _Entry(transport, index)
+        # A weak reference: the transports must not keep a dropped tracker alive.
+        ref = weakref.ref(self)
+
+        def on_statechange() -> None:
+            transports = ref()
+            if transports is not None and transport in transports:
+                transports._on_statechange(
+                    Cause(kind, transports.label(transport), transport.state)
+                )
+
+        for emitter in emitters:
+            emitter.on("statechange", on_statechange)
+            entry.listeners.append((emitter, on_statechange))
+        return entry
+
+
+def _unsubscribe(listeners: _Listeners) -> None:
+    for emitter, callback in listeners:
+        # aiortc drops every listener of an ICE transport when it closes.
+        if callback in emitter.listeners("statechange"):
+            emitter.remove_listener("statechange", callback)
+    listeners.clear()

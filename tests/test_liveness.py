@@ -341,3 +341,27 @@ def test_an_hour_of_flapping_keeps_the_monitor_bounded() -> None:
     assert sim.monitor.next_event() is None
     assert sim.monitor.get_timer() is not None
     assert second_hour - first_hour < 10_000
+
+
+class TestChecksDeadline:
+    """The checking phase's bound, on fake time."""
+
+    def test_checks_fail_at_failed_timeout_and_only_once(self) -> None:
+        from rtcstate.liveness import ChecksDeadline, LivenessChanged
+
+        config = LivenessConfig()
+        deadline = ChecksDeadline(config, 100.0)
+        assert deadline.get_timer() == 100.0 + config.failed_timeout
+        deadline.packet_received(101.0)  # no pair yet: nothing moves the bound
+        deadline.answer_received(101.0)
+        deadline.handle_timer(100.0 + config.failed_timeout - 0.001)
+        assert deadline.next_event() is None
+        deadline.handle_timer(100.0 + config.failed_timeout)
+        assert deadline.next_event() == LivenessChanged(
+            Liveness.FAILED,
+            f"no working candidate pair after {config.failed_timeout:.1f} s of checks",
+        )
+        assert deadline.next_event() is None
+        assert deadline.get_timer() is None
+        deadline.handle_timer(1000.0)
+        assert deadline.next_event() is None

@@ -1,0 +1,205 @@
+"""The pure state machine (rtcstate.machine), on plain values: snapshots in,
+changes out, as h11 tests its ConnectionState. No aiortc, no loop, no clock."""
+
+from __future__ import annotations
+
+from rtcstate.events import Cause
+from rtcstate.machine import DtlsSnapshot, IceSnapshot, StateMachine, Step
+from rtcstate.states import Liveness
+
+SIGNAL = Cause("transports", detail="test")
+
+
+def ice(native: str, **kwargs: object) -> dict[str, IceSnapshot]:
+    return {"i": IceSnapshot("ice#0", native, **kwargs)}  # type: ignore[arg-type]
+
+
+def dtls(native: str) -> dict[str, DtlsSnapshot]:
+    return {"d": DtlsSnapshot("dtls#0", native)}
+
+
+def moves(step: Step) -> list[tuple[str, str, str]]:
+    return [(c.transport, c.previous, c.current) for c in step.transport_changes]
+
+
+def changes(step: Step) -> list[tuple[str, str, str]]:
+    return [(c.attribute, str(c.previous), str(c.current)) for c in step.changes]
+
+
+def connected_machine() -> StateMachine:
+    """A machine stepped to connected (ICE completed by aiortc, DTLS connected)."""
+    machine = StateMachine()
+    machine.step(ice("checking"), dtls("new"), SIGNAL, 1.0)
+    machine.step(ice("completed"), dtls("connecting"), SIGNAL, 2.0)
+    machine.step(ice("completed"), dtls("connected"), SIGNAL, 3.0)
+    assert machine.connection_state == "connected"
+    return machine
+
+
+def test_a_new_machine_is_new_and_an_empty_step_changes_nothing() -> None:
+    machine = StateMachine()
+    assert machine.connection_state == machine.ice_connection_state == "new"
+    assert machine.state("connectionState") == "new"
+    step = machine.step({}, {}, SIGNAL, 0.0)
+    assert step == Step()
+
+
+def test_checking_without_a_remote_candidate_is_new_as_w3c_says() -> None:
+    machine = StateMachine()
+    step = machine.step(
+        ice("checking", has_remote_candidates=False), dtls("new"), SIGNAL, 1.0
+    )
+    assert moves(step) == [] and changes(step) == []
+    assert machine.ice_transport_state("i") == "new"
+
+
+def test_a_connection_walks_checking_connected_completed_one_state_per_step() -> None:
+    machine = StateMachine()
+    step = machine.step(ice("checking"), dtls("new"), SIGNAL, 1.0)
+    assert moves(step) == [("ice#0", "new", "checking")]
+    # ICE first, then the connection; both caused by the transport's change
+    assert changes(step) == [
+        ("iceConnectionState", "new", "checking"),
+        ("connectionState", "new", "connecting"),
+    ]
+    assert all(c.cause.transport == "ice#0" for c in step.changes)
+    assert all(c.time == 1.0 for c in [*step.changes, *step.transport_changes])
+
+    done = ice(
+        "completed", local_gathering_complete=True, remote_end_of_candidates=True
+    )
+    step = machine.step(done, dtls("connected"), SIGNAL, 2.0)
+    # completed is split: connected now, completed in a follow-up step
+    assert step.followup
+    assert moves(step) == [
+        ("ice#0", "checking", "connected"),
+        ("dtls#0", "new", "connected"),
+    ]
+    assert changes(step) == [
+        ("iceConnectionState", "checking", "connected"),
+        ("connectionState", "connecting", "connected"),
+    ]
+    step = machine.step(done, dtls("connected"), Cause("ice", detail="follow-up"), 2.1)
+    assert not step.followup
+    assert moves(step) == [("ice#0", "connected", "completed")]
+    assert changes(step) == [("iceConnectionState", "connected", "completed")]
+
+
+def test_a_peer_reflexive_remote_reads_checking_before_connected() -> None:
+    machine = StateMachine()
+    step = machine.step(ice("completed"), dtls("new"), SIGNAL, 1.0)
+    assert step.followup
+    assert moves(step) == [("ice#0", "new", "checking")]
+    step = machine.step(ice("completed"), dtls("new"), SIGNAL, 1.1)
+    assert moves(step) == [("ice#0", "checking", "connected")]
+
+
+def test_a_verdict_applies_at_the_next_step_and_its_reason_is_the_cause() -> None:
+    machine = connected_machine()
+    machine.set_liveness("i", Liveness.DISCONNECTED, "no packet for 1.5 s")
+    step = machine.step(ice("completed"), dtls("connected"), SIGNAL, 5.0)
+    assert moves(step) == [("ice#0", "connected", "disconnected")]
+    assert step.transport_changes[0].detail == "no packet for 1.5 s"
+    assert changes(step)[-1] == ("connectionState", "connected", "disconnected")
+    assert step.changes[-1].cause.detail == "no packet for 1.5 s"
+
+    machine.set_liveness("i", Liveness.ALIVE, "answers again after 2.0 s")
+    step = machine.step(ice("completed"), dtls("connected"), SIGNAL, 6.0)
+    assert step.transport_changes[0].detail == "answers again after 2.0 s"
+    # the reason was consumed: a later change says what aiortc reports
+    step = machine.step(ice("failed"), dtls("connected"), SIGNAL, 7.0)
+    assert step.transport_changes[0].detail == "aiortc: failed"
+
+
+def test_a_reason_waits_for_the_change_it_explains() -> None:
+    machine = connected_machine()
+    machine.set_liveness("i", Liveness.FAILED, "no pair after 15.0 s of checks")
+    # failed liveness with aiortc still completed: the transport fails at once
+    step = machine.step(ice("completed"), dtls("connected"), SIGNAL, 4.0)
+    assert moves(step) == [("ice#0", "connected", "failed")]
+    assert step.transport_changes[0].detail == "no pair after 15.0 s of checks"
+
+
+def test_a_remote_hang_up_is_told_apart_in_the_cause() -> None:
+    machine = StateMachine()
+    snap = {"i": IceSnapshot("ice#0", "checking", dtls=("d",))}
+    machine.step(snap, dtls("connected"), SIGNAL, 1.0)
+    snap = {"i": IceSnapshot("ice#0", "completed", dtls=("d",))}
+    machine.step(snap, dtls("connected"), SIGNAL, 2.0)
+    machine.step(snap, dtls("closed"), SIGNAL, 3.0)
+    machine.set_liveness("i", Liveness.DISCONNECTED, "no packet for 2.0 s")
+    step = machine.step(snap, dtls("closed"), SIGNAL, 4.0)
+    assert step.transport_changes[0].detail == (
+        "no packet for 2.0 s, after the remote closed DTLS"
+    )
+
+
+def test_liveness_off_is_recorded_even_though_the_state_stays() -> None:
+    machine = connected_machine()
+    machine.set_liveness("i", Liveness.DISCONNECTED, "no packet for 1.5 s")
+    machine.step(ice("completed"), dtls("connected"), SIGNAL, 4.0)
+    machine.liveness_off("i", "liveness off: internal error (X: y)")
+    step = machine.step(ice("completed"), dtls("connected"), SIGNAL, 5.0)
+    # back to aiortc's view (connected), with the reason as the detail
+    assert moves(step) == [("ice#0", "disconnected", "connected")]
+    assert step.transport_changes[0].detail == "liveness off: internal error (X: y)"
+
+    machine = connected_machine()
+    machine.liveness_off("i", "liveness off: internal error (X: y)")
+    step = machine.step(ice("completed"), dtls("connected"), SIGNAL, 5.0)
+    assert moves(step) == [("ice#0", "connected", "connected")]
+    assert changes(step) == []
+    # recorded once; the reason is consumed like a change's
+    step = machine.step(ice("failed"), dtls("connected"), SIGNAL, 6.0)
+    assert step.transport_changes[0].detail == "aiortc: failed"
+
+
+def test_failed_is_terminal_until_closed() -> None:
+    machine = connected_machine()
+    machine.step(ice("failed"), dtls("connected"), SIGNAL, 4.0)
+    step = machine.step(ice("completed"), dtls("connected"), SIGNAL, 5.0)
+    assert moves(step) == [] and machine.ice_transport_state("i") == "failed"
+    step = machine.step(ice("closed"), dtls("closed"), SIGNAL, 6.0)
+    assert ("ice#0", "failed", "closed") in moves(step)
+
+
+def test_a_verdict_for_an_unknown_transport_is_ignored() -> None:
+    machine = connected_machine()
+    machine.set_liveness("missing", Liveness.FAILED, "ignored")
+    machine.liveness_off("missing", "ignored")
+    assert machine.ice_transport_state("missing") is None
+    step = machine.step(ice("completed"), dtls("connected"), SIGNAL, 4.0)
+    assert step == Step()
+
+
+def test_a_transport_missing_from_a_step_is_forgotten() -> None:
+    machine = StateMachine()
+    snaps = {
+        "a": IceSnapshot("ice#0", "checking"),
+        "b": IceSnapshot("ice#1", "failed"),
+    }
+    machine.step(snaps, {}, SIGNAL, 1.0)
+    assert machine.ice_connection_state == "failed"
+    step = machine.step({"a": snaps["a"]}, {}, Cause("transports"), 2.0)
+    assert machine.ice_transport_state("b") is None
+    # no transport moved: the step's own cause explains the changes
+    assert changes(step) == [
+        ("iceConnectionState", "failed", "checking"),
+        ("connectionState", "failed", "connecting"),
+    ]
+    assert all(c.cause == Cause("transports") for c in step.changes)
+
+
+def test_close_makes_both_closed_once_and_ends_every_later_step() -> None:
+    machine = connected_machine()
+    closed = machine.close(9.0)
+    assert [(c.attribute, str(c.current), c.cause.kind) for c in closed] == [
+        ("iceConnectionState", "closed", "close"),
+        ("connectionState", "closed", "close"),
+    ]
+    assert all(c.time == 9.0 for c in closed)
+    assert machine.closed
+    assert machine.close(10.0) == []
+    assert machine.step(ice("checking"), dtls("new"), SIGNAL, 11.0) == Step()
+    assert machine.connection_state == "closed"
+    assert machine.ice_transport_state("i") is None

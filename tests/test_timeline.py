@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import negotiate
-from rtcstate import timeline
+from rtcstate.tools import timeline
 
 SVG = "{http://www.w3.org/2000/svg}"
 

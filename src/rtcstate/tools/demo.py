@@ -18,11 +18,11 @@ from typing import Any, TextIO
 
 from aiortc import RTCConfiguration
 
-from .events import StateChange, TransportChange
-from .feed import UnreachableStateError
-from .liveness import LivenessConfig
-from .peerconnection import PeerConnection
-from .testing import FaultyLink
+from ..events import StateChange, TransportChange
+from ..feed import UnreachableStateError
+from ..liveness import LivenessConfig
+from ..peerconnection import PeerConnection
+from ..testing import FaultyLink
 
 CONNECT_TIMEOUT = 10.0
 #: a cut asked for with --cut-for alone starts this long after connecting

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from .api import StateAPI
+from ..api import StateAPI
 
 __all__ = ["records", "render_html", "render_svg"]
 

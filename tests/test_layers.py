@@ -1,0 +1,109 @@
+"""The package's layers (docs/design.md, "Layers"): no module imports from a
+layer above its own, and every module has a layer."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import rtcstate
+
+PACKAGE = Path(rtcstate.__file__).parent
+
+#: layer -> modules, lowest first; as the table in docs/design.md
+LAYERS: list[set[str]] = [
+    {"states", "events", "rules"},  # the spec: enums, records, tables
+    {"machine", "liveness", "stun", "options"},  # sans-IO cores
+    # the aiortc edge, the I/O adapters
+    {"_shims", "_internals", "pair", "transports", "driver", "feed"},
+    {"tracker"},  # wiring
+    {"api", "emitter", "validation", "peerconnection", "watch", "__init__"},
+    {"testing", "tools", "tools.cli", "tools.demo", "tools.timeline", "__main__"},
+]
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        name = ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        found[name.removesuffix(".__init__") or "__init__"] = path
+    return found
+
+
+def _layer(module: str) -> int:
+    for index, modules in enumerate(LAYERS):
+        if module in modules:
+            return index
+    raise AssertionError(f"rtcstate.{module} has no layer in tests/test_layers.py")
+
+
+def _imports(module: str, path: Path) -> set[str]:
+    """The rtcstate modules ``module`` imports (relative or absolute)."""
+    package = module.split(".")[:-1] if path.name != "__init__.py" else [module]
+    if module == "__init__":
+        package = []
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+            elif node.module and node.module.startswith("rtcstate"):
+                base = []
+                node_module = node.module.removeprefix("rtcstate").lstrip(".")
+                target = [*base, *node_module.split(".")] if node_module else base
+                out.update(_targets(target, node))
+                continue
+            else:
+                continue
+            target = [*base, *(node.module.split(".") if node.module else [])]
+            out.update(_targets(target, node))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("rtcstate."):
+                    out.add(alias.name.removeprefix("rtcstate."))
+    return out - {module}
+
+
+def _targets(target: list[str], node: ast.ImportFrom) -> set[str]:
+    """``from <target> import <names>``: the package or module, and any of the
+    names that are modules themselves (``from . import rules``)."""
+    modules = _modules()
+    name = ".".join(target)
+    found = {name} if name and name in modules else set()
+    for alias in node.names:
+        submodule = ".".join([*target, alias.name])
+        if submodule in modules:
+            found.add(submodule)
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(_modules()))
+def test_no_module_imports_from_a_layer_above_its_own(module: str) -> None:
+    own = _layer(module)
+    above = {
+        imported
+        for imported in _imports(module, _modules()[module])
+        if _layer(imported) > own
+    }
+    assert not above, f"rtcstate.{module} (layer {own}) imports {sorted(above)}"
+
+
+def test_the_check_reads_every_form_of_import(tmp_path: Path) -> None:
+    assert {"machine", "transports", "driver"} <= _imports(
+        "tracker", _modules()["tracker"]
+    )
+    source = tmp_path / "x.py"
+    source.write_text(
+        "from . import rules\nfrom .tracker import StateTracker\n"
+        "import rtcstate.watch\nfrom rtcstate.tools import demo\n"
+    )
+    assert _imports("machine", source) == {
+        "rules",
+        "tracker",
+        "watch",
+        "tools",
+        "tools.demo",
+    }
+    assert _layer("tracker") > _layer("machine")

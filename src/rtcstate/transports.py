@@ -63,6 +63,8 @@ class Transports:
         self._ice: dict[RTCIceTransport, _Entry] = {}
         self._dtls: dict[RTCDtlsTransport, _Entry] = {}
         self._next_index = {"ice": 0, "dtls": 0}
+        # mids change only when descriptions are applied, which calls sync()
+        self._labels: dict[Any, str] = {}
 
     @property
     def ice(self) -> list[RTCIceTransport]:
@@ -83,6 +85,7 @@ class Transports:
         if sctp is not None:
             dtls_now[sctp.transport] = None
         ice_now = {d.transport: None for d in dtls_now}
+        self._labels.clear()
 
         changed = False
         for old_dtls in [d for d in self._dtls if d not in dtls_now]:
@@ -149,6 +152,12 @@ class Transports:
 
     def label(self, transport: RTCIceTransport | RTCDtlsTransport) -> str:
         """``ice#0 (mid 0,1)``: the transport's kind, index and the mids it carries."""
+        label = self._labels.get(transport)
+        if label is None:
+            label = self._labels[transport] = self._make_label(transport)
+        return label
+
+    def _make_label(self, transport: RTCIceTransport | RTCDtlsTransport) -> str:
         carriers: list[tuple[str | None, RTCDtlsTransport]] = [
             (t.mid, t.receiver.transport) for t in self._pc.getTransceivers()
         ]

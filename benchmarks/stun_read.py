@@ -4,7 +4,7 @@ parser, alternated in one process.
 Each message is what an aioice or libwebrtc peer sends on an idle connection:
 the answer to our keepalive (XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY,
 FINGERPRINT) and the remote's keepalive (USERNAME, PRIORITY, a role,
-MESSAGE-INTEGRITY, FINGERPRINT). "hand" is ``_internals._authenticated`` (the
+MESSAGE-INTEGRITY, FINGERPRINT). "hand" is ``rtcstate.stun.authenticated`` (the
 route every such message takes); "aioice" is ``stun.parse_message`` followed by
 ``check_message_integrity``, what the hand reader falls back to for any other
 form. Median over rounds of the time per message, in microseconds.
@@ -23,7 +23,7 @@ from typing import Any
 
 import aioice.stun as stun
 
-from rtcstate import _internals
+from rtcstate import stun as codec
 
 PASSWORD = "p" * 24
 TRANSACTION = b"keepalive-01"
@@ -44,15 +44,15 @@ def messages() -> dict[str, bytes]:
 
 
 def readers() -> dict[str, Callable[[bytes], Any]]:
-    macs: dict[str, _internals.HmacSha1] = {}
+    macs: dict[str, codec.HmacSha1] = {}
 
-    def mac(password: str) -> _internals.HmacSha1:
+    def mac(password: str) -> codec.HmacSha1:
         if password not in macs:
-            macs[password] = _internals.HmacSha1(password.encode())
+            macs[password] = codec.HmacSha1(password.encode())
         return macs[password]
 
     def hand(data: bytes) -> Any:
-        return _internals._authenticated(data, PASSWORD, mac)
+        return codec.authenticated(data, PASSWORD, mac)
 
     def aioice(data: bytes) -> Any:
         message = stun.parse_message(data)

@@ -2,7 +2,7 @@
 on one ICE transport's selected pair.
 
 It feeds the monitor every datagram from the remote, answers to keepalives apart
-(seen on the pair's socket: :class:`rtcstate._internals.SelectedPair`), arms one
+(seen on the pair's socket: :class:`rtcstate.tap.SelectedPair`), arms one
 ``loop.call_at`` timer at the monitor's ``get_timer()``, sends the keepalives the
 monitor asks for, and passes verdicts on. Nothing here decides anything.
 
@@ -17,9 +17,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from ._internals import SelectedPair
 from .liveness import KeepaliveDue, LivenessConfig, LivenessMonitor
 from .states import Liveness
+from .tap import SelectedPair
 
 __all__ = ["LivenessDriver"]
 

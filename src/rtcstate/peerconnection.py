@@ -12,7 +12,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 
-from . import _internals, validation
+from . import _shims, validation
 from .api import StateAPI
 from .emitter import STATE_EVENTS, StateEventsMixin
 from .events import Cause, StateChange, TransportChange
@@ -61,7 +61,7 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         history_size: int = DEFAULT_HISTORY_SIZE,
     ) -> None:
         super().__init__(configuration)
-        _internals.disable_self_close(self)
+        _shims.disable_self_close(self)
         self._rtcstate = StateTracker(
             self,
             self._emit_state_change,

@@ -28,7 +28,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from aiortc import RTCDtlsTransport, RTCIceTransport, RTCPeerConnection
 
-from . import _internals, rules
+from . import _shims, rules, tap
 from .driver import LivenessDriver
 from .events import Cause, StateChange, TransportChange
 from .liveness import LivenessConfig
@@ -346,7 +346,7 @@ class StateTracker:
             if sctp is not None and sctp.transport is dtls:
                 await sctp.stop()
             await dtls.stop()
-        await _internals.end_consent(transport)
+        await _shims.end_consent(transport)
 
     def _forget_ice(self, entry: _Ice) -> None:
         self._unsubscribe(entry.listeners)
@@ -402,10 +402,10 @@ class StateTracker:
             return  # started at the next event, which runs in the loop
         transport = entry.transport
         try:
-            pair = _internals.selected_pair(transport)
+            pair = tap.selected_pair(transport)
             if pair is None:
                 return
-            _internals.take_over_consent(transport)
+            _shims.take_over_consent(transport)
             entry.driver = LivenessDriver(
                 pair,
                 config,
@@ -435,7 +435,7 @@ class StateTracker:
             entry.checks_timeout.cancel()
             entry.checks_timeout = None
         try:
-            _internals.restore_consent(transport)
+            _shims.restore_consent(transport)
         except Exception:
             logger.warning("aioice's consent checks not restored", exc_info=True)
         entry.liveness = Liveness.ALIVE
@@ -534,7 +534,7 @@ class StateTracker:
                 transport.state,
                 has_remote_candidates=self._has_remote_candidates(entry),
                 local_gathering_complete=transport.iceGatherer.state == "completed",
-                remote_end_of_candidates=_internals.remote_end_of_candidates(transport),
+                remote_end_of_candidates=_shims.remote_end_of_candidates(transport),
                 liveness=entry.liveness,
             )
             reported = rules.next_ice_transport_state(entry.state, derived)
@@ -693,7 +693,7 @@ class StateTracker:
 
     def _subscribe_ice(self, transport: RTCIceTransport) -> _Ice:
         try:
-            _internals.guard_connection(transport, self._loopback)
+            _shims.guard_connection(transport, self._loopback)
         except Exception as exc:  # the guards are worth less than the connection
             self._internal_error("guard_connection", exc)
         entry = _Ice(transport, self._take_index("ice"))

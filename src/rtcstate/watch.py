@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiortc import RTCIceCandidate, RTCPeerConnection
 from pyee.asyncio import AsyncIOEventEmitter
 
-from . import _internals
+from . import _shims
 from .api import StateAPI
 from .emitter import StateEventsMixin
 from .events import Cause, StateChange, TransportChange
@@ -44,7 +44,7 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
             )
         super().__init__()
         self._pc = pc
-        _internals.disable_self_close(pc)
+        _shims.disable_self_close(pc)
         self._rtcstate = StateTracker(
             pc,
             self._emit_state_change,

@@ -44,12 +44,7 @@ def messages() -> dict[str, bytes]:
 
 
 def readers() -> dict[str, Callable[[bytes], Any]]:
-    macs: dict[str, codec.HmacSha1] = {}
-
-    def mac(password: str) -> codec.HmacSha1:
-        if password not in macs:
-            macs[password] = codec.HmacSha1(password.encode())
-        return macs[password]
+    mac = codec.Macs()
 
     def hand(data: bytes) -> Any:
         return codec.authenticated(data, PASSWORD, mac)

@@ -598,7 +598,7 @@ def test_a_forged_answer_is_never_taken_and_keeps_the_keepalive(
 def test_an_answer_built_by_aioice_is_taken_once(
     addr: tuple[str, int], password: str, software: bool, fingerprint: bool
 ) -> None:
-    # passwords up to 256 characters: HmacSha1 hashes keys over 64 bytes first
+    # passwords up to 256 characters: HMAC hashes keys over 64 bytes first
     data = _aioice_response(addr, password, software=software, fingerprint=fingerprint)
     assert _aioice_accepts_answer(data, password)
     rig = _rig(State(remote_password=password))

@@ -31,8 +31,10 @@ as the rest of a keepalive's handling, so the common forms are done here by hand
   ``tests/test_stun_fuzz.py`` holds the two readers together on random and
   mutated messages.
 
-HMAC-SHA1 keys (the ICE passwords) are prepared once (:class:`HmacSha1`) and
-its two hash states copied for each message.
+HMAC-SHA1 keys (the ICE passwords) are prepared once (:func:`prepared_mac`, the
+standard library's ``hmac`` object before any message) and copied for each
+message: :class:`Macs` keeps them by password. ``hmac.digest`` would pad the key
+and hash it again on every call.
 """
 
 from __future__ import annotations
@@ -52,11 +54,12 @@ __all__ = [
     "BINDING_SUCCESS",
     "COOKIE_BYTES",
     "AskAioice",
-    "HmacSha1",
     "Key",
+    "Macs",
     "authenticated",
     "binding_request",
     "binding_response",
+    "prepared_mac",
     "scan",
 ]
 
@@ -76,36 +79,44 @@ BINDING_SUCCESS = b"\x01\x01"
 
 # --- HMAC-SHA1 ---------------------------------------------------------------------
 
-
-class HmacSha1:
-    """HMAC-SHA1 with one key, prepared once (RFC 2104: the padded key's inner
-    and outer hash states). ``hmac.digest`` fetches the digest and pads the key
-    again on every call, a sixth of the idle CPU in a profile; this copies two
-    hash states instead."""
-
-    __slots__ = ("_inner", "_outer")
-
-    def __init__(self, key: bytes) -> None:
-        if len(key) > 64:  # the block size: longer keys are hashed first
-            key = hashlib.sha1(key).digest()
-        key = key.ljust(64, b"\0")
-        self._inner = hashlib.sha1(bytes(b ^ 0x36 for b in key))
-        self._outer = hashlib.sha1(bytes(b ^ 0x5C for b in key))
-
-    def digest(self, message: bytes) -> bytes:
-        inner = self._inner.copy()
-        inner.update(message)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
+#: an HMAC-SHA1 key: the password's bytes, or the same made by :func:`prepared_mac`
+Key = bytes | hmac.HMAC
 
 
-#: an HMAC-SHA1 key: the password's bytes, or the same prepared
-Key = bytes | HmacSha1
+def prepared_mac(key: bytes) -> hmac.HMAC:
+    """HMAC-SHA1 with ``key``, before any message: the key schedule (the padded
+    key's inner and outer hash states, RFC 2104) done once. Each message is
+    signed or checked on a ``copy()`` of it."""
+    return hmac.new(key, digestmod=hashlib.sha1)
 
 
 def _digest(key: Key, message: bytes) -> bytes:
-    return (key if isinstance(key, HmacSha1) else HmacSha1(key)).digest(message)
+    mac = (key if isinstance(key, hmac.HMAC) else prepared_mac(key)).copy()
+    mac.update(message)
+    return mac.digest()
+
+
+class Macs:
+    """The ICE passwords of one selected pair, each prepared once
+    (:func:`prepared_mac`). A pair has two, the local and the remote one, which
+    do not change (new ones come with a new pair), so a third clears the cache.
+
+    Called with a password, returns its prepared HMAC."""
+
+    __slots__ = ("_prepared",)
+
+    SIZE = 2
+
+    def __init__(self) -> None:
+        self._prepared: dict[str, hmac.HMAC] = {}
+
+    def __call__(self, password: str) -> hmac.HMAC:
+        mac = self._prepared.get(password)
+        if mac is None:
+            if len(self._prepared) >= self.SIZE:
+                self._prepared.clear()
+            mac = self._prepared[password] = prepared_mac(password.encode("utf8"))
+        return mac
 
 
 # --- building ----------------------------------------------------------------------
@@ -303,13 +314,13 @@ def _read(data: bytes) -> Any:
 
 
 def authenticated(
-    data: bytes, password: str, mac: Callable[[str], HmacSha1]
+    data: bytes, password: str, mac: Callable[[str], hmac.HMAC]
 ) -> dict[str, Any] | None:
     """The attributes of a STUN message, by their aioice names, if aioice
     reads it and its MESSAGE-INTEGRITY is right for ``password``; else
     ``None``. What rtcstate takes from the network, aioice takes too.
 
-    ``mac(password)`` gives the password prepared for HMAC.
+    ``mac(password)`` gives the password prepared for HMAC (a :class:`Macs`).
     The common form (the attributes ICE keepalives and their answers carry) is
     read by hand (:func:`scan`), as strictly as aioice's parser reads it;
     anything else goes to that parser (:func:`_read`).

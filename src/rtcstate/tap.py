@@ -69,7 +69,8 @@ class SelectedPair:
         self._priority = candidate_priority(_shims.pair_component(pair), "prflx")
         self._outstanding: OrderedDict[bytes, None] = OrderedDict()
         self._unwatch: Callable[[], None] | None = None
-        self._macs: dict[str, stun.HmacSha1] = {}
+        # the session's local and remote passwords, prepared for HMAC once
+        self._mac = stun.Macs()
 
     def watch(
         self,
@@ -109,16 +110,6 @@ class SelectedPair:
         if self._unwatch is not None:
             self._unwatch()
             self._unwatch = None
-
-    def _mac(self, password: str) -> stun.HmacSha1:
-        """The session's local or remote password, prepared for HMAC once (they
-        do not change for a selected pair; a new one would replace both)."""
-        mac = self._macs.get(password)
-        if mac is None:
-            if len(self._macs) >= 2:
-                self._macs.clear()
-            mac = self._macs[password] = stun.HmacSha1(password.encode("utf8"))
-        return mac
 
     def _is_answer(self, data: bytes | str) -> bool:
         """Whether ``data`` is an authenticated binding success response to one

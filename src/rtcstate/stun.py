@@ -43,9 +43,9 @@ import binascii
 import functools
 import hashlib
 import hmac
-import socket
 import struct
 from collections.abc import Callable
+from socket import AF_INET6, inet_aton, inet_pton  # address packing, no socket
 from typing import Any
 
 __all__ = [
@@ -146,9 +146,9 @@ def _signed(kind: int, transaction_id: bytes, body: bytes, key: Key) -> bytes:
 def _xor_mapped_address(host: str, port: int, transaction_id: bytes) -> bytes:
     host = host.partition("%")[0]  # an IPv6 scope is not sent
     if ":" in host:
-        family, packed = 2, socket.inet_pton(socket.AF_INET6, host)
+        family, packed = 2, inet_pton(AF_INET6, host)
     else:
-        family, packed = 1, socket.inet_aton(host)
+        family, packed = 1, inet_aton(host)
     # the port is XORed with the cookie's top half, the address with the cookie
     # and then the transaction id (RFC 8489 14.2)
     port_address = struct.pack("!H", port) + packed

@@ -35,7 +35,7 @@ from _pairs import negotiate
 from aiortc import RTCConfiguration, RTCIceTransportPolicy, RTCPeerConnection
 
 import rtcstate
-from rtcstate import _internals
+from rtcstate import stun
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from turn import TurnServer
@@ -52,7 +52,7 @@ class RequestCounter:
         self.count = 0
         counter = self
         build_request = aioice.ice.Connection.build_request
-        binding_request = _internals.binding_request
+        binding_request = stun.binding_request
 
         def counted_build_request(connection: Any, *args: Any, **kwargs: Any) -> Any:
             counter.count += 1
@@ -63,7 +63,7 @@ class RequestCounter:
             return binding_request(*args, **kwargs)
 
         aioice.ice.Connection.build_request = counted_build_request  # type: ignore[method-assign]
-        _internals.binding_request = counted_binding_request  # type: ignore[assignment]
+        stun.binding_request = counted_binding_request  # type: ignore[assignment]
 
 
 def process_cpu(pid: int) -> float:

@@ -1,13 +1,21 @@
-"""Reading one keepalive or one answer: rtcstate's hand reader against aioice's
-parser, alternated in one process.
+"""Reading and building one keepalive or one answer: rtcstate's hand-written STUN
+against aioice's, alternated in one process.
 
 Each message is what an aioice or libwebrtc peer sends on an idle connection:
-the answer to our keepalive (XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY,
-FINGERPRINT) and the remote's keepalive (USERNAME, PRIORITY, a role,
-MESSAGE-INTEGRITY, FINGERPRINT). "hand" is ``_internals._authenticated`` (the
-route every such message takes); "aioice" is ``stun.parse_message`` followed by
-``check_message_integrity``, what the hand reader falls back to for any other
-form. Median over rounds of the time per message, in microseconds.
+the answer to a keepalive (XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY, FINGERPRINT)
+and a keepalive (USERNAME, PRIORITY, a role, MESSAGE-INTEGRITY, FINGERPRINT).
+
+- read: "hand" is ``rtcstate.stun.authenticated`` (the route every such message
+  takes); "aioice" is ``stun.parse_message`` followed by
+  ``check_message_integrity``, what the hand reader falls back to for any other
+  form.
+- built: "hand" is ``rtcstate.stun.binding_request`` / ``binding_response`` with
+  the password prepared once, as the selected pair's tap calls them; "aioice"
+  is its ``Message`` with the same attributes, signed as
+  ``StunProtocol.request`` and ``request_received`` sign it. Both give the
+  same bytes.
+
+Median over rounds of the time per message, in microseconds.
 
     python benchmarks/stun_read.py [--rounds 15] [--number 20000]
 """
@@ -23,42 +31,73 @@ from typing import Any
 
 import aioice.stun as stun
 
-from rtcstate import _internals
+from rtcstate import stun as codec
 
 PASSWORD = "p" * 24
 TRANSACTION = b"keepalive-01"
+USERNAME = "locl:remt"
+PRIORITY = 1853824767
+TIE_BREAKER = 2**63
+ADDRESS = ("192.0.2.1", 50000)
+
+
+def aioice_answer() -> bytes:
+    """As aioice's request_received builds it (add_message_integrity adds the
+    FINGERPRINT too)."""
+    answer = stun.Message(stun.Method.BINDING, stun.Class.RESPONSE, TRANSACTION)
+    answer.attributes["XOR-MAPPED-ADDRESS"] = ADDRESS
+    answer.add_message_integrity(PASSWORD.encode())
+    return bytes(answer)
+
+
+def aioice_keepalive() -> bytes:
+    """As aioice's build_request and StunProtocol.request build it
+    (add_message_integrity adds the FINGERPRINT too)."""
+    check = stun.Message(stun.Method.BINDING, stun.Class.REQUEST, TRANSACTION)
+    check.attributes["USERNAME"] = USERNAME
+    check.attributes["PRIORITY"] = PRIORITY
+    check.attributes["ICE-CONTROLLING"] = TIE_BREAKER
+    check.add_message_integrity(PASSWORD.encode())
+    return bytes(check)
 
 
 def messages() -> dict[str, bytes]:
-    answer = stun.Message(stun.Method.BINDING, stun.Class.RESPONSE, TRANSACTION)
-    answer.attributes["XOR-MAPPED-ADDRESS"] = ("192.0.2.1", 50000)
-    answer.add_message_integrity(PASSWORD.encode())
-    answer.add_fingerprint()
-    check = stun.Message(stun.Method.BINDING, stun.Class.REQUEST, TRANSACTION)
-    check.attributes["USERNAME"] = "locl:remt"
-    check.attributes["PRIORITY"] = 1853824767
-    check.attributes["ICE-CONTROLLING"] = 2**63
-    check.add_message_integrity(PASSWORD.encode())
-    check.add_fingerprint()
-    return {"answer": bytes(answer), "keepalive": bytes(check)}
+    return {"answer": aioice_answer(), "keepalive": aioice_keepalive()}
 
 
 def readers() -> dict[str, Callable[[bytes], Any]]:
-    macs: dict[str, _internals.HmacSha1] = {}
-
-    def mac(password: str) -> _internals.HmacSha1:
-        if password not in macs:
-            macs[password] = _internals.HmacSha1(password.encode())
-        return macs[password]
+    mac = codec.Macs()
 
     def hand(data: bytes) -> Any:
-        return _internals._authenticated(data, PASSWORD, mac)
+        return codec.authenticated(data, PASSWORD, mac)
 
     def aioice(data: bytes) -> Any:
         message = stun.parse_message(data)
         return message.check_message_integrity(PASSWORD.encode("utf8")) and message
 
     return {"hand": hand, "aioice": aioice}
+
+
+def builders() -> dict[str, dict[str, Callable[[], bytes]]]:
+    mac = codec.Macs()
+
+    def hand_keepalive() -> bytes:
+        return codec.binding_request(
+            TRANSACTION,
+            username=USERNAME,
+            priority=PRIORITY,
+            controlling=True,
+            tie_breaker=TIE_BREAKER,
+            key=mac(PASSWORD),
+        )
+
+    def hand_answer() -> bytes:
+        return codec.binding_response(TRANSACTION, ADDRESS, mac(PASSWORD))
+
+    return {
+        "keepalive": {"hand": hand_keepalive, "aioice": aioice_keepalive},
+        "answer": {"hand": hand_answer, "aioice": aioice_answer},
+    }
 
 
 def main() -> None:
@@ -72,20 +111,32 @@ def main() -> None:
         assert hand is not None, name
         assert theirs, name
         assert set(hand) == set(theirs.attributes), name
-    times: dict[tuple[str, str], list[float]] = {}
+    build = builders()
+    for name, makers in build.items():  # both build it, byte for byte
+        assert makers["hand"]() == makers["aioice"]() == data[name], name
+    # (operation, message) -> {"hand": f, "aioice": f}, each f taking no argument
+    cases: dict[tuple[str, str], dict[str, Callable[[], Any]]] = {}
+    for kind, message in data.items():
+        cases[("read", kind)] = {
+            name: functools.partial(reader, message) for name, reader in read.items()
+        }
+    for kind, makers in build.items():
+        cases[("built", kind)] = makers
+    times: dict[tuple[str, str, str], list[float]] = {}
     for _ in range(args.rounds):
-        for kind, message in data.items():
-            for name, reader in read.items():  # alternated, A then B
-                seconds = timeit.timeit(
-                    functools.partial(reader, message), number=args.number
+        for (operation, kind), functions in cases.items():
+            for name, function in functions.items():  # alternated, A then B
+                seconds = timeit.timeit(function, number=args.number)
+                times.setdefault((operation, kind, name), []).append(
+                    seconds / args.number
                 )
-                times.setdefault((kind, name), []).append(seconds / args.number)
     print("| message | hand (us) | aioice (us) | aioice / hand |")
     print("|---|---|---|---|")
-    for kind in data:
-        hand = statistics.median(times[(kind, "hand")]) * 1e6
-        theirs = statistics.median(times[(kind, "aioice")]) * 1e6
-        print(f"| {kind} | {hand:.2f} | {theirs:.2f} | {theirs / hand:.1f} |")
+    for operation, kind in cases:
+        hand = statistics.median(times[(operation, kind, "hand")]) * 1e6
+        theirs = statistics.median(times[(operation, kind, "aioice")]) * 1e6
+        label = f"{kind} {operation}"
+        print(f"| {label} | {hand:.2f} | {theirs:.2f} | {theirs / hand:.1f} |")
 
 
 if __name__ == "__main__":

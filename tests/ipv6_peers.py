@@ -44,7 +44,7 @@ from typing import Any
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 import rtcstate
-from rtcstate import _internals
+from rtcstate import tap
 from targets import IDLE, connection_states
 
 REMOTES = ("aiortc", "rtcstate", "libwebrtc")
@@ -250,7 +250,7 @@ class AiortcSide(Side):
             "remote": list(nominated.remote_addr),
         }
         if self.is_rtcstate:
-            selected = _internals.selected_pair(self.transport)
+            selected = tap.selected_pair(self.transport)
             driver = self.driver
             info["fast"] = None if selected is None else selected.fast
             # the pair the running monitor watches and sends its keepalives on

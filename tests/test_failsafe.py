@@ -21,7 +21,7 @@ import pytest
 
 import rtcstate
 from conftest import config, negotiate
-from rtcstate import _internals, rules
+from rtcstate import _shims, rules, tap
 from rtcstate.liveness import LivenessMonitor
 from rtcstate.testing import FAST_LIVENESS
 from rtcstate.transports import Transports
@@ -38,21 +38,21 @@ def _raise(*args: Any, **kwargs: Any) -> Any:
 
 # (object, attribute) made to raise: the hooks of one transport's liveness
 LIVENESS_HOOKS = [
-    pytest.param(_internals.SelectedPair, "_is_answer", id="tap: answer recognition"),
-    pytest.param(_internals.SelectedPair, "_answer", id="tap: hand-built answers"),
-    pytest.param(_internals.SelectedPair, "send_keepalive", id="keepalive send"),
+    pytest.param(tap.SelectedPair, "_is_answer", id="tap: answer recognition"),
+    pytest.param(tap.SelectedPair, "_answer", id="tap: hand-built answers"),
+    pytest.param(tap.SelectedPair, "send_keepalive", id="keepalive send"),
     pytest.param(LivenessMonitor, "packet_received", id="tap: packet seen"),
     pytest.param(LivenessMonitor, "handle_timer", id="driver timer"),
-    pytest.param(_internals, "selected_pair", id="selected pair lookup"),
-    pytest.param(_internals, "take_over_consent", id="consent takeover"),
+    pytest.param(tap, "selected_pair", id="selected pair lookup"),
+    pytest.param(_shims, "take_over_consent", id="consent takeover"),
 ]
 # (object, attribute, whether the states are still tracked) for the others
 OTHER_HOOKS = [
-    pytest.param(_internals, "guard_connection", True, id="close guards"),
+    pytest.param(_shims, "guard_connection", True, id="close guards"),
     pytest.param(Transports, "_subscribe", False, id="signalling: transports"),
     pytest.param(rules, "connection_state", False, id="state step"),
     pytest.param(
-        _internals, "remote_end_of_candidates", False, id="end-of-candidates read"
+        _shims, "remote_end_of_candidates", False, id="end-of-candidates read"
     ),
     pytest.param(Transports, "close", True, id="close"),
 ]
@@ -199,7 +199,7 @@ async def test_a_pc_watched_with_a_failing_hook_still_connects(
     # watch() installs its hooks on an aiortc connection made elsewhere
     from aiortc import RTCPeerConnection
 
-    monkeypatch.setattr(_internals.SelectedPair, "_is_answer", _raise)
+    monkeypatch.setattr(tap.SelectedPair, "_is_answer", _raise)
     a, b = RTCPeerConnection(config()), RTCPeerConnection(config())
     watchers = [rtcstate.watch(pc, liveness=FAST_LIVENESS) for pc in (a, b)]
     try:

@@ -17,7 +17,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 
 import rtcstate
 from conftest import config
-from rtcstate import _internals
+from rtcstate import _shims
 from rtcstate.testing import FaultyLink
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.network]
@@ -72,7 +72,7 @@ async def lite_session(
     assert transport.state == "connected"
     assert transport.transport._connection.remote_is_lite
     # an ICE-lite server sends no checks, consent checks included
-    _internals.take_over_consent(answerer.sctp.transport.transport)
+    _shims.take_over_consent(answerer.sctp.transport.transport)
     link.set_filter(is_request_without_use_candidate, "to_answerer")
     link.set_filter(is_request, "to_offerer")
 

@@ -39,7 +39,7 @@ from aiortc import (
 
 import rtcstate
 from conftest import wrtc_gathered_sdp
-from rtcstate import _internals
+from rtcstate import tap
 from targets import (
     CONNECTED_WITHIN,
     DISCONNECTED_WITHIN,
@@ -372,7 +372,7 @@ class Network:
             (pair.remote, pair.row.remote),
         ):
             if side.is_rtcstate and relayed is not None:
-                selected = _internals.selected_pair(side.pc.sctp.transport.transport)
+                selected = tap.selected_pair(side.pc.sctp.transport.transport)
                 if selected is None or selected.fast:
                     pair.problem(
                         f"{which(pair, side)}'s keepalives do not take aioice's "

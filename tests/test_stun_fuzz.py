@@ -1,5 +1,5 @@
-"""Fuzz tests of rtcstate's hand-written STUN (src/rtcstate/_internals.py),
-with aioice as the oracle.
+"""Fuzz tests of rtcstate's hand-written STUN (src/rtcstate/stun.py, used by
+the selected pair's tap in src/rtcstate/tap.py), with aioice as the oracle.
 
 rtcstate reads the answers to its keepalives (``SelectedPair._is_answer``) and
 answers the remote's keepalives by hand (``SelectedPair._answer``), before
@@ -29,7 +29,7 @@ from aioice.candidate import Candidate
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from rtcstate import _internals
+from rtcstate import tap
 
 LOCAL_UFRAG, LOCAL_PWD = "locl", "localPassword0123456789"
 REMOTE_UFRAG, REMOTE_PWD = "remt", "remotePassword012345678"
@@ -101,7 +101,7 @@ class Rig:
     connection: _Connection
     protocol: aioice.ice.StunProtocol
     socket: _Socket
-    selected: _internals.SelectedPair
+    selected: tap.SelectedPair
 
 
 def _rig(state: State) -> Rig:
@@ -132,7 +132,7 @@ def _rig(state: State) -> Rig:
     connection._early_checks_done = state.early_checks_done
     connection._closing = state.closing
     # SelectedPair reads nothing of aiortc's RTCIceTransport but _connection
-    selected = _internals.SelectedPair(SimpleNamespace(_connection=connection), pair)
+    selected = tap.SelectedPair(SimpleNamespace(_connection=connection), pair)
     selected._outstanding[TID] = None
     return Rig(connection, protocol, socket, selected)
 
@@ -598,7 +598,7 @@ def test_a_forged_answer_is_never_taken_and_keeps_the_keepalive(
 def test_an_answer_built_by_aioice_is_taken_once(
     addr: tuple[str, int], password: str, software: bool, fingerprint: bool
 ) -> None:
-    # passwords up to 256 characters: HmacSha1 hashes keys over 64 bytes first
+    # passwords up to 256 characters: HMAC hashes keys over 64 bytes first
     data = _aioice_response(addr, password, software=software, fingerprint=fingerprint)
     assert _aioice_accepts_answer(data, password)
     rig = _rig(State(remote_password=password))

@@ -8,7 +8,7 @@ themselves are pure functions in :mod:`rtcstate.rules`.
 
 from __future__ import annotations
 
-from ._internals import InternalsChangedError
+from ._shims import InternalsChangedError
 from .events import Cause, StateChange, TransportChange
 from .feed import StateChanges, UnreachableStateError
 from .liveness import LivenessConfig

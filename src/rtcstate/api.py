@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from aiortc import RTCIceTransport, RTCPeerConnection
 
-from . import _internals
+from . import _shims
 from .events import Cause, StateChange, TransportChange
 from .feed import StateChanges
 from .options import Options
@@ -30,7 +30,7 @@ class StateAPI:
         """Track ``pc``: rtcstate's events go out through ``emit``, and aiortc no
         longer closes ``pc`` by itself on a remote hang-up (its states follow
         the transports instead, as in a browser)."""
-        _internals.disable_self_close(pc)
+        _shims.disable_self_close(pc)
         self._tracker = StateTracker(
             pc, lambda change: emit(change.event, change), options
         )

@@ -28,8 +28,7 @@ from typing import Any, Protocol
 
 from aiortc import RTCIceTransport
 
-from . import _internals
-from ._internals import SelectedPair
+from . import _shims, tap
 from .liveness import (
     ChecksDeadline,
     Event,
@@ -38,6 +37,7 @@ from .liveness import (
     LivenessMonitor,
 )
 from .states import IceTransportState, Liveness
+from .tap import SelectedPair
 
 __all__ = ["LivenessDriver", "TransportLiveness"]
 
@@ -237,10 +237,10 @@ class TransportLiveness:
             return
         if native != "completed":
             return
-        pair = _internals.selected_pair(self._transport)
+        pair = tap.selected_pair(self._transport)
         if pair is None:
             return
-        _internals.take_over_consent(self._transport)
+        _shims.take_over_consent(self._transport)
         now = asyncio.get_running_loop().time()
         self._monitor = LivenessDriver(
             LivenessMonitor(self._config, now), pair, self._verdict, self._fault
@@ -258,7 +258,7 @@ class TransportLiveness:
         self._off = True
         self.stop()
         try:
-            _internals.restore_consent(self._transport)
+            _shims.restore_consent(self._transport)
         except Exception:
             logger.warning("aioice's consent checks not restored", exc_info=True)
         self._on_fault(exc)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from aiortc import RTCDtlsTransport, RTCIceTransport, RTCPeerConnection
 
-from . import _internals
+from . import _shims
 from .events import Cause
 from .machine import DtlsSnapshot, IceSnapshot
 from .options import Loopback
@@ -125,7 +125,7 @@ class Transports:
                 transport.state,
                 has_remote_candidates=self._has_remote_candidates(entry),
                 local_gathering_complete=transport.iceGatherer.state == "completed",
-                remote_end_of_candidates=_internals.remote_end_of_candidates(transport),
+                remote_end_of_candidates=_shims.remote_end_of_candidates(transport),
                 dtls=tuple(d for d in self._dtls if d.transport is transport),
             )
             for transport, entry in self._ice.items()
@@ -148,7 +148,7 @@ class Transports:
             if sctp is not None and sctp.transport is dtls:
                 await sctp.stop()
             await dtls.stop()
-        await _internals.end_consent(transport)
+        await _shims.end_consent(transport)
 
     def label(self, transport: RTCIceTransport | RTCDtlsTransport) -> str:
         """``ice#0 (mid 0,1)``: the transport's kind, index and the mids it carries."""
@@ -185,7 +185,7 @@ class Transports:
 
     def _subscribe_ice(self, transport: RTCIceTransport) -> _Entry:
         try:
-            _internals.guard_connection(transport, self._loopback)
+            _shims.guard_connection(transport, self._loopback)
         except Exception as exc:  # the guards are worth less than the connection
             self._on_error("guard_connection", exc)
         return self._subscribe("ice", transport, [transport, transport.iceGatherer])

@@ -1,0 +1,457 @@
+"""Every use of an aiortc or aioice private attribute, in one place.
+
+rtcstate needs facts aiortc's public API does not give (the remote's
+end-of-candidates, the selected candidate pair and its socket), and behaviour it
+cannot reach publicly (switching off the self-close, sending a keepalive on the
+selected pair, ending consent). Each is read or set here and nowhere else (the
+tap on the selected pair, :mod:`rtcstate.tap`, reaches aioice only through the
+functions below), checked by :func:`check` when a connection is wrapped and by
+:func:`nominated_pair` and :func:`guard_connection` when a transport is, and
+covered by ``tests/test_internals.py``, so an aiortc or aioice release that
+renames them fails loudly instead of silently giving wrong states. Verified with
+aiortc 1.16.0 and aioice 0.13.0 (the ranges pinned in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiortc import RTCIceTransport, RTCPeerConnection
+
+logger = logging.getLogger("rtcstate")
+
+__all__ = [
+    "DatagramReceived",
+    "InternalsChangedError",
+    "aioice_keepalive",
+    "answers_only",
+    "check",
+    "closing",
+    "connection",
+    "datagram_transport",
+    "disable_self_close",
+    "end_consent",
+    "guard_connection",
+    "nominated",
+    "nominated_pair",
+    "nomination_changes_nothing",
+    "pair_component",
+    "pair_protocol",
+    "pair_remote_addr",
+    "remote_end_of_candidates",
+    "restore_consent",
+    "self_close_disabled",
+    "send_stun",
+    "sends_on_socket",
+    "take_over_consent",
+    "tie_breaker",
+    "wrap_datagram_received",
+]
+
+
+class InternalsChangedError(RuntimeError):
+    """The installed aiortc no longer has an internal rtcstate relies on."""
+
+
+# --- aiortc ------------------------------------------------------------------------
+
+# aiortc's RTCPeerConnection starts close() by itself once every DTLS transport
+# is closed (a remote hang-up), guarded by `self.__closeTask is None`. A browser
+# does not: its state follows the transports. A non-None value in that slot turns
+# the self-close off; close() never reads the slot.
+_CLOSE_TASK = "_RTCPeerConnection__closeTask"
+# aiortc's RTCIceGatherer records end-of-candidates from the remote here (set by
+# addRemoteCandidate(None), from addIceCandidate(None) or a=end-of-candidates).
+_REMOTE_END = "_remote_candidates_end"
+
+
+class _SelfCloseDisabled:
+    """Stands in aiortc's close-task slot so it never schedules its own close()."""
+
+    def __repr__(self) -> str:
+        return "<self-close disabled by rtcstate>"
+
+    def done(self) -> bool:  # looks like a finished task to any reader
+        return True
+
+
+_SELF_CLOSE_DISABLED: Any = _SelfCloseDisabled()
+
+
+def check(pc: RTCPeerConnection) -> None:
+    """Raise :class:`InternalsChangedError` if ``pc`` lacks what rtcstate reads."""
+    import aiortc
+
+    # the close-task slot: without it the self-close cannot be switched off
+    if not hasattr(pc, _CLOSE_TASK):
+        raise InternalsChangedError(
+            f"aiortc {aiortc.__version__}: RTCPeerConnection has no {_CLOSE_TASK}; "
+            "rtcstate was verified with aiortc 1.16 and cannot stop the connection "
+            "from closing itself on a remote hang-up"
+        )
+
+
+def disable_self_close(pc: RTCPeerConnection) -> None:
+    """Stop aiortc from calling ``pc.close()`` when every DTLS transport closed."""
+    check(pc)
+    # written: a browser's connection stays open on a remote hang-up
+    setattr(pc, _CLOSE_TASK, _SELF_CLOSE_DISABLED)
+
+
+def self_close_disabled(pc: RTCPeerConnection) -> bool:
+    """Whether :func:`disable_self_close` is in effect on ``pc``."""
+    # read: the tests' check that the write above is in place
+    return getattr(pc, _CLOSE_TASK, None) is _SELF_CLOSE_DISABLED
+
+
+def remote_end_of_candidates(transport: RTCIceTransport) -> bool:
+    """Whether the remote signalled end-of-candidates to this ICE transport."""
+    try:
+        # read: the W3C ICE states tell "checking" from "failed" by it
+        return bool(getattr(transport.iceGatherer, _REMOTE_END))
+    except AttributeError:
+        import aiortc
+
+        raise InternalsChangedError(
+            f"aiortc {aiortc.__version__}: RTCIceGatherer has no {_REMOTE_END}; "
+            "rtcstate was verified with aiortc 1.16"
+        ) from None
+
+
+def connection(transport: RTCIceTransport) -> Any:
+    """aioice's Connection behind an aiortc ICE transport."""
+    # RTCIceTransport._connection: aiortc has no public way to its ICE agent
+    return transport._connection
+
+
+# --- aioice: the selected pair -----------------------------------------------------
+# aioice.Connection keeps its nominated pair per component in `_nominated`; each
+# CandidatePair has the StunProtocol (socket) it uses and the remote address.
+# aiortc multiplexes RTP and RTCP, so component 1 is the only one.
+
+
+def _changed(what: str) -> InternalsChangedError:
+    import aioice
+
+    return InternalsChangedError(
+        f"aioice {getattr(aioice, '__version__', '?')}: {what}; rtcstate was verified "
+        "with aioice 0.13"
+    )
+
+
+def _pair_states() -> tuple[Any, frozenset[Any]]:
+    # CandidatePair.State: a pair's check state, which aioice's answering depends on
+    from aioice.ice import CandidatePair
+
+    try:
+        states = CandidatePair.State
+        return states.SUCCEEDED, frozenset({states.WAITING, states.FROZEN})
+    except AttributeError:
+        raise _changed(
+            "CandidatePair.State lacks SUCCEEDED / WAITING / FROZEN"
+        ) from None
+
+
+# a pair that has succeeded; pairs not checked yet
+_SUCCEEDED, _UNCHECKED = _pair_states()
+
+# what rtcstate reads of a CandidatePair (checked on each selected pair)
+_PAIR_ATTRIBUTES = (
+    "protocol",
+    "remote_addr",
+    "state",
+    "component",
+    "nominated",
+    "remote_nominated",
+    "task",
+)
+
+
+def nominated_pair(transport: RTCIceTransport) -> Any | None:
+    """aioice's nominated CandidatePair of the transport's component 1, or
+    ``None`` while there is none; :class:`InternalsChangedError` if aioice no
+    longer keeps it, or it lacks what rtcstate reads."""
+    try:
+        # Connection._nominated: the selected pair, which aioice does not publish
+        nominated_pairs = connection(transport)._nominated
+    except AttributeError:
+        raise _changed("Connection has no _nominated") from None
+    pair = nominated_pairs.get(1)
+    if pair is None:
+        return None
+    if not all(hasattr(pair, name) for name in _PAIR_ATTRIBUTES):
+        raise _changed("CandidatePair lacks one of: " + ", ".join(_PAIR_ATTRIBUTES))
+    return pair
+
+
+def nominated(connection: Any, component: int) -> Any | None:
+    """aioice's nominated pair of ``component`` now (a remote may nominate
+    another one later)."""
+    # Connection._nominated: aioice sends on the pair it holds here
+    return connection._nominated.get(component)
+
+
+def pair_protocol(pair: Any) -> Any:
+    """The StunProtocol a CandidatePair sends on."""
+    # CandidatePair.protocol: a socket of aioice's own, or a TURN allocation
+    return pair.protocol
+
+
+def pair_remote_addr(pair: Any) -> tuple[str, int]:
+    """The remote address of a CandidatePair, as ``(host, port)``."""
+    # CandidatePair.remote_addr: where the pair's datagrams go and come from
+    return (pair.remote_addr[0], pair.remote_addr[1])
+
+
+def pair_component(pair: Any) -> int:
+    """The ICE component of a CandidatePair (1: aiortc multiplexes RTP and RTCP)."""
+    # CandidatePair.component: keys the nomination and a check's PRIORITY
+    component: int = pair.component
+    return component
+
+
+def closing(connection: Any) -> bool:
+    """Whether aioice's connection is closing or closed."""
+    # Connection._closing: nothing may be sent once close() has begun
+    closing: bool = connection._closing
+    return closing
+
+
+def tie_breaker(connection: Any) -> int:
+    """The connection's ICE tie-breaker (RFC 8445 7.3.1.1)."""
+    # Connection._tie_breaker: a hand-built check carries it, as aioice's do
+    tie_breaker: int = connection._tie_breaker
+    return tie_breaker
+
+
+def answers_only(connection: Any, pair: Any) -> bool:
+    """Whether aioice would do nothing but answer a plain, authenticated check
+    that arrives on ``pair``: the connection is not closing, its early checks
+    are done (before that aioice queues checks) and the pair has succeeded
+    (otherwise aioice triggers a check of its own)."""
+    # Connection._closing, _early_checks_done, CandidatePair.state: what
+    # aioice's request_received and check_incoming branch on
+    return (
+        not connection._closing
+        and connection._early_checks_done
+        and pair.state is _SUCCEEDED
+    )
+
+
+def nomination_changes_nothing(connection: Any, pair: Any) -> bool:
+    """Whether a USE-CANDIDATE on ``pair`` would change nothing in aioice.
+
+    A controlling remote (a browser that sent the offer) puts USE-CANDIDATE
+    on every keepalive. aioice's check_incoming then marks the pair
+    nominated and calls check_complete, which is a no-op when the pair is
+    already the nominated, remote-nominated pair of a completed check list
+    and no pair of its component is left unchecked (otherwise it removes
+    those).
+    """
+    # CandidatePair.nominated, remote_nominated, task and Connection's
+    # _check_list_done, _nominated, _check_list: what check_complete reads
+    component = pair.component
+    return bool(
+        pair.nominated
+        and pair.remote_nominated
+        and pair.task is None
+        and connection._check_list_done
+        and connection._nominated.get(component) is pair
+        and not any(
+            p.component == component and p.state in _UNCHECKED
+            for p in connection._check_list
+        )
+    )
+
+
+def datagram_transport(protocol: Any) -> Any:
+    """The asyncio transport aioice's StunProtocol sends on, or ``None``."""
+    # StunProtocol.transport: the socket, to send hand-built STUN on it
+    return protocol.transport
+
+
+def sends_on_socket(protocol: Any) -> bool:
+    """Whether aioice's protocol object sends on a socket of its own: an
+    asyncio transport (a TURN allocation only looks like one)."""
+    # StunProtocol.transport: its type tells a socket from a TURN allocation
+    return isinstance(getattr(protocol, "transport", None), asyncio.BaseTransport)
+
+
+#: a StunProtocol's datagram_received(data, addr)
+DatagramReceived = Callable[[Any, Any], None]
+
+
+def wrap_datagram_received(
+    protocol: Any, wrap: Callable[[DatagramReceived], DatagramReceived]
+) -> Callable[[], None]:
+    """Put ``wrap(original)`` in place of the protocol's datagram_received, on
+    the instance; returns the function that takes it away again (if it is
+    still there)."""
+    # StunProtocol.datagram_received: asyncio's transport (and aioice's TURN
+    # client) looks it up on the instance, so this sees every datagram first
+    wrapped = wrap(protocol.datagram_received)
+    protocol.datagram_received = wrapped
+
+    def unwrap() -> None:
+        if protocol.__dict__.get("datagram_received") is wrapped:
+            del protocol.datagram_received
+
+    return unwrap
+
+
+def aioice_keepalive(
+    connection: Any, pair: Any, transaction_id: bytes, password: str, nominate: bool
+) -> Any:
+    """aioice's own binding request for ``pair``, signed and fingerprinted, as
+    its consent checks are (for a route whose requests are not built by hand)."""
+    # Connection.build_request: aioice's request for the pair, in its own form
+    request = connection.build_request(pair, nominate=nominate)
+    request.transaction_id = transaction_id
+    request.add_message_integrity(password.encode("utf8"))
+    request.add_fingerprint()
+    return request
+
+
+def send_stun(protocol: Any, message: Any, addr: tuple[str, int]) -> None:
+    """Send an aioice STUN message through the protocol, without a transaction
+    (the tap recognises the answer)."""
+    # StunProtocol.send_stun: the one way to send on a TURN allocation
+    protocol.send_stun(message, addr)
+
+
+# --- aioice: the connection's life -------------------------------------------------
+
+
+def guard_connection(transport: RTCIceTransport, loopback: str = "auto") -> None:
+    """Make aioice's connection safe to close at any moment, and able to use
+    loopback. Idempotent (the first call's ``loopback`` stays).
+
+    Two races in aioice 0.13 leak on a ``close()`` at the wrong time:
+
+    * its consent task starts when ``connect()`` returns; if ``close()`` ran
+      while the check list was completing, the task starts after the close and
+      runs forever;
+    * a gathering adds its sockets to the connection only when it ends, so a
+      ``close()`` before or during the gathering never closes them.
+
+    The instance's ``query_consent`` and ``gather_candidates`` are wrapped: the
+    first returns at once on a closing connection, the second does not start
+    on one and closes the connection again (aioice's close is safe to repeat)
+    if it was closed meanwhile.
+
+    aioice never gathers loopback addresses, so on a host whose only interface
+    is loopback it has no candidate and never connects. The gathering wrapper
+    adds a 127.0.0.1 host candidate: with ``loopback="auto"`` when nothing else
+    was gathered, with ``"always"`` in any case, never with ``"never"``, and
+    never under the relay-only policy (``iceTransportPolicy="relay"``).
+    """
+    aioice_connection = connection(transport)
+    # Connection.query_consent, gather_candidates: wrapped on the instance (the
+    # two leaks above); the names listed: read here and by the tap
+    consent = getattr(aioice_connection, "query_consent", None)
+    gather = getattr(aioice_connection, "gather_candidates", None)
+    missing = [
+        name
+        for name in (
+            "_closing",
+            "_tie_breaker",
+            "_local_candidates",
+            "_components",
+            "_early_checks_done",
+            "local_password",
+            "_check_list",
+            "_check_list_done",
+            "remote_is_lite",
+            "_transport_policy",
+        )
+        if not hasattr(aioice_connection, name)
+    ]
+    if consent is None or gather is None or missing:
+        raise _changed(
+            "Connection lacks query_consent / gather_candidates or "
+            + ", ".join(missing or ["-"])
+        )
+    if getattr(consent, "_rtcstate_guard", False):
+        return
+
+    async def query_consent() -> None:
+        # Connection._closing: no consent task once close() has begun
+        if not aioice_connection._closing:
+            await consent()
+
+    from aioice.ice import TransportPolicy
+
+    # Connection._transport_policy: no host candidate under the relay-only policy
+    relay_only = aioice_connection._transport_policy == TransportPolicy.RELAY
+
+    async def gather_candidates() -> None:
+        if aioice_connection._closing:
+            return
+        await gather()
+        if aioice_connection._closing:
+            await aioice_connection.close()
+            return
+        if relay_only:
+            return  # iceTransportPolicy "relay": never a host candidate
+        # Connection._local_candidates, _components, get_component_candidates:
+        # aioice's own gathering, for the loopback address it leaves out
+        if loopback == "always" or (
+            loopback == "auto" and not aioice_connection._local_candidates
+        ):
+            try:
+                for component in sorted(aioice_connection._components):
+                    aioice_connection._local_candidates += (
+                        await aioice_connection.get_component_candidates(
+                            component=component, addresses=["127.0.0.1"]
+                        )
+                    )
+            except Exception:  # an extra candidate is not worth a failed gathering
+                logger.warning("no 127.0.0.1 candidate", exc_info=True)
+
+    query_consent._rtcstate_guard = True  # type: ignore[attr-defined]
+    aioice_connection.query_consent = query_consent
+    aioice_connection.gather_candidates = gather_candidates
+
+
+def take_over_consent(transport: RTCIceTransport) -> None:
+    """Stop aioice's own consent checks (one every 5 s, giving up after ~30 s):
+    the liveness monitor's keepalives are the consent checks from now on, so the
+    two do not add up on the wire."""
+    aioice_connection = connection(transport)
+    # Connection._query_consent_task: aioice's consent checks, cancelled here
+    if not hasattr(aioice_connection, "_query_consent_task"):
+        raise _changed("Connection has no _query_consent_task")
+    task = aioice_connection._query_consent_task
+    if task is not None and not task.done():
+        task.cancel()
+    aioice_connection._query_consent_task = None
+
+
+def restore_consent(transport: RTCIceTransport) -> None:
+    """Undo :func:`take_over_consent`: aioice checks consent itself again (as
+    with ``liveness=None``), unless it is closing or already does."""
+    aioice_connection = connection(transport)
+    # Connection._query_consent_task, query_consent: started again as connect() does
+    task = getattr(aioice_connection, "_query_consent_task", None)
+    if aioice_connection._closing or aioice_connection.remote_password is None:
+        return
+    if task is None or task.done():
+        aioice_connection._query_consent_task = asyncio.ensure_future(
+            aioice_connection.query_consent()
+        )
+
+
+def end_consent(transport: RTCIceTransport) -> asyncio.Future[None]:
+    """Consent expired (RFC 7675): stop sending to the remote.
+
+    Closes aioice's connection, as aioice itself does when its own consent checks
+    fail: every socket of the transport closes, and aiortc's RTCIceTransport
+    reports "failed" (not "closed", which only ``stop()`` gives).
+    """
+    # Connection.close(), reached through RTCIceTransport._connection: aiortc's
+    # stop() would report "closed"
+    future: asyncio.Future[None] = asyncio.ensure_future(connection(transport).close())
+    return future

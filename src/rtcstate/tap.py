@@ -1,0 +1,249 @@
+"""The tap on an ICE transport's selected pair: what the liveness driver sees of
+it and sends on it, and the responder that answers the remote's keepalives.
+
+The STUN is built and read by :mod:`rtcstate.stun`; every aiortc or aioice
+internal is reached through :mod:`rtcstate._shims`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from aiortc import RTCIceTransport
+
+from . import _shims, stun
+
+__all__ = ["SelectedPair", "selected_pair"]
+
+# on_packet, on_answer, on_error
+_Callbacks = tuple[Callable[[], None], Callable[[], None], Callable[[Exception], None]]
+
+
+class SelectedPair:
+    """The selected candidate pair of one ICE transport, for the liveness driver.
+
+    :meth:`watch` sees every datagram the pair's socket receives from the remote
+    address, before aioice handles it, and tells answers to our keepalives
+    (authenticated with the session's credentials) from other packets.
+    :meth:`send_keepalive` sends an ICE binding request (an RFC 7675 consent
+    check) on that socket as a fire-and-forget datagram; aioice ignores the
+    answer, which matches none of its own transactions.
+
+    The remote's keepalives on this pair are answered here too, by hand, when
+    aioice would do nothing but answer them (see :meth:`_answer`): that is most
+    of the idle cost of a connection. Anything else goes on to aioice.
+
+    Two routes, by the kind of local candidate (:attr:`fast`):
+
+    * a socket of aioice's own (host, server-reflexive and peer-reflexive
+      candidates): keepalives and answers are built by hand and sent on it;
+    * anything else, such as a TURN allocation (relayed candidates, whichever
+      way aioice reaches the TURN server): keepalives are aioice's own
+      messages sent through aioice's protocol object, and the remote's
+      requests are left to aioice.
+
+    Nothing here can lose a datagram: an exception inside the tap hands the
+    datagram to aioice unchanged and reports the error to ``on_error``.
+
+    A controlling remote may nominate another pair later (libwebrtc sometimes
+    moves from IPv4 to IPv6 within a second), and aioice then sends on that
+    one: each keepalive first follows aioice's nominated pair, so liveness is
+    always judged on the path the data takes.
+    """
+
+    #: keepalives whose answer is still accepted (older ones count as lost)
+    OUTSTANDING = 64
+
+    def __init__(self, transport: RTCIceTransport, pair: Any) -> None:
+        self._connection = _shims.connection(transport)
+        self._pair = pair
+        self._protocol = _shims.pair_protocol(pair)
+        self.remote_addr: tuple[str, int] = _shims.pair_remote_addr(pair)
+        self.fast = _shims.sends_on_socket(self._protocol)
+        self._callbacks: _Callbacks | None = None
+        from aioice.candidate import candidate_priority
+
+        self._priority = candidate_priority(_shims.pair_component(pair), "prflx")
+        self._outstanding: OrderedDict[bytes, None] = OrderedDict()
+        self._unwatch: Callable[[], None] | None = None
+        # the session's local and remote passwords, prepared for HMAC once
+        self._mac = stun.Macs()
+
+    def watch(
+        self,
+        on_packet: Callable[[], None],
+        on_answer: Callable[[], None],
+        on_error: Callable[[Exception], None],
+    ) -> None:
+        """Call ``on_answer()`` for each answer to a keepalive, ``on_packet()``
+        for each other datagram from the remote address, and ``on_error(exc)``
+        when any of this raises (the datagram then goes on to aioice)."""
+        self.unwatch()
+        self._callbacks = (on_packet, on_answer, on_error)
+        remote = self.remote_addr
+        is_answer = self._is_answer
+        answer = self._answer if self.fast else _never
+
+        def tap(original: _shims.DatagramReceived) -> _shims.DatagramReceived:
+            def datagram_received(data: bytes | str, addr: tuple[Any, ...]) -> None:
+                try:
+                    if (addr[0], addr[1]) == remote:
+                        if is_answer(data):
+                            on_answer()
+                            return  # aioice would drop it: no transaction of its own
+                        on_packet()
+                        if answer(data):
+                            return
+                except Exception as exc:  # a bug of ours must not cost the datagram
+                    on_error(exc)
+                original(data, addr)
+
+            return datagram_received
+
+        self._unwatch = _shims.wrap_datagram_received(self._protocol, tap)
+
+    def unwatch(self) -> None:
+        self._callbacks = None
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+
+    def _is_answer(self, data: bytes | str) -> bool:
+        """Whether ``data`` is an authenticated binding success response to one
+        of our keepalives."""
+        # STUN binding success response: type 0x0101, transaction id at 8:20
+        if (
+            not isinstance(data, bytes)
+            or len(data) < 20
+            or data[:2] != stun.BINDING_SUCCESS
+        ):
+            return False
+        transaction_id = data[8:20]
+        if transaction_id not in self._outstanding:
+            return False
+        password = self._connection.remote_password
+        if password is None or stun.authenticated(data, password, self._mac) is None:
+            return False
+        del self._outstanding[transaction_id]
+        return True
+
+    def _answer(self, data: bytes | str) -> bool:
+        """Answer the remote's keepalive ``data`` as aioice's request_received
+        would, and say so; ``False`` leaves the datagram to aioice.
+
+        Only a request aioice would answer and otherwise ignore is taken: a
+        binding request that aioice's parser reads, with our exact USERNAME, a
+        valid MESSAGE-INTEGRITY, no role attribute that conflicts (either one
+        may), and no USE-CANDIDATE unless it changes nothing
+        (:func:`rtcstate._shims.nomination_changes_nothing`), on a pair that
+        has succeeded, once the early checks are done
+        (:func:`rtcstate._shims.answers_only`). For such a request on a known,
+        succeeded pair, aioice's check_incoming changes nothing.
+        """
+        if (
+            not isinstance(data, bytes)
+            or len(data) < 20
+            or data[:2] != stun.BINDING_REQUEST
+            or data[4:8] != stun.COOKIE_BYTES
+        ):
+            return False
+        connection = self._connection
+        if connection.remote_username is None or not _shims.answers_only(
+            connection, self._pair
+        ):
+            return False
+        password = connection.local_password
+        attributes = stun.authenticated(data, password, self._mac)
+        if attributes is None:
+            return False  # aioice answers 400 or 401, or drops it
+        controlling = connection.ice_controlling
+        if (
+            attributes.get("USERNAME")
+            != f"{connection.local_username}:{connection.remote_username}"
+            or ("ICE-CONTROLLING" in attributes and controlling)
+            or ("ICE-CONTROLLED" in attributes and not controlling)
+            or (
+                "USE-CANDIDATE" in attributes
+                and not controlling
+                and not _shims.nomination_changes_nothing(connection, self._pair)
+            )
+        ):
+            return False
+        key = self._mac(password)
+        transport = _shims.datagram_transport(self._protocol)
+        if transport is None or transport.is_closing():
+            return False
+        transport.sendto(
+            stun.binding_response(data[8:20], self.remote_addr, key), self.remote_addr
+        )
+        return True
+
+    def _follow_nomination(self) -> None:
+        current = _shims.nominated(self._connection, _shims.pair_component(self._pair))
+        if current is None or current is self._pair:
+            return
+        callbacks = self._callbacks
+        self.unwatch()
+        self._pair = current
+        self._protocol = _shims.pair_protocol(current)
+        self.remote_addr = _shims.pair_remote_addr(current)
+        self.fast = _shims.sends_on_socket(self._protocol)
+        if callbacks is not None:
+            self.watch(*callbacks)
+
+    def send_keepalive(self) -> bool:
+        """Send one binding request on aioice's nominated pair; ``False`` if
+        the socket is gone."""
+        self._follow_nomination()
+        connection = self._connection
+        password = connection.remote_password
+        if password is None or _shims.closing(connection):
+            return False
+        transaction_id = os.urandom(12)
+        # An ICE-lite remote never checks, so nominating is ours alone; some
+        # answer only requests that carry USE-CANDIDATE (libwebrtc sends it on
+        # every keepalive to one).
+        nominate = connection.ice_controlling and connection.remote_is_lite
+        if self.fast:
+            transport = _shims.datagram_transport(self._protocol)
+            if transport is None or transport.is_closing():
+                return False
+            transport.sendto(
+                stun.binding_request(
+                    transaction_id,
+                    username=f"{connection.remote_username}:"
+                    f"{connection.local_username}",
+                    priority=self._priority,
+                    controlling=connection.ice_controlling,
+                    tie_breaker=_shims.tie_breaker(connection),
+                    key=self._mac(password),
+                    use_candidate=nominate,
+                ),
+                self.remote_addr,
+            )
+        else:
+            # aioice's own request, sent the way aioice sends its consent checks
+            # (minus the transaction: the answer is recognised by the tap).
+            request = _shims.aioice_keepalive(
+                connection, self._pair, transaction_id, password, nominate
+            )
+            _shims.send_stun(self._protocol, request, self.remote_addr)
+        self._outstanding[transaction_id] = None
+        while len(self._outstanding) > self.OUTSTANDING:
+            self._outstanding.popitem(last=False)
+        return True
+
+
+def _never(data: bytes | str) -> bool:
+    return False
+
+
+def selected_pair(transport: RTCIceTransport) -> SelectedPair | None:
+    """The transport's nominated pair, or ``None`` while there is none."""
+    pair = _shims.nominated_pair(transport)
+    if pair is None:
+        return None
+    return SelectedPair(transport, pair)

@@ -43,7 +43,6 @@ __all__ = [
     "pair_remote_addr",
     "remote_end_of_candidates",
     "restore_consent",
-    "self_close_disabled",
     "send_stun",
     "sends_on_socket",
     "take_over_consent",
@@ -99,12 +98,6 @@ def disable_self_close(pc: RTCPeerConnection) -> None:
     check(pc)
     # written: a browser's connection stays open on a remote hang-up
     setattr(pc, _CLOSE_TASK, _SELF_CLOSE_DISABLED)
-
-
-def self_close_disabled(pc: RTCPeerConnection) -> bool:
-    """Whether :func:`disable_self_close` is in effect on ``pc``."""
-    # read: the tests' check that the write above is in place
-    return getattr(pc, _CLOSE_TASK, None) is _SELF_CLOSE_DISABLED
 
 
 def remote_end_of_candidates(transport: RTCIceTransport) -> bool:

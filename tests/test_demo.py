@@ -57,7 +57,7 @@ def test_demo_shows_disconnected_then_connected_again() -> None:
         for r in records
         if r["type"] == "state" and r["current"] == "disconnected"
     ]
-    assert causes and all(c.startswith("no packet for 2.0 s") for c in causes)
+    assert causes and all(c.startswith("no answer for 2.0 s") for c in causes)
     transports = {r["transport"] for r in records if r["type"] == "transport"}
     assert transports == {"ice#0 (mid 0)", "dtls#0 (mid 0)"}
 

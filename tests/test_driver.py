@@ -85,7 +85,7 @@ async def test_cut_gives_disconnected_and_restore_gives_connected(pair: Pair) ->
     assert loop.time() - start <= FAST.disconnected_timeout + 0.3
     change = pair.local.state_history[-1]
     assert change.cause.kind == "ice" and change.cause.state == "disconnected"
-    assert change.cause.detail.startswith("no packet for")
+    assert change.cause.detail.startswith("no answer for")
     restored = loop.time()
     pair.link.restore()
     await pair.local.wait_for_connection_state("connected", timeout=TIMEOUT)

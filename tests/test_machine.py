@@ -3,6 +3,8 @@ changes out, as h11 tests its ConnectionState. No aiortc, no loop, no clock."""
 
 from __future__ import annotations
 
+import pytest
+
 from rtcstate.events import Cause
 from rtcstate.machine import DtlsSnapshot, IceSnapshot, StateMachine, Step
 from rtcstate.states import Liveness
@@ -120,17 +122,25 @@ def test_a_reason_waits_for_the_change_it_explains() -> None:
     assert step.transport_changes[0].detail == "no pair after 15.0 s of checks"
 
 
-def test_a_remote_hang_up_is_told_apart_in_the_cause() -> None:
+@pytest.mark.parametrize("by_remote", [True, False])
+def test_a_remote_hang_up_is_told_apart_in_the_changes(by_remote: bool) -> None:
     machine = StateMachine()
     snap = {"i": IceSnapshot("ice#0", "checking", dtls=("d",))}
     machine.step(snap, dtls("connected"), SIGNAL, 1.0)
     snap = {"i": IceSnapshot("ice#0", "completed", dtls=("d",))}
     machine.step(snap, dtls("connected"), SIGNAL, 2.0)
-    machine.step(snap, dtls("closed"), SIGNAL, 3.0)
-    machine.set_liveness("i", Liveness.DISCONNECTED, "no packet for 2.0 s")
-    step = machine.step(snap, dtls("closed"), SIGNAL, 4.0)
+    closed = {"d": DtlsSnapshot("dtls#0", "closed", remote_hangup=by_remote)}
+    step = machine.step(snap, closed, SIGNAL, 3.0)
+    (change,) = step.transport_changes
+    assert (change.current, change.remote_hangup) == ("closed", by_remote)
+    assert change.detail == ("closed by the remote" if by_remote else None)
+    assert changes(step) == []  # a closed DTLS transport still counts as connected
+    machine.set_liveness("i", Liveness.DISCONNECTED, "no answer for 2.0 s")
+    step = machine.step(snap, closed, SIGNAL, 4.0)
     assert step.transport_changes[0].detail == (
-        "no packet for 2.0 s, after the remote closed DTLS"
+        "no answer for 2.0 s, after the remote closed DTLS"
+        if by_remote
+        else "no answer for 2.0 s"
     )
 
 

@@ -65,7 +65,7 @@ def test_renders_demo_json_and_writes_html(tmp_path: Path) -> None:
     svg = timeline.render_svg(records)
     tips = [tip for _, tip in rects(svg)]
     assert any(
-        t.startswith("connectionState: disconnected") and "no packet for" in t
+        t.startswith("connectionState: disconnected") and "no answer for" in t
         for t in tips
     )
     notes = [r["text"] for r in records if r["type"] == "note"]

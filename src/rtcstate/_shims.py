@@ -35,6 +35,7 @@ __all__ = [
     "disable_self_close",
     "end_consent",
     "guard_connection",
+    "ice_closing",
     "nominated",
     "nominated_pair",
     "nomination_changes_nothing",
@@ -211,6 +212,11 @@ def closing(connection: Any) -> bool:
     # Connection._closing: nothing may be sent once close() has begun
     closing: bool = connection._closing
     return closing
+
+
+def ice_closing(transport: RTCIceTransport) -> bool:
+    """Whether the ICE transport's aioice connection is closing or closed."""
+    return closing(connection(transport))
 
 
 def tie_breaker(connection: Any) -> int:

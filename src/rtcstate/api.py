@@ -4,7 +4,9 @@ aiortc's signalling), and the state surface they offer."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from aiortc import RTCIceTransport, RTCPeerConnection
 
@@ -20,6 +22,7 @@ class StateAPI:
     """Reads the W3C states from ``self._tracker`` (a :class:`StateTracker`)."""
 
     _tracker: StateTracker
+    _hangup_close: asyncio.Future[Any] | None = None
 
     def _attach(
         self,
@@ -29,11 +32,24 @@ class StateAPI:
     ) -> None:
         """Track ``pc``: rtcstate's events go out through ``emit``, and aiortc no
         longer closes ``pc`` by itself on a remote hang-up (its states follow
-        the transports instead, as in a browser)."""
+        the transports instead, as in a browser; ``close_on_remote_hangup``
+        closes it at once)."""
         _shims.disable_self_close(pc)
-        self._tracker = StateTracker(
-            pc, lambda change: emit(change.event, change), options
-        )
+
+        def on_change(change: StateChange | TransportChange) -> None:
+            emit(change.event, change)
+            if isinstance(change, TransportChange) and change.remote_hangup:
+                emit("remotehangup", change)
+                if options.close_on_remote_hangup:
+                    self._close_after_hangup(pc)
+
+        self._tracker = StateTracker(pc, on_change, options)
+
+    def _close_after_hangup(self, pc: RTCPeerConnection) -> None:
+        # closed now (no event, as for close()), aiortc's objects stopped after
+        self._tracker.close("the remote hung up")
+        if self._hangup_close is None:
+            self._hangup_close = asyncio.ensure_future(pc.close())
 
     def _signaling_changed(self, signaling_state: str) -> None:
         """``signalingstatechange``: descriptions were applied, so transports

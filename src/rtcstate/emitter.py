@@ -32,7 +32,7 @@ logger = logging.getLogger("rtcstate")
 #: The two W3C state events.
 STATE_EVENTS = frozenset({"connectionstatechange", "iceconnectionstatechange"})
 #: The events whose handlers may take the change (StateChange, TransportChange).
-CHANGE_EVENTS = STATE_EVENTS | {"transportstatechange"}
+CHANGE_EVENTS = STATE_EVENTS | {"transportstatechange", "remotehangup"}
 
 
 def takes_argument(handler: Callable[..., Any]) -> bool:

@@ -35,7 +35,9 @@ class Cause:
 
     def __str__(self) -> str:
         if self.kind == "close":
-            return "close() called"
+            return (
+                f"close() called ({self.detail})" if self.detail else "close() called"
+            )
         text = f"{self.transport} -> {self.state}" if self.transport else self.kind
         return f"{text} ({self.detail})" if self.detail else text
 
@@ -86,6 +88,11 @@ class TransportChange:
     :ivar current: its state after.
     :ivar time: the event loop's ``time()`` when it happened.
     :ivar detail: more, for example the liveness monitor's reason.
+    :ivar remote_hangup: a DTLS transport closed by the remote (its
+        close_notify): the remote hung up. The connection stays open, as in a
+        browser, until the application closes it (or
+        ``close_on_remote_hangup=True`` does); this change also fires
+        ``"remotehangup"``.
     """
 
     kind: Literal["ice", "dtls"]
@@ -94,6 +101,7 @@ class TransportChange:
     current: str
     time: float
     detail: str | None = None
+    remote_hangup: bool = False
 
     @property
     def event(self) -> str:

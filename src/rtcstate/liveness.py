@@ -260,10 +260,11 @@ class LivenessMonitor:
             self._send(now)
 
     def _silence(self, now: float) -> str:
+        # the rule that fired (time since the last answer), and the evidence
+        # beside it: packets still arriving mean a one-way cut
         quiet = now - self._last_answer
-        if now - self._last_packet < self._config.keepalive_interval:
-            return f"no answer for {quiet:.1f} s, though packets still arrive"
-        return f"no packet for {now - self._last_packet:.1f} s"
+        since = now - self._last_packet
+        return f"no answer for {quiet:.1f} s (last packet {since:.1f} s ago)"
 
     def _send(self, now: float) -> None:
         self._last_sent = now

@@ -69,10 +69,12 @@ class IceSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class DtlsSnapshot:
-    """What aiortc says of one DTLS transport: its label and ``state``."""
+    """What aiortc says of one DTLS transport: its label and ``state``, and
+    whether a ``closed`` state was the remote's doing (its close_notify)."""
 
     label: str
     native: str
+    remote_hangup: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,7 @@ class StateMachine:
     def __init__(self) -> None:
         self._ice: dict[Hashable, _Ice] = {}
         self._dtls: dict[Hashable, DtlsTransportState] = {}
+        self._hung_up: set[Hashable] = set()  # DTLS closed by the remote
         # iceConnectionState first: in a step that changes both, it fires first
         self._states: dict[Attribute, IceConnectionState | PeerConnectionState] = {
             "iceConnectionState": IceConnectionState.NEW,
@@ -213,9 +216,18 @@ class StateMachine:
             before_dtls = self._dtls.get(key, DtlsTransportState.NEW)
             self._dtls[key] = state
             if state is not before_dtls:
+                hangup = state is DtlsTransportState.CLOSED and dtls_snap.remote_hangup
+                if hangup:
+                    self._hung_up.add(key)
                 moves.append(
                     TransportChange(
-                        "dtls", dtls_snap.label, before_dtls.value, state.value, now
+                        "dtls",
+                        dtls_snap.label,
+                        before_dtls.value,
+                        state.value,
+                        now,
+                        "closed by the remote" if hangup else None,
+                        remote_hangup=hangup,
                     )
                 )
                 moved = moved or Cause("dtls", dtls_snap.label, state.value)
@@ -229,20 +241,22 @@ class StateMachine:
         )
         return Step(moves, changes, followup)
 
-    def close(self, now: float) -> list[StateChange]:
+    def close(self, now: float, detail: str | None = None) -> list[StateChange]:
         """``close()``: both states become ``closed`` (with no event, which is for
-        the caller to honour); every later call changes nothing."""
+        the caller to honour); every later call changes nothing. ``detail``
+        says why, when the application did not call it itself."""
         if self._closed:
             return []
         self._closed = True
         self._ice.clear()
         self._dtls.clear()
+        self._hung_up.clear()
         return self._set(
             {
                 "iceConnectionState": IceConnectionState.CLOSED,
                 "connectionState": PeerConnectionState.CLOSED,
             },
-            Cause("close"),
+            Cause("close", detail=detail),
             now,
         )
 
@@ -268,11 +282,12 @@ class StateMachine:
             del self._ice[key]
         for key in [k for k in self._dtls if k not in dtls]:
             del self._dtls[key]
+            self._hung_up.discard(key)
 
     def _ice_detail(self, entry: _Ice, snap: IceSnapshot) -> str:
         if entry.reason is None:
             return f"aiortc: {snap.native}"
-        hung_up = any(self._dtls.get(k) is DtlsTransportState.CLOSED for k in snap.dtls)
+        hung_up = any(k in self._hung_up for k in snap.dtls)
         if hung_up and entry.state is IceTransportState.DISCONNECTED:
             return f"{entry.reason}, after the remote closed DTLS"
         return entry.reason

@@ -25,6 +25,9 @@ class Options:
     :ivar loopback: whether to offer a 127.0.0.1 candidate: ``"auto"`` when the
         host has no other address, ``"always"``, or ``"never"``.
     :ivar history_size: how many changes each history keeps.
+    :ivar close_on_remote_hangup: close the connection as soon as the remote
+        hangs up (its DTLS close_notify), as aiortc does by itself; by default
+        it stays open, as in a browser, and only ``"remotehangup"`` fires.
     :raises TypeError: for a ``liveness`` that is not a :class:`LivenessConfig`.
     :raises ValueError: for any other value out of its range.
     """
@@ -32,6 +35,7 @@ class Options:
     liveness: LivenessConfig | None = field(default_factory=LivenessConfig)
     loopback: Loopback = "auto"
     history_size: int = DEFAULT_HISTORY_SIZE
+    close_on_remote_hangup: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.history_size, int) or self.history_size < 1:
@@ -42,6 +46,11 @@ class Options:
             raise TypeError(
                 "liveness must be a LivenessConfig or None, not "
                 + type(self.liveness).__name__
+            )
+        if not isinstance(self.close_on_remote_hangup, bool):
+            raise TypeError(
+                "close_on_remote_hangup must be a bool, not "
+                + type(self.close_on_remote_hangup).__name__
             )
         if self.loopback not in ("auto", "always", "never"):
             raise ValueError(

@@ -51,6 +51,12 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         address, so that peers on a loopback-only host still connect;
         ``"always"``; or ``"never"``.
     :param history_size: how many changes :attr:`state_history` keeps.
+    :param close_on_remote_hangup: when the remote hangs up (closes DTLS), close
+        this connection at once, as aiortc does by itself: ``connectionState``
+        reads ``closed`` (cause ``close() called (the remote hung up)``) with no
+        event, as for ``close()``. By default it stays open, as in a browser,
+        and reads ``failed`` once liveness gives up. Either way
+        ``"remotehangup"`` fires within milliseconds of the hang-up.
     """
 
     def __init__(
@@ -60,8 +66,9 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         liveness: LivenessConfig | None = LivenessConfig(),  # noqa: B008 (frozen)
         loopback: Loopback = "auto",
         history_size: int = DEFAULT_HISTORY_SIZE,
+        close_on_remote_hangup: bool = False,
     ) -> None:
-        options = Options(liveness, loopback, history_size)
+        options = Options(liveness, loopback, history_size, close_on_remote_hangup)
         super().__init__(configuration)
         # rtcstate's own events bypass emit() below, which drops aiortc's
         self._attach(self, functools.partial(RTCPeerConnection.emit, self), options)

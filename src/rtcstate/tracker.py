@@ -191,12 +191,13 @@ class StateTracker:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     @_fail_safe
-    def close(self) -> None:
+    def close(self, detail: str | None = None) -> None:
         """The application called ``close()``: both states become ``closed`` at
-        once, with no event; nothing changes afterwards."""
+        once, with no event; nothing changes afterwards. ``detail`` says why
+        when rtcstate closes it on the application's behalf."""
         if self.closed:
             return
-        changes = self._machine.close(self._clock())
+        changes = self._machine.close(self._clock(), detail)
         self._feed.record([], changes)
         if self._followup is not None:
             self._followup.cancel()

@@ -65,6 +65,9 @@ class Transports:
         self._next_index = {"ice": 0, "dtls": 0}
         # mids change only when descriptions are applied, which calls sync()
         self._labels: dict[Any, str] = {}
+        # DTLS transports rtcstate stopped itself (consent expired): their
+        # closing is not the remote's
+        self._stopped: set[RTCDtlsTransport] = set()
 
     @property
     def ice(self) -> list[RTCIceTransport]:
@@ -112,6 +115,7 @@ class Transports:
             _unsubscribe(entry.listeners)
         self._ice.clear()
         self._dtls.clear()
+        self._stopped.clear()
 
     def snapshots(
         self,
@@ -131,7 +135,12 @@ class Transports:
             for transport, entry in self._ice.items()
         }
         dtls = {
-            transport: DtlsSnapshot(self.label(transport), transport.state)
+            transport: DtlsSnapshot(
+                self.label(transport),
+                transport.state,
+                remote_hangup=transport.state == "closed"
+                and self._closed_by_remote(transport),
+            )
             for transport in self._dtls
         }
         return ice, dtls
@@ -147,8 +156,16 @@ class Transports:
         for dtls in [d for d in self._dtls if d.transport is transport]:
             if sctp is not None and sctp.transport is dtls:
                 await sctp.stop()
+            self._stopped.add(dtls)
             await dtls.stop()
         await _shims.end_consent(transport)
+
+    def _closed_by_remote(self, transport: RTCDtlsTransport) -> bool:
+        """A closed DTLS transport that neither rtcstate nor aioice closed: the
+        remote's close_notify closed it (aiortc reports both alike)."""
+        return transport not in self._stopped and not _shims.ice_closing(
+            transport.transport
+        )
 
     def label(self, transport: RTCIceTransport | RTCDtlsTransport) -> str:
         """``ice#0 (mid 0,1)``: the transport's kind, index and the mids it carries."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 from aiortc import RTCIceCandidate, RTCPeerConnection
 from pyee.asyncio import AsyncIOEventEmitter
 
 from .api import StateAPI
-from .emitter import StateEventsMixin
+from .emitter import STATE_EVENTS, StateEventsMixin
 from .liveness import LivenessConfig
 from .options import DEFAULT_HISTORY_SIZE, Loopback, Options
 
@@ -86,6 +88,7 @@ def watch(
     liveness: LivenessConfig | None = LivenessConfig(),  # noqa: B008 (frozen)
     loopback: Loopback = "auto",
     history_size: int = DEFAULT_HISTORY_SIZE,
+    close_on_remote_hangup: bool = False,
 ) -> ConnectionWatcher:
     """Track the W3C states of an existing aiortc ``RTCPeerConnection``.
 
@@ -94,12 +97,31 @@ def watch(
 
     Call it before ``setLocalDescription`` / ``setRemoteDescription`` to see every
     change; called later, it starts from the transports' current states.
-    ``liveness``, ``loopback`` and ``history_size`` are as for
-    :class:`~rtcstate.PeerConnection`.
+    ``liveness``, ``loopback``, ``history_size`` and ``close_on_remote_hangup``
+    are as for :class:`~rtcstate.PeerConnection`.
+
+    The watcher changes the connection it watches in one way: aiortc no longer
+    closes it by itself when the remote hangs up (so that its states can follow
+    the transports, as in a browser). Handlers on ``pc`` keep seeing aiortc's
+    values and no longer see that ``closed``: listen on the watcher instead, or
+    pass ``close_on_remote_hangup=True`` to keep aiortc's quick close. A
+    :class:`RuntimeWarning` says so when ``pc`` already has state listeners.
 
     Unlike :class:`~rtcstate.PeerConnection`, the watcher does not check SDP and
     candidates before aiortc applies them: it follows signalling done by code
     it does not own. Call :func:`rtcstate.validation.check_description` and
     :func:`rtcstate.validation.check_candidate` there for the same errors.
     """
-    return ConnectionWatcher(pc, Options(liveness, loopback, history_size))
+    options = Options(liveness, loopback, history_size, close_on_remote_hangup)
+    watcher = ConnectionWatcher(pc, options)
+    events = [e for e in sorted(STATE_EVENTS) if pc.listeners(e)]
+    if events and not close_on_remote_hangup:
+        warnings.warn(
+            f"watch(pc): pc already has {' and '.join(events)} listeners. They "
+            "keep seeing aiortc's values, and aiortc no longer closes pc on a "
+            "remote hang-up, so they will not see that 'closed'. Listen on the "
+            "watcher, or pass close_on_remote_hangup=True.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return watcher

@@ -1,0 +1,145 @@
+"""A remote hang-up (the remote's DTLS close_notify), told apart from a vanished
+remote: the "remotehangup" event, and close_on_remote_hangup=True for servers,
+over real aiortc peers on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+from aiortc import RTCPeerConnection
+
+import rtcstate
+from conftest import config, negotiate
+from rtcstate.testing import FAST_LIVENESS, FaultyLink
+
+pytestmark = pytest.mark.asyncio
+
+TIMEOUT = 10
+
+
+async def _connected(
+    a: RTCPeerConnection, b: RTCPeerConnection, *watchers: object
+) -> None:
+    a.createDataChannel("x")
+    await negotiate(a, b)
+    for peer in watchers or (a, b):
+        await peer.wait_for_connection_state("connected", timeout=TIMEOUT)  # type: ignore[attr-defined]
+
+
+def _hangups(peer: object) -> asyncio.Queue[rtcstate.TransportChange]:
+    queue: asyncio.Queue[rtcstate.TransportChange] = asyncio.Queue()
+    peer.on("remotehangup", queue.put_nowait)  # type: ignore[attr-defined]
+    return queue
+
+
+async def test_a_remote_hang_up_fires_remotehangup_before_liveness_notices(
+    pcs: Callable[..., rtcstate.PeerConnection],
+) -> None:
+    a, b = pcs(), pcs()
+    await _connected(a, b)
+    hangups = _hangups(b)
+    await a.close()
+    change = await asyncio.wait_for(hangups.get(), TIMEOUT)
+    assert (change.kind, change.current) == ("dtls", "closed")
+    assert change.remote_hangup and change.detail == "closed by the remote"
+    assert change in b.transport_history
+    # told at once: the liveness monitor has not even seen a silence yet
+    assert b.connectionState == "connected"
+    assert [c.current for c in b.state_history][-1] == "connected"
+    # and, by default, the connection stays open as in a browser
+    await asyncio.sleep(0.2)
+    assert b.connectionState == "connected"
+    assert hangups.empty()
+
+
+async def test_close_on_remote_hangup_closes_at_once_with_the_reason(
+    pcs: Callable[..., rtcstate.PeerConnection],
+) -> None:
+    a = pcs()
+    b = rtcstate.PeerConnection(config(), close_on_remote_hangup=True)
+    await _connected(a, b)
+    fired: list[str] = []
+    b.on("connectionstatechange", lambda: fired.append(b.connectionState))
+    hangups = _hangups(b)
+    await a.close()
+    await asyncio.wait_for(hangups.get(), TIMEOUT)
+    assert b.connectionState == b.iceConnectionState == "closed"
+    closing = b.state_history[-1]
+    assert str(closing.cause) == "close() called (the remote hung up)"
+    assert fired == []  # as close(): no event (webrtc-pc)
+    # aiortc's objects are stopped as by close()
+    for _ in range(100):
+        if b.sctp.transport.transport.state == "closed":
+            break
+        await asyncio.sleep(0.02)
+    assert b.sctp.transport.transport.state == "closed"
+    await b.close()  # the application's own close() after it is harmless
+    assert b.connectionState == "closed"
+
+
+async def test_a_watcher_can_close_the_connection_it_watches_on_a_hang_up(
+    pcs: Callable[..., RTCPeerConnection],
+) -> None:
+    a, b = pcs(RTCPeerConnection), pcs(RTCPeerConnection)
+    watcher = rtcstate.watch(b, close_on_remote_hangup=True)
+    await _connected(a, b, watcher)
+    hangups = _hangups(watcher)
+    await a.close()
+    await asyncio.wait_for(hangups.get(), TIMEOUT)
+    assert watcher.connectionState == "closed"
+    for _ in range(100):
+        if b.signalingState == "closed":
+            break
+        await asyncio.sleep(0.02)
+    assert b.signalingState == "closed"
+
+
+async def test_consent_expiring_is_not_a_hang_up() -> None:
+    # rtcstate stops DTLS itself when consent expires: that closing is not the
+    # remote's
+    async with FaultyLink(seed=3) as link:
+        a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
+        b = RTCPeerConnection(config())
+        hangups = _hangups(a)
+        try:
+            a.createDataChannel("x")
+            await a.setLocalDescription(await a.createOffer())
+            await b.setRemoteDescription(link.offer_to_answerer(a.localDescription))
+            await b.setLocalDescription(await b.createAnswer())
+            await a.setRemoteDescription(link.answer_to_offerer(b.localDescription))
+            await a.wait_for_connection_state("connected", timeout=TIMEOUT)
+            link.cut()
+            await a.wait_for_connection_state("failed", timeout=TIMEOUT)
+            for _ in range(100):
+                dtls = [c for c in a.transport_history if c.kind == "dtls"]
+                if dtls[-1].current == "closed":
+                    break
+                await asyncio.sleep(0.02)
+            assert dtls[-1].current == "closed"
+            assert not dtls[-1].remote_hangup and dtls[-1].detail is None
+            assert hangups.empty()
+        finally:
+            await asyncio.gather(a.close(), b.close())
+
+
+async def test_watch_warns_when_the_connection_already_has_state_listeners() -> None:
+    pc = RTCPeerConnection()
+    try:
+        pc.on("connectionstatechange", lambda: None)
+        with pytest.warns(RuntimeWarning, match="already has connectionstatechange"):
+            rtcstate.watch(pc)
+        # with the quick close kept, or with no listener, nothing to say (any
+        # warning is an error in this suite)
+        rtcstate.watch(pc, close_on_remote_hangup=True)
+    finally:
+        await pc.close()
+    quiet = RTCPeerConnection()
+    rtcstate.watch(quiet)
+    await quiet.close()
+
+
+async def test_close_on_remote_hangup_must_be_a_bool() -> None:
+    with pytest.raises(TypeError, match="close_on_remote_hangup must be a bool"):
+        rtcstate.PeerConnection(close_on_remote_hangup="yes")  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiortc import RTCPeerConnection
 
 import rtcstate
 from conftest import negotiate
@@ -20,8 +21,12 @@ async def test_wait_returns_at_once_when_already_there(pcs) -> None:
 
 async def test_wait_times_out(pcs) -> None:
     pc = pcs()
-    with pytest.raises(asyncio.TimeoutError):
-        await pc.wait_for_connection_state("connected", timeout=0.05)
+    with pytest.raises(
+        asyncio.TimeoutError,
+        match=r"connectionState did not become connected or failed within 0\.05 s: "
+        "it is new",
+    ):
+        await pc.wait_for_connection_state("failed", "connected", timeout=0.05)
     assert not pc._tracker.feed.waiting  # nothing left behind
 
 
@@ -147,3 +152,17 @@ async def test_transport_history_records_each_transport_change(pcs) -> None:
     assert not any(c.cause.state == "connecting" for c in a.state_history)
     times = [c.time for c in a.transport_history]
     assert times == sorted(times)
+
+
+async def test_repr_shows_the_states_and_the_transports(pcs) -> None:
+    pc = pcs()
+    assert repr(pc) == (
+        "<PeerConnection connectionState=new iceConnectionState=new transports=[]>"
+    )
+    pc.createDataChannel("x")
+    await pc.setLocalDescription(await pc.createOffer())
+    assert repr(pc).endswith("transports=[ice#0 (mid 0): new, dtls#0 (mid 0): new]>")
+    watcher = rtcstate.watch(RTCPeerConnection())
+    assert repr(watcher).startswith("<ConnectionWatcher connectionState=new ")
+    await watcher.pc.close()
+    assert "connectionState=closed" in repr(watcher)

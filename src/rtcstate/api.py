@@ -63,6 +63,13 @@ class StateAPI:
         """A first remote candidate moves an ICE transport from new to checking."""
         self._tracker.update(Cause("ice", detail="remote candidate added"))
 
+    def __repr__(self) -> str:
+        transports = ", ".join(f"{k}: {v}" for k, v in self.transport_states().items())
+        return (
+            f"<{type(self).__name__} connectionState={self.connectionState} "
+            f"iceConnectionState={self.iceConnectionState} transports=[{transports}]>"
+        )
+
     @property
     def connectionState(self) -> PeerConnectionState:
         """``RTCPeerConnection.connectionState``, by the webrtc-pc rules.

@@ -115,6 +115,12 @@ class ChangeFeed:
         self._waiters.add(waiter)
         try:
             return await asyncio.wait_for(future, timeout)
+        except asyncio.TimeoutError:
+            names = " or ".join(sorted(str(s) for s in wanted))
+            raise asyncio.TimeoutError(
+                f"{attribute} did not become {names} within {timeout} s: "
+                f"it is {self._current(attribute)}"
+            ) from None
         finally:
             self._waiters.discard(waiter)
 

@@ -63,7 +63,8 @@ class Transports:
         self._ice: dict[RTCIceTransport, _Entry] = {}
         self._dtls: dict[RTCDtlsTransport, _Entry] = {}
         self._next_index = {"ice": 0, "dtls": 0}
-        # mids change only when descriptions are applied, which calls sync()
+        # once known, the mids change only when descriptions are applied, which
+        # calls sync()
         self._labels: dict[Any, str] = {}
         # DTLS transports rtcstate stopped itself (consent expired): their
         # closing is not the remote's
@@ -171,7 +172,9 @@ class Transports:
         """``ice#0 (mid 0,1)``: the transport's kind, index and the mids it carries."""
         label = self._labels.get(transport)
         if label is None:
-            label = self._labels[transport] = self._make_label(transport)
+            label = self._make_label(transport)
+            if "(mid" in label:  # before its mids are known, ask again
+                self._labels[transport] = label
         return label
 
     def _make_label(self, transport: RTCIceTransport | RTCDtlsTransport) -> str:

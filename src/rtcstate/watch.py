@@ -75,12 +75,6 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
         close.__doc__ = original.__doc__
         self._pc.close = close  # type: ignore[method-assign]
 
-    def __repr__(self) -> str:
-        return (
-            f"<ConnectionWatcher connectionState={self.connectionState} "
-            f"iceConnectionState={self.iceConnectionState}>"
-        )
-
 
 def watch(
     pc: RTCPeerConnection,

@@ -84,24 +84,85 @@ def test_renders_demo_json_and_writes_html(tmp_path: Path) -> None:
     )
 
 
+BLIP = Path(__file__).resolve().parent.parent / "docs" / "timelines" / "blip.jsonl"
+
+
+def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rtcstate", "timeline", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess[str], *says: str) -> None:
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("rtcstate timeline: ")
+    for text in says:
+        assert text in lines[0]
+
+
 def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"type": "note", "t": 0, "text": "x"}) + "\nnot json\n")
     with pytest.raises(ValueError, match=r"bad\.jsonl:2: not JSON"):
         timeline.load(str(bad))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rtcstate",
-            "timeline",
-            str(bad),
-            "-o",
-            str(tmp_path / "o.svg"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    out = tmp_path / "o.svg"
+    assert_one_line_error(cli(str(bad), "-o", str(out)), "bad.jsonl:2: not JSON")
+    assert list(tmp_path.iterdir()) == [bad]  # no output, not even an empty one
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("[1, 2]", "expected a JSON object, not list"),
+        ('{"type": "state", "t": "soon"}', '"t" must be a number'),
+        ('{"type": "state", "t": 1, "current": "new"}', '"attribute"'),
+        ('{"type": "transport", "t": 1, "transport": "ice#0"}', '"current"'),
+    ],
+)
+def test_a_bad_record_names_its_line_and_leaves_the_output_alone(
+    tmp_path: Path, line: str, says: str
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(BLIP.read_text().splitlines()[0] + "\n\n" + line + "\n")
+    out = tmp_path / "o.html"
+    out.write_text("an older timeline")
+    assert_one_line_error(cli(str(source), "-o", str(out)), "in.jsonl:3: ", says)
+    assert out.read_text() == "an older timeline"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "o.html"]
+
+
+@pytest.mark.parametrize("name", ["x.png", "x", "x.svg.txt"])
+def test_an_output_neither_svg_nor_html_is_refused(tmp_path: Path, name: str) -> None:
+    done = cli(str(BLIP), "-o", str(tmp_path / name))
+    assert_one_line_error(done, name, ".svg or .html")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_output_folder_or_input_is_a_one_line_error(tmp_path: Path) -> None:
+    done = cli(str(BLIP), "-o", str(tmp_path / "no" / "x.svg"))
+    assert_one_line_error(done, "cannot write", "No such file or directory")
+    done = cli(str(tmp_path / "absent.jsonl"), "-o", str(tmp_path / "x.svg"))
+    assert_one_line_error(done, "cannot read", "absent.jsonl")
+    done = cli("-", "-o", str(tmp_path / "x.svg"), stdin="")
+    assert_one_line_error(done, "<stdin>: no state or transport changes")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reads_standard_input_for_a_dash(tmp_path: Path) -> None:
+    out = tmp_path / "blip.svg"
+    done = cli("-", "-o", str(out), stdin=BLIP.read_text())
+    assert done.returncode == 0, done.stderr
+    assert rects(out.read_text()) == rects(
+        timeline.render_svg(timeline.load(str(BLIP)))
     )
-    assert done.returncode == 1
-    assert "not JSON" in done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["blip.svg"]  # no temporary left
+    bad = cli("-", "-o", str(out), stdin="{}\n{")
+    assert_one_line_error(bad, "<stdin>:2: not JSON")

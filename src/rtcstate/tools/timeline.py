@@ -13,6 +13,8 @@ or what :func:`records` makes from a connection's ``state_history`` and
 from __future__ import annotations
 
 import json
+import math
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from html import escape
@@ -20,7 +22,7 @@ from typing import Any
 
 from ..api import StateAPI
 
-__all__ = ["records", "render_html", "render_svg"]
+__all__ = ["load", "records", "render_html", "render_svg"]
 
 COLOURS = {
     "new": "#cfd8dc",
@@ -232,19 +234,59 @@ def render_html(
 
 
 def load(path: str) -> list[dict[str, Any]]:
-    """Read timeline records: JSON lines (the demo's ``--json``) or a JSON list."""
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
+    """Read timeline records: JSON lines (the demo's ``--json``) or a JSON list.
+
+    :param path: a file, or ``-`` for standard input.
+    :raises ValueError: when the text is not timeline records; the message names
+        the file and the line (or the list item) that is wrong.
+    :raises OSError: when the file cannot be read.
+    """
+    name = "<stdin>" if path == "-" else path
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+    except UnicodeDecodeError:
+        raise ValueError(f"{name}: not UTF-8 text") from None
     if text.lstrip().startswith("["):
-        data = json.loads(text)
-        if not isinstance(data, list):
-            raise ValueError(f"{path}: expected a JSON list of records")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{name}:{error.lineno}: not JSON ({error.msg})") from None
+        if not isinstance(data, list):  # pragma: no cover (a "[" starts a list)
+            raise ValueError(f"{name}: expected a JSON list of records")
+        for number, record in enumerate(data, start=1):
+            problem = _problem(record)
+            if problem:
+                raise ValueError(f"{name}: item {number}: {problem}")
         return data
     out = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{name}:{number}: not JSON ({error.msg})") from None
+        problem = _problem(record)
+        if problem:
+            raise ValueError(f"{name}:{number}: {problem}")
+        out.append(record)
     return out
+
+
+def _problem(record: object) -> str | None:
+    """What is wrong with one timeline record, or None."""
+    if not isinstance(record, dict):
+        return f"expected a JSON object, not {type(record).__name__}"
+    t = record.get("t", 0.0)
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
+        return f'"t" must be a number of seconds, not {json.dumps(t)}'
+    kind = record.get("type")
+    needed = {"state": ("attribute", "current"), "transport": ("transport", "current")}
+    for key in needed.get(str(kind), ()):
+        if not isinstance(record.get(key), str):
+            return f'a "{kind}" record needs "{key}" (a string)'
+    return None

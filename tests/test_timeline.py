@@ -166,3 +166,45 @@ def test_reads_standard_input_for_a_dash(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["blip.svg"]  # no temporary left
     bad = cli("-", "-o", str(out), stdin="{}\n{")
     assert_one_line_error(bad, "<stdin>:2: not JSON")
+
+
+def hang_up() -> list[dict[str, object]]:
+    return timeline.load(str(BLIP.with_name("remote-hang-up.jsonl")))
+
+
+def segments(svg: str) -> list[tuple[str, str, ET.Element | None]]:
+    """(fill, tooltip, label or None) of every state segment."""
+    out = []
+    for group in ET.fromstring(svg).iter(f"{SVG}g"):
+        if group.get("class") == "segment":
+            rect = group.find(f"{SVG}rect")
+            assert rect is not None
+            out.append(
+                (
+                    rect.get("fill", ""),
+                    rect.findtext(f"{SVG}title", ""),
+                    group.find(f"{SVG}text"),
+                )
+            )
+    return out
+
+
+def test_labels_on_dark_fills_are_white_and_every_label_reads_well() -> None:
+    assert timeline.text_colour(timeline.COLOURS["completed"]) == "#ffffff"
+    assert timeline.text_colour(timeline.COLOURS["closed"]) == "#ffffff"
+    assert timeline.text_colour(timeline.COLOURS["connected"]) == "#000000"
+    for colour in timeline.COLOURS.values():  # WCAG AA for normal text
+        assert timeline.contrast(timeline.text_colour(colour), colour) >= 4.5
+    labelled = [
+        (fill, label)
+        for fill, _, label in segments(timeline.render_svg(hang_up()))
+        if label is not None
+    ]
+    on_dark = {
+        label.text: label.get("fill")
+        for fill, label in labelled
+        if fill in (timeline.COLOURS["completed"], timeline.COLOURS["closed"])
+    }
+    assert on_dark == {"completed": "#ffffff", "closed": "#ffffff"}
+    for fill, label in labelled:
+        assert timeline.contrast(label.get("fill", "#000000"), fill) >= 4.5

@@ -34,7 +34,27 @@ COLOURS = {
     "failed": "#e53935",
     "closed": "#546e7a",
 }
-_LANE, _GAP, _LABEL, _WIDTH, _TOP = 18, 6, 220, 1000, 30
+_LANE, _GAP, _LABEL, _WIDTH = 18, 6, 220, 1000
+
+
+def _luminance(colour: str) -> float:
+    """The relative luminance of ``#rrggbb`` (WCAG 2)."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (
+        c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels
+    )
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(one: str, other: str) -> float:
+    """The WCAG contrast ratio of two ``#rrggbb`` colours, from 1 to 21."""
+    light, dark = sorted((_luminance(one), _luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def text_colour(fill: str) -> str:
+    """Black or white, whichever reads better on ``fill``."""
+    return max(("#000000", "#ffffff"), key=lambda ink: contrast(ink, fill))
 
 
 def records(
@@ -129,9 +149,10 @@ def _lanes(
 
 
 def _el(tag: str, text: str | None = None, **attrs: object) -> str:
-    """One SVG element; ``font_size=`` becomes ``font-size=``."""
+    """One SVG element; ``font_size=`` gives ``font-size=``, ``class_=`` ``class=``."""
     rendered = " ".join(
-        f'{k.replace("_", "-")}="{escape(str(v))}"' for k, v in attrs.items()
+        f'{k.rstrip("_").replace("_", "-")}="{escape(str(v))}"'
+        for k, v in attrs.items()
     )
     if text is None:
         return f"<{tag} {rendered}/>"
@@ -149,7 +170,8 @@ def render_svg(
         return round(_LABEL + (t / end) * (_WIDTH - _LABEL - 10), 1)
 
     parts: list[str] = []
-    y = _TOP
+    top = 30
+    y = top
     for peer, lanes in peers:
         parts.append(_el("text", escape(peer), x=4, y=y + 12, font_weight="bold"))
         y += _LANE + _GAP
@@ -163,7 +185,8 @@ def render_svg(
                     tip += f"\nbecause {why}"
                 width = max(x(stop) - x(start), 1)
                 tooltip = _el("title", escape(tip))
-                parts.append(
+                fill = COLOURS.get(state, "#9e9e9e")
+                segment = [
                     _el(
                         "rect",
                         tooltip,
@@ -171,28 +194,36 @@ def render_svg(
                         y=y,
                         width=round(width, 1),
                         height=_LANE,
-                        fill=COLOURS.get(state, "#9e9e9e"),
+                        fill=fill,
                         stroke="#fff",
                         stroke_width=0.5,
                     )
-                )
+                ]
                 if width > 60:
-                    label = escape(state)
-                    parts.append(
-                        _el("text", label, x=x(start) + 3, y=y + 13, font_size=11)
+                    segment.append(
+                        _el(
+                            "text",
+                            escape(state),
+                            x=x(start) + 3,
+                            y=y + 13,
+                            font_size=11,
+                            fill=text_colour(fill),
+                            pointer_events="none",
+                        )
                     )
+                parts.append(_el("g", "".join(segment), class_="segment"))
             y += _LANE + _GAP
         y += _GAP
     for t, text in notes:
         tooltip = _el("title", escape(f"{text} at {t:.3f} s"))
-        line = {"x1": x(t), "y1": _TOP - 6, "x2": x(t), "y2": y}
+        line = {"x1": x(t), "y1": top - 16, "x2": x(t), "y2": y}
         parts.append(
             _el("line", tooltip, **line, stroke="#333", stroke_dasharray="4 3")
         )
         # near the right edge the label ends at the line instead of starting there
         near_edge = x(t) > _WIDTH - 200
         place = {"x": x(t) - 2, "text_anchor": "end"} if near_edge else {"x": x(t) + 2}
-        parts.append(_el("text", escape(text[:60]), y=_TOP - 10, font_size=10, **place))
+        parts.append(_el("text", escape(text[:60]), y=top - 8, font_size=10, **place))
     step, tick = _tick(end), 0.0
     while tick <= end:  # the time axis
         label = f"{tick:g} s"

@@ -172,6 +172,25 @@ def hang_up() -> list[dict[str, object]]:
     return timeline.load(str(BLIP.with_name("remote-hang-up.jsonl")))
 
 
+def test_the_title_is_a_visible_heading(tmp_path: Path) -> None:
+    title = "rtcstate demo --hang-up-after 1 <&>"
+    root = ET.fromstring(timeline.render_svg(hang_up(), title=title))
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert title in texts  # drawn, not only the document's <title> (a tooltip)
+    for suffix in ("svg", "html"):
+        out = tmp_path / f"t.{suffix}"
+        done = cli(str(BLIP), "-o", str(out), "--title", title)
+        assert done.returncode == 0, done.stderr
+        shown = out.read_text()
+        svg = shown[shown.index("<svg") : shown.index("</svg>") + 6]
+        drawn = [t.text for t in ET.fromstring(svg).iter(f"{SVG}text")]
+        if suffix == "html":
+            assert "<h1>rtcstate demo --hang-up-after 1 &lt;&amp;&gt;</h1>" in shown
+            assert title not in drawn  # the page's heading, not twice
+        else:
+            assert title in drawn
+
+
 def segments(svg: str) -> list[tuple[str, str, ET.Element | None]]:
     """(fill, tooltip, label or None) of every state segment."""
     out = []

@@ -34,7 +34,7 @@ COLOURS = {
     "failed": "#e53935",
     "closed": "#546e7a",
 }
-_LANE, _GAP, _LABEL, _WIDTH = 18, 6, 220, 1000
+_LANE, _GAP, _LABEL, _WIDTH, _HEADING = 18, 6, 220, 1000, 28
 
 
 def _luminance(colour: str) -> float:
@@ -160,9 +160,17 @@ def _el(tag: str, text: str | None = None, **attrs: object) -> str:
 
 
 def render_svg(
-    items: Iterable[Mapping[str, Any]], title: str = "rtcstate timeline"
+    items: Iterable[Mapping[str, Any]],
+    title: str = "rtcstate timeline",
+    *,
+    heading: bool = True,
 ) -> str:
-    """An SVG document of the timeline of ``items`` (timeline records)."""
+    """An SVG document of the timeline of ``items`` (timeline records).
+
+    :param title: the document's title, and its heading.
+    :param heading: whether to show the title as a heading (a page around the
+        image may show it instead).
+    """
     peers, notes, end = _lanes(list(items))
     end = max(end * 1.05, 0.5)
 
@@ -170,7 +178,13 @@ def render_svg(
         return round(_LABEL + (t / end) * (_WIDTH - _LABEL - 10), 1)
 
     parts: list[str] = []
-    top = 30
+    top = 8
+    if heading:
+        parts.append(
+            _el("text", escape(title), x=4, y=20, font_size=16, font_weight="bold")
+        )
+        top += _HEADING
+    top += 22  # the notes' labels
     y = top
     for peer, lanes in peers:
         parts.append(_el("text", escape(peer), x=4, y=y + 12, font_weight="bold"))
@@ -260,7 +274,7 @@ def render_html(
         "<!doctype html>\n<html><head><meta charset='utf-8'>"
         f"<title>{escape(title)}</title></head>\n<body>\n<h1>{escape(title)}</h1>\n"
         "<p>Hover a segment for its state, span and cause.</p>\n"
-        f"{render_svg(items, title)}</body></html>\n"
+        f"{render_svg(items, title, heading=False)}</body></html>\n"
     )
 
 

@@ -227,3 +227,35 @@ def test_labels_on_dark_fills_are_white_and_every_label_reads_well() -> None:
     assert on_dark == {"completed": "#ffffff", "closed": "#ffffff"}
     for fill, label in labelled:
         assert timeline.contrast(label.get("fill", "#000000"), fill) >= 4.5
+
+
+def lane_tips(svg: str, lane: str) -> list[str]:
+    """The tooltips of one lane's segments, in order."""
+    return [tip for _, tip, _ in segments(svg) if tip.startswith(lane + ":")]
+
+
+def test_a_closed_connections_transports_end_closed_at_the_close() -> None:
+    items = hang_up()
+    closed_at = next(
+        float(r["t"])
+        for r in items
+        if r["type"] == "state"
+        and r["peer"] == "answerer"
+        and r["attribute"] == "connectionState"
+        and r["current"] == "closed"
+    )
+    # the record has no transport change at the close
+    assert not [
+        r
+        for r in items
+        if r["type"] == "transport" and r["peer"] == "answerer" and r["t"] > 1
+    ]
+    answerer = timeline.render_svg([r for r in items if r.get("peer") != "offerer"])
+    for lane in ("ice#0 (mid 0)", "dtls#0 (mid 0)", "iceConnectionState"):
+        tips = lane_tips(answerer, lane)
+        assert tips[-1].startswith(f"{lane}: closed from {closed_at:.3f} s")
+        assert "because close() called" in tips[-1]
+        assert not any(": closed" in tip for tip in tips[:-1])
+    # the offerer did not close: its ICE lane ends failed
+    offerer = timeline.render_svg([r for r in items if r.get("peer") != "answerer"])
+    assert lane_tips(offerer, "ice#0 (mid 0)")[-1].startswith("ice#0 (mid 0): failed")

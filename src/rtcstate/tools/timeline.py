@@ -75,6 +75,7 @@ def records(
                 "type": "transport",
                 "t": t.time - origin,
                 "peer": peer,
+                "kind": t.kind,
                 "transport": t.transport,
                 "previous": t.previous,
                 "current": t.current,
@@ -90,7 +91,12 @@ def records(
                 "attribute": s.attribute,
                 "previous": str(s.previous),
                 "current": str(s.current),
-                "cause": {"text": str(s.cause)},
+                "cause": {
+                    "kind": s.cause.kind,
+                    "transport": s.cause.transport,
+                    "state": s.cause.state,
+                    "detail": s.cause.detail,
+                },
             }
         )
     return sorted(out, key=lambda r: float(r["t"]))
@@ -125,12 +131,10 @@ def _lanes(
         if kind == "transport":
             why = str(record.get("detail") or "")
         else:
-            # records() writes the cause as text; the demo's JSON as its fields
-            cause = record.get("cause") or {}
-            why = cause.get("text") or " ".join(
-                str(cause[k]) for k in ("transport", "state", "detail") if cause.get(k)
-            )
+            why = _cause_text(record.get("cause"))
         lane.changes.append((t, str(record["current"]), why))
+    for lanes in peers.values():
+        _close_with_the_connection(lanes)
     ordered = []
     for peer, lanes in peers.items():
         aggregate = [
@@ -146,6 +150,39 @@ def _lanes(
         )
         ordered.append((peer, aggregate + rest))
     return ordered, notes, end
+
+
+def _cause_text(cause: object) -> str:
+    """A state record's cause as :class:`~rtcstate.events.Cause` prints it."""
+    if not isinstance(cause, Mapping):
+        return str(cause or "")
+    if "text" in cause:  # older records() output
+        return str(cause["text"])
+    if cause.get("kind") == "close":
+        return "close() called"
+    text = (
+        f"{cause['transport']} -> {cause.get('state')}"
+        if cause.get("transport")
+        else str(cause.get("kind") or "")
+    )
+    return f"{text} ({cause['detail']})" if cause.get("detail") else text
+
+
+def _close_with_the_connection(lanes: Mapping[str, _Lane]) -> None:
+    """End every lane at ``closed`` when the connection closes.
+
+    ``close()`` closes every transport, but the histories record only the two
+    aggregate states' change to ``closed``, no transport change; without this a
+    closed connection's transports would go on showing ``connected``.
+    """
+    main = lanes.get("connectionState")
+    if main is None or not main.changes or main.changes[-1][1] != "closed":
+        return
+    closed_at = main.changes[-1][0]
+    for lane in lanes.values():
+        last = lane.changes[-1] if lane.changes else (0.0, lane.initial, "")
+        if last[1] != "closed" and last[0] <= closed_at:
+            lane.changes.append((closed_at, "closed", "close() called"))
 
 
 def _el(tag: str, text: str | None = None, **attrs: object) -> str:

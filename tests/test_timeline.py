@@ -259,3 +259,48 @@ def test_a_closed_connections_transports_end_closed_at_the_close() -> None:
     # the offerer did not close: its ICE lane ends failed
     offerer = timeline.render_svg([r for r in items if r.get("peer") != "answerer"])
     assert lane_tips(offerer, "ice#0 (mid 0)")[-1].startswith("ice#0 (mid 0): failed")
+
+
+def text_boxes(svg: str, kind: str) -> list[tuple[str, float, float, float]]:
+    """(text, left, right, baseline) of each text of class ``kind``, its width
+    estimated as the renderer does (a browser measures them in test_browser)."""
+    out = []
+    for text in ET.fromstring(svg).iter(f"{SVG}text"):
+        if text.get("class") != kind:
+            continue
+        words = text.text or ""
+        width = timeline.text_width(words, float(text.get("font-size", 12)))
+        x = float(text.get("x", 0))
+        left = x - width if text.get("text-anchor") == "end" else x
+        out.append((words, left, left + width, float(text.get("y", 0))))
+    return out
+
+
+def overlapping(boxes: list[tuple[str, float, float, float]]) -> list[tuple[str, str]]:
+    return [
+        (a[0], b[0])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if abs(a[3] - b[3]) < 12 and a[1] < b[2] and b[1] < a[2]
+    ]
+
+
+def test_note_labels_do_not_overlap() -> None:
+    blip = timeline.load(str(BLIP))
+    svg = timeline.render_svg(blip)
+    notes = text_boxes(svg, "note")
+    assert [n[0] for n in notes] == [r["text"] for r in blip if r["type"] == "note"]
+    assert overlapping(notes) == []
+    # "link restored" and "done: ..." 2 s apart, near the right edge
+    restored, done = notes[1], notes[2]
+    assert restored[0] == "link restored" and done[0].startswith("done:")
+    assert restored[3] != done[3] or done[1] > restored[2] or restored[1] > done[2]
+    # many notes at the same moment, and at the end, each in its own place
+    crowd = [
+        *blip,
+        *({"type": "note", "t": 3.0, "text": f"note {n} at 3 s"} for n in range(4)),
+        *({"type": "note", "t": 7.07, "text": f"late note {n}"} for n in range(3)),
+    ]
+    notes = text_boxes(timeline.render_svg(crowd), "note")
+    assert len(notes) == 10 and overlapping(notes) == []
+    assert all(left >= 0 and right <= 1000 for _, left, right, _ in notes)

@@ -35,6 +35,37 @@ COLOURS = {
     "closed": "#546e7a",
 }
 _LANE, _GAP, _LABEL, _WIDTH, _HEADING = 18, 6, 220, 1000, 28
+_NOTE, _NOTE_ROW = 11, 15  # the notes' font size and row height
+
+
+# Arial's (and Helvetica's, Liberation Sans's) advance widths of " " to "~", in
+# thousandths of the font size
+_WIDTHS = dict(
+    zip(
+        map(chr, range(32, 127)),
+        [
+            *(278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333),
+            *(278, 278, *[556] * 10, 278, 278, 584, 584, 584, 556, 1015),
+            *(667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833),
+            *(722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611),
+            *(278, 278, 278, 469, 556, 333),
+            *(556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833),
+            *(556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500),
+            *(334, 260, 334, 584),
+        ],
+        strict=True,
+    )
+)
+
+
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """A generous estimate of the width of ``text`` drawn in ``sans-serif``.
+
+    Arial's widths and 15 % more (25 % in bold): DejaVu Sans, the usual
+    ``sans-serif`` on Linux, is about 13 % wider than Arial.
+    """
+    units = sum(_WIDTHS.get(c, 1000) for c in text)
+    return units * size / 1000 * (1.25 if bold else 1.15)
 
 
 def _luminance(colour: str) -> float:
@@ -221,7 +252,17 @@ def render_svg(
             _el("text", escape(title), x=4, y=20, font_size=16, font_weight="bold")
         )
         top += _HEADING
-    top += 22  # the notes' labels
+    notes.sort()
+    note_labels = [text if len(text) <= 80 else text[:79] + "…" for _, text in notes]
+    placed = _place_notes(
+        [
+            (x(t), text_width(label, _NOTE))
+            for (t, _), label in zip(notes, note_labels, strict=True)
+        ],
+        _WIDTH - 4,
+    )
+    rows = max((note.row + 1 for note in placed), default=0)
+    top += rows * _NOTE_ROW + 4
     y = top
     for peer, lanes in peers:
         parts.append(_el("text", escape(peer), x=4, y=y + 12, font_weight="bold"))
@@ -265,16 +306,23 @@ def render_svg(
                 parts.append(_el("g", "".join(segment), class_="segment"))
             y += _LANE + _GAP
         y += _GAP
-    for t, text in notes:
+    for (t, text), label, note in zip(notes, note_labels, placed, strict=True):
         tooltip = _el("title", escape(f"{text} at {t:.3f} s"))
-        line = {"x1": x(t), "y1": top - 16, "x2": x(t), "y2": y}
+        baseline = top - 7 - note.row * _NOTE_ROW
+        line = {"x1": note.x, "y1": baseline - _NOTE, "x2": note.x, "y2": y}
         parts.append(
             _el("line", tooltip, **line, stroke="#333", stroke_dasharray="4 3")
         )
-        # near the right edge the label ends at the line instead of starting there
-        near_edge = x(t) > _WIDTH - 200
-        place = {"x": x(t) - 2, "text_anchor": "end"} if near_edge else {"x": x(t) + 2}
-        parts.append(_el("text", escape(text[:60]), y=top - 8, font_size=10, **place))
+        parts.append(
+            _el(
+                "text",
+                escape(label) + tooltip,
+                y=baseline,
+                font_size=_NOTE,
+                class_="note",
+                **note.anchor,
+            )
+        )
     step, tick = _tick(end), 0.0
     while tick <= end:  # the time axis
         label = f"{tick:g} s"
@@ -294,6 +342,70 @@ def render_svg(
         f'viewBox="0 0 {_WIDTH} {height}" font-family="sans-serif" font-size="12">\n'
         f"<title>{escape(title)}</title>\n{body}\n</svg>\n"
     )
+
+
+@dataclass
+class _Note:
+    """A note's line (at ``x``) and its label's row (0 is nearest the lanes) and
+    box, from ``left`` to ``right``."""
+
+    x: float
+    row: int
+    left: float
+    right: float
+
+    @property
+    def anchor(self) -> dict[str, object]:
+        if self.left > self.x:
+            return {"x": round(self.left, 1)}
+        return {"x": round(self.right, 1), "text_anchor": "end"}
+
+
+def _place_notes(notes: list[tuple[float, float]], right_edge: float) -> list[_Note]:
+    """Rows and sides for labels of widths ``w`` beside lines at ``x`` for each
+    ``(x, w)`` in ``notes``, so that no two labels overlap and, where it can be
+    had, no line crosses a label.
+
+    A label sits right of its line, or left of it when it would pass
+    ``right_edge``; in the lowest row where it fits. A line runs from its label's
+    row down to the lanes, through the rows below.
+    """
+    placed: list[_Note] = []
+
+    def fits(note: _Note, strict: bool) -> bool:
+        if note.left < 2 or note.right > right_edge:
+            return False
+        for other in placed:
+            if other.row == note.row and not (
+                note.right + 8 <= other.left or other.right + 8 <= note.left
+            ):
+                return False
+            if not strict:
+                continue
+            if other.row >= note.row and note.left - 3 <= other.x <= note.right + 3:
+                return False  # the other's line would cross this label
+            if other.row < note.row and other.left - 3 <= note.x <= other.right + 3:
+                return False  # this line would cross the other's label
+        return True
+
+    for x, width in notes:
+        sides = [(x + 3, x + 3 + width), (x - 3 - width, x - 3)]
+        for strict in (True, False):
+            found = next(
+                (
+                    note
+                    for row in range(len(notes) + 1)
+                    for note in (_Note(x, row, *side) for side in sides)
+                    if fits(note, strict)
+                ),
+                None,
+            )
+            if found is not None:
+                break
+        if found is None:  # wider than the picture: a row of its own
+            found = _Note(x, len(notes) + 1, *sides[0])
+        placed.append(found)
+    return placed
 
 
 def _tick(end: float) -> float:

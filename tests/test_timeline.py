@@ -192,19 +192,31 @@ def test_the_title_is_a_visible_heading(tmp_path: Path) -> None:
 
 
 def segments(svg: str) -> list[tuple[str, str, ET.Element | None]]:
-    """(fill, tooltip, label or None) of every state segment."""
+    """(fill, tooltip, label or None) of every state segment, the label being the
+    text written inside it."""
+    root = ET.fromstring(svg)
+    labels = [t for t in root.iter(f"{SVG}text") if t.get("class") == "label"]
     out = []
-    for group in ET.fromstring(svg).iter(f"{SVG}g"):
-        if group.get("class") == "segment":
-            rect = group.find(f"{SVG}rect")
-            assert rect is not None
-            out.append(
-                (
-                    rect.get("fill", ""),
-                    rect.findtext(f"{SVG}title", ""),
-                    group.find(f"{SVG}text"),
-                )
+    for rect in root.iter(f"{SVG}rect"):
+        if rect.get("class") != "segment":
+            continue
+        left, top = float(rect.get("x", 0)), float(rect.get("y", 0))
+        right = left + float(rect.get("width", 0))
+        bottom = top + float(rect.get("height", 0))
+        inside = [
+            label
+            for label in labels
+            if left <= float(label.get("x", 0)) < right
+            and top < float(label.get("y", 0)) < bottom
+        ]
+        assert len(inside) <= 1
+        out.append(
+            (
+                rect.get("fill", ""),
+                rect.findtext(f"{SVG}title", ""),
+                inside[0] if inside else None,
             )
+        )
     return out
 
 
@@ -304,3 +316,113 @@ def test_note_labels_do_not_overlap() -> None:
     notes = text_boxes(timeline.render_svg(crowd), "note")
     assert len(notes) == 10 and overlapping(notes) == []
     assert all(left >= 0 and right <= 1000 for _, left, right, _ in notes)
+
+
+def lane(name: str, *changes: tuple[float, str]) -> list[dict[str, object]]:
+    """State records of one lane of peer "p", each change a (t, state)."""
+    states = ["new", *(state for _, state in changes)]
+    return [
+        {
+            "type": "state",
+            "t": t,
+            "peer": "p",
+            "attribute": name,
+            "previous": states[index],
+            "current": state,
+            "cause": {"kind": "ice", "transport": "ice#0", "state": state},
+        }
+        for index, (t, state) in enumerate(changes)
+    ]
+
+
+def callouts(svg: str) -> list[tuple[str, str, float]]:
+    """(text, tooltip, x of its line) of each label written below a lane."""
+    root = ET.fromstring(svg)
+    lines = [float(line.get("x1", 0)) for line in root.iter(f"{SVG}line")]
+    out = []
+    for text in root.iter(f"{SVG}text"):
+        if text.get("class") == "callout":
+            x = float(text.get("x", 0))
+            beside = min(lines, key=lambda line: abs(line - x))  # 3 px away
+            out.append((text.text or "", text.findtext(f"{SVG}title", ""), beside))
+    return out
+
+
+def test_a_half_second_segment_is_named_below_its_lane() -> None:
+    items = [
+        *lane(
+            "connectionState",
+            (0.02, "connecting"),
+            (0.05, "connected"),
+            (5.0, "disconnected"),
+            (5.5, "connected"),
+        ),
+        {"type": "note", "t": 17.5, "text": "done"},
+    ]
+    svg = timeline.render_svg(items)
+    tips = {tip.split("\n")[0]: (fill, label) for fill, tip, label in segments(svg)}
+    blip = tips["connectionState: disconnected from 5.000 s to 5.500 s"]
+    assert blip[1] is None  # 23 px: too short for its name inside
+    rect = next(
+        r
+        for r in ET.fromstring(svg).iter(f"{SVG}rect")
+        if r.findtext(f"{SVG}title", "").startswith("connectionState: disconnected")
+    )
+    left = float(rect.get("x", 0))
+    right = left + float(rect.get("width", 0))
+    named = [c for c in callouts(svg) if "disconnected from 5.000 s" in c[1]]
+    assert len(named) == 1
+    text, _, line = named[0]
+    assert text == "disconnected" and left <= line <= right
+    # the long ones are named inside
+    assert tips["connectionState: connected from 5.500 s to 18.375 s"][1] is not None
+
+
+def flapping() -> list[dict[str, object]]:
+    flaps = [
+        (2 + 0.3 * n, "disconnected" if n % 2 == 0 else "connected") for n in range(20)
+    ]
+    return [
+        *lane("connectionState", (0.02, "connecting"), (0.05, "connected"), *flaps),
+        *lane("iceConnectionState", (0.02, "checking"), (0.04, "connected")),
+        {"type": "note", "t": 20.0, "text": "done"},
+    ]
+
+
+SCENARIOS = ["blip", "connect", "permanent-cut", "remote-hang-up"]
+
+
+@pytest.mark.parametrize("name", [*SCENARIOS, "flapping"])
+def test_every_segment_is_named_and_no_two_labels_overlap(name: str) -> None:
+    items = (
+        flapping()
+        if name == "flapping"
+        else timeline.load(str(BLIP.with_name(f"{name}.jsonl")))
+    )
+    svg = timeline.render_svg(items, title=name)
+    below = callouts(svg)
+    for _, tip, label in segments(svg):
+        state = tip.split(": ", 1)[1].split()[0]
+        if label is not None:
+            assert label.text == state
+        else:
+            assert any(tip in c_tip and state in text for text, c_tip, _ in below), tip
+    written = [
+        *text_boxes(svg, "label"),
+        *text_boxes(svg, "callout"),
+        *text_boxes(svg, "note"),
+    ]
+    assert overlapping(written) == []
+    width = float(ET.fromstring(svg).get("width", 0))
+    assert all(left >= 0 and right <= width for _, left, right, _ in written)
+    for rect in ET.fromstring(svg).iter(f"{SVG}rect"):  # a name inside ends inside
+        right = float(rect.get("x", 0)) + float(rect.get("width", 0))
+        mine = [
+            box
+            for box in text_boxes(svg, "label")
+            if float(rect.get("x", 0)) <= box[1] < right
+            and float(rect.get("y", 0)) < box[3] < float(rect.get("y", 0)) + 18
+        ]
+        assert all(box[2] <= right for box in mine)
+    if name == "flapping":  # 19 short segments in a row: the first, the last
+        assert "disconnected → … 17 more … → disconnected" in [t for t, _, _ in below]

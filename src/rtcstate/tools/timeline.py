@@ -34,8 +34,9 @@ COLOURS = {
     "failed": "#e53935",
     "closed": "#546e7a",
 }
-_LANE, _GAP, _LABEL, _WIDTH, _HEADING = 18, 6, 220, 1000, 28
+_LANE, _GAP, _HEADING = 18, 6, 28  # heights
 _NOTE, _NOTE_ROW = 11, 15  # the notes' font size and row height
+_SEGMENT, _CALLOUT_ROW = 11, 14  # the states' font size; rows below a lane
 
 
 # Arial's (and Helvetica's, Liberation Sans's) advance widths of " " to "~", in
@@ -216,7 +217,7 @@ def _close_with_the_connection(lanes: Mapping[str, _Lane]) -> None:
             lane.changes.append((closed_at, "closed", "close() called"))
 
 
-def _el(tag: str, text: str | None = None, **attrs: object) -> str:
+def _el(tag: str, text: str | None = None, /, **attrs: object) -> str:
     """One SVG element; ``font_size=`` gives ``font-size=``, ``class_=`` ``class=``."""
     rendered = " ".join(
         f'{k.rstrip("_").replace("_", "-")}="{escape(str(v))}"'
@@ -227,28 +228,93 @@ def _el(tag: str, text: str | None = None, **attrs: object) -> str:
     return f"<{tag} {rendered}>{text}</{tag}>"
 
 
+@dataclass
+class _Segment:
+    lane: str
+    start: float
+    stop: float
+    state: str
+    why: str
+    left: float = 0.0  # in pixels
+    right: float = 0.0
+
+    @property
+    def fill(self) -> str:
+        return COLOURS.get(self.state, "#9e9e9e")
+
+    @property
+    def tip(self) -> str:
+        tip = f"{self.lane}: {self.state} from {self.start:.3f} s to {self.stop:.3f} s"
+        return f"{tip}\nbecause {self.why}" if self.why else tip
+
+
+def _callouts(
+    segments: list[_Segment], left_edge: float, right_edge: float
+) -> tuple[list[bool], list[tuple[list[_Segment], str, _Note]]]:
+    """Which segments have room for their state's name inside, and a label below
+    the lane for each run of those that have not: ``"new → checking"`` beside a
+    line from the run's middle, in rows that do not overlap."""
+    inside = [
+        seg.right - seg.left >= text_width(seg.state, _SEGMENT) + 6 for seg in segments
+    ]
+    runs: list[list[_Segment]] = []
+    for index, seg in enumerate(segments):
+        if inside[index]:
+            continue
+        if index and not inside[index - 1]:
+            runs[-1].append(seg)  # the previous segment's run goes on
+        else:
+            runs.append([seg])
+    texts = []
+    for run in runs:
+        text = " → ".join(seg.state for seg in run)
+        if len(run) > 3 and text_width(text, _SEGMENT) > (right_edge - left_edge) / 2:
+            # a flapping link: the first and last, the rest in the tooltip
+            text = f"{run[0].state} → … {len(run) - 2} more … → {run[-1].state}"
+        texts.append(text)
+    placed = _place_notes(
+        [
+            ((run[0].left + run[-1].right) / 2, text_width(text, _SEGMENT))
+            for run, text in zip(runs, texts, strict=True)
+        ],
+        right_edge,
+        left_edge,
+    )
+    return inside, list(zip(runs, texts, placed, strict=True))
+
+
 def render_svg(
     items: Iterable[Mapping[str, Any]],
     title: str = "rtcstate timeline",
     *,
     heading: bool = True,
+    width: int = 1000,
 ) -> str:
     """An SVG document of the timeline of ``items`` (timeline records).
+
+    Each state's name is written inside its segment, or, where the segment is
+    too short for it, below the lane beside a line to the segment.
 
     :param title: the document's title, and its heading.
     :param heading: whether to show the title as a heading (a page around the
         image may show it instead).
+    :param width: the picture's width in pixels.
     """
     peers, notes, end = _lanes(list(items))
     end = max(end * 1.05, 0.5)
+    names = [text_width(lane.name, 12) + 14 for _, lanes in peers for lane in lanes]
+    names += [text_width(peer, 12, bold=True) + 4 for peer, _ in peers]
+    plot_left = round(max(names, default=0) + 12)
+    plot_right = width - 10
 
     def x(t: float) -> float:
-        return round(_LABEL + (t / end) * (_WIDTH - _LABEL - 10), 1)
+        return round(plot_left + (t / end) * (plot_right - plot_left), 1)
 
-    parts: list[str] = []
+    under: list[str] = []  # segments
+    over: list[str] = []  # what is written on them, over the notes' lines
     top = 8
     if heading:
-        parts.append(
+        over.append(
             _el("text", escape(title), x=4, y=20, font_size=16, font_weight="bold")
         )
         top += _HEADING
@@ -259,61 +325,91 @@ def render_svg(
             (x(t), text_width(label, _NOTE))
             for (t, _), label in zip(notes, note_labels, strict=True)
         ],
-        _WIDTH - 4,
+        width - 4,
     )
     rows = max((note.row + 1 for note in placed), default=0)
     top += rows * _NOTE_ROW + 4
     y = top
     for peer, lanes in peers:
-        parts.append(_el("text", escape(peer), x=4, y=y + 12, font_weight="bold"))
+        over.append(_el("text", escape(peer), x=4, y=y + 13, font_weight="bold"))
         y += _LANE + _GAP
         for lane in lanes:
-            parts.append(_el("text", escape(lane.name), x=14, y=y + 13))
-            segments = [(0.0, lane.initial, "before the first change"), *lane.changes]
-            for index, (start, state, why) in enumerate(segments):
-                stop = segments[index + 1][0] if index + 1 < len(segments) else end
-                tip = f"{lane.name}: {state} from {start:.3f} s to {stop:.3f} s"
-                if why:
-                    tip += f"\nbecause {why}"
-                width = max(x(stop) - x(start), 1)
-                tooltip = _el("title", escape(tip))
-                fill = COLOURS.get(state, "#9e9e9e")
-                segment = [
+            over.append(_el("text", escape(lane.name), x=14, y=y + 13))
+            changes = [(0.0, lane.initial, "before the first change"), *lane.changes]
+            segments = [
+                _Segment(lane.name, start, stop, state, why, x(start), x(stop))
+                for (start, state, why), (stop, _, _) in zip(
+                    changes, [*changes[1:], (end, "", "")], strict=True
+                )
+            ]
+            inside, callouts = _callouts(segments, plot_left, width - 4)
+            for seg, fits in zip(segments, inside, strict=True):
+                under.append(
                     _el(
                         "rect",
-                        tooltip,
-                        x=x(start),
+                        _el("title", escape(seg.tip)),
+                        x=seg.left,
                         y=y,
-                        width=round(width, 1),
+                        width=round(max(seg.right - seg.left, 1), 1),
                         height=_LANE,
-                        fill=fill,
+                        fill=seg.fill,
                         stroke="#fff",
                         stroke_width=0.5,
+                        class_="segment",
                     )
-                ]
-                if width > 60:
-                    segment.append(
+                )
+                if fits:
+                    over.append(
                         _el(
                             "text",
-                            escape(state),
-                            x=x(start) + 3,
+                            escape(seg.state),
+                            x=seg.left + 3,
                             y=y + 13,
-                            font_size=11,
-                            fill=text_colour(fill),
+                            font_size=_SEGMENT,
+                            fill=text_colour(seg.fill),
+                            # a halo of the segment's colour hides the notes' lines
+                            stroke=seg.fill,
+                            stroke_width=3,
+                            stroke_linejoin="round",
+                            paint_order="stroke",
                             pointer_events="none",
+                            class_="label",
                         )
                     )
-                parts.append(_el("g", "".join(segment), class_="segment"))
-            y += _LANE + _GAP
+            bottom = y + _LANE
+            for run, text, note in callouts:
+                baseline = bottom + 12 + note.row * _CALLOUT_ROW
+                line: dict[str, object] = {
+                    "x1": note.x,
+                    "y1": bottom,
+                    "x2": note.x,
+                    "y2": baseline - 3,
+                }
+                over.append(_el("line", **line, stroke="#555", stroke_width=1))
+                tip = "\n".join(seg.tip for seg in run)
+                over.append(_blank(note, baseline, _SEGMENT))
+                over.append(
+                    _el(
+                        "text",
+                        escape(text) + _el("title", escape(tip)),
+                        y=baseline,
+                        font_size=_SEGMENT,
+                        class_="callout",
+                        **note.anchor,
+                    )
+                )
+            rows = max((note.row + 1 for _, _, note in callouts), default=0)
+            y = bottom + rows * _CALLOUT_ROW + (3 if rows else 0) + _GAP
         y += _GAP
     for (t, text), label, note in zip(notes, note_labels, placed, strict=True):
         tooltip = _el("title", escape(f"{text} at {t:.3f} s"))
         baseline = top - 7 - note.row * _NOTE_ROW
         line = {"x1": note.x, "y1": baseline - _NOTE, "x2": note.x, "y2": y}
-        parts.append(
+        under.append(
             _el("line", tooltip, **line, stroke="#333", stroke_dasharray="4 3")
         )
-        parts.append(
+        over.append(_blank(note, baseline, _NOTE))
+        over.append(
             _el(
                 "text",
                 escape(label) + tooltip,
@@ -323,23 +419,28 @@ def render_svg(
                 **note.anchor,
             )
         )
-    step, tick = _tick(end), 0.0
-    while tick <= end:  # the time axis
-        label = f"{tick:g} s"
-        parts.append(
-            _el("text", label, x=x(tick), y=y + 14, font_size=10, text_anchor="middle")
+    step = _tick(end)
+    for index in range(int(end / step + 1e-9) + 1):  # the time axis
+        label = f"{index * step:g} s"
+        at = x(index * step)
+        over.append(
+            _el("text", label, x=at, y=y + 14, font_size=11, text_anchor="middle")
         )
-        tick += step
-    legend_y = y + 24
-    for index, (state, colour) in enumerate(COLOURS.items()):
-        lx = _LABEL + index * 95
-        parts.append(_el("rect", x=lx, y=legend_y, width=12, height=12, fill=colour))
-        parts.append(_el("text", state, x=lx + 16, y=legend_y + 10, font_size=11))
-    height = legend_y + 24
-    body = "\n".join(parts)
+    legend_x, legend_y = plot_left, y + 26
+    for state, colour in COLOURS.items():
+        room = 16 + text_width(state, 11) + 16
+        if legend_x + room > width and legend_x > plot_left:
+            legend_x, legend_y = plot_left, legend_y + 18
+        over.append(
+            _el("rect", x=legend_x, y=legend_y, width=12, height=12, fill=colour)
+        )
+        over.append(_el("text", state, x=legend_x + 16, y=legend_y + 10, font_size=11))
+        legend_x += round(room)
+    height = legend_y + 22
+    body = "\n".join(under + over)
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{height}" '
-        f'viewBox="0 0 {_WIDTH} {height}" font-family="sans-serif" font-size="12">\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">\n'
         f"<title>{escape(title)}</title>\n{body}\n</svg>\n"
     )
 
@@ -361,7 +462,9 @@ class _Note:
         return {"x": round(self.right, 1), "text_anchor": "end"}
 
 
-def _place_notes(notes: list[tuple[float, float]], right_edge: float) -> list[_Note]:
+def _place_notes(
+    notes: list[tuple[float, float]], right_edge: float, left_edge: float = 2
+) -> list[_Note]:
     """Rows and sides for labels of widths ``w`` beside lines at ``x`` for each
     ``(x, w)`` in ``notes``, so that no two labels overlap and, where it can be
     had, no line crosses a label.
@@ -373,7 +476,7 @@ def _place_notes(notes: list[tuple[float, float]], right_edge: float) -> list[_N
     placed: list[_Note] = []
 
     def fits(note: _Note, strict: bool) -> bool:
-        if note.left < 2 or note.right > right_edge:
+        if note.left < left_edge or note.right > right_edge:
             return False
         for other in placed:
             if other.row == note.row and not (
@@ -406,6 +509,18 @@ def _place_notes(notes: list[tuple[float, float]], right_edge: float) -> list[_N
             found = _Note(x, len(notes) + 1, *sides[0])
         placed.append(found)
     return placed
+
+
+def _blank(label: _Note, baseline: float, size: float) -> str:
+    """White under a label, so that the notes' lines do not cross it."""
+    return _el(
+        "rect",
+        x=round(label.left - 1, 1),
+        y=round(baseline - size, 1),
+        width=round(label.right - label.left + 2, 1),
+        height=round(size * 1.3, 1),
+        fill="#fff",
+    )
 
 
 def _tick(end: float) -> float:

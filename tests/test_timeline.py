@@ -426,3 +426,44 @@ def test_every_segment_is_named_and_no_two_labels_overlap(name: str) -> None:
         assert all(box[2] <= right for box in mine)
     if name == "flapping":  # 19 short segments in a row: the first, the last
         assert "disconnected → … 17 more … → disconnected" in [t for t, _, _ in below]
+
+
+def table(html: str) -> list[list[str]]:
+    """The rows of the table of causes, as the text of their cells."""
+    start = html.index("<table>")
+    root = ET.fromstring(html[start : html.index("</table>", start) + 8])
+    return [
+        ["".join(cell.itertext()) for cell in row]
+        for row in root.iter("tr")
+        if row.find("td") is not None
+    ]
+
+
+def test_the_table_of_causes_shows_each_cause_with_what_it_changed() -> None:
+    items = hang_up()
+    rows = table(timeline.render_causes(items))
+    assert ["1.057 s", "", "the answerer calls close()"] in rows  # the notes
+    close = next(row for row in rows if row[2] == "close() called")
+    assert close[:2] == ["1.057 s", "answerer"]
+    assert close[3] == (
+        "iceConnectionState → closed, connectionState → closed, "
+        "every transport → closed"
+    )
+    cut = next(row for row in rows if row[0] == "3.052 s")
+    assert cut == [
+        "3.052 s",
+        "offerer",
+        "ice#0 (mid 0) → disconnected: no packet for 2.0 s, after the remote "
+        "closed DTLS",
+        "iceConnectionState → disconnected, connectionState → disconnected",
+    ]
+    # a transport change that moved neither state
+    assert ["1.059 s", "offerer", "dtls#0 (mid 0) → closed", "—"] in rows
+    # every change of either state is in the table, once
+    states = [r for r in items if r["type"] == "state"]
+    written = [c for row in rows if len(row) == 4 for c in row[3].split(", ")]
+    assert len([c for c in written if "State →" in c]) == len(states)
+    # the HTML page shows it under the picture
+    html = timeline.render_html(items)
+    assert html.index("</svg>") < html.index("<table>")
+    assert table(html) == rows

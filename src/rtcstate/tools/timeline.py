@@ -2,9 +2,10 @@
 
 One lane per ICE and DTLS transport and one for each aggregate state, per peer,
 coloured by state; hovering a segment shows its state, its span and the cause
-of the change that began it. The input is what ``rtcstate demo --json`` prints,
-or what :func:`records` makes from a connection's ``state_history`` and
-``transport_history``.
+of the change that began it. :func:`render_causes` shows the causes as a table,
+which the HTML page has under the picture. The input is what
+``rtcstate demo --json`` prints, or what :func:`records` makes from a
+connection's ``state_history`` and ``transport_history``.
 
     rtcstate demo --cut-after 2 --cut-for 4 --json > blip.jsonl
     rtcstate timeline blip.jsonl -o blip.html
@@ -22,7 +23,7 @@ from typing import Any
 
 from ..api import StateAPI
 
-__all__ = ["load", "records", "render_html", "render_svg"]
+__all__ = ["load", "records", "render_causes", "render_html", "render_svg"]
 
 COLOURS = {
     "new": "#cfd8dc",
@@ -37,6 +38,7 @@ COLOURS = {
 _LANE, _GAP, _HEADING = 18, 6, 28  # heights
 _NOTE, _NOTE_ROW = 11, 15  # the notes' font size and row height
 _SEGMENT, _CALLOUT_ROW = 11, 14  # the states' font size; rows below a lane
+_MOMENT = 0.005  # s: the changes one cause makes are recorded this close together
 
 
 # Arial's (and Helvetica's, Liberation Sans's) advance widths of " " to "~", in
@@ -533,12 +535,108 @@ def _tick(end: float) -> float:
 def render_html(
     items: Iterable[Mapping[str, Any]], title: str = "rtcstate timeline"
 ) -> str:
-    """A self-contained HTML page with the SVG timeline of ``items``."""
+    """A self-contained HTML page: the SVG timeline of ``items``, and under it
+    the table of what happened (:func:`render_causes`)."""
+    items = list(items)
     return (
         "<!doctype html>\n<html><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title></head>\n<body>\n<h1>{escape(title)}</h1>\n"
+        f"<title>{escape(title)}</title>\n<style>{_PAGE_STYLE}</style></head>\n"
+        f"<body>\n<h1>{escape(title)}</h1>\n"
         "<p>Hover a segment for its state, span and cause.</p>\n"
-        f"{render_svg(items, title, heading=False)}</body></html>\n"
+        f"{render_svg(items, title, heading=False)}"
+        f"<h2>What happened</h2>\n{render_causes(items)}</body></html>\n"
+    )
+
+
+_PAGE_STYLE = (
+    "body{font-family:sans-serif}"
+    "table{border-collapse:collapse;font-size:14px}"
+    "th,td{text-align:left;vertical-align:top;padding:3px 10px;"
+    "border-bottom:1px solid #ddd}"
+)
+
+
+@dataclass
+class _Moment:
+    """A row of the table of causes: one cause, at one moment, at one peer."""
+
+    t: float
+    peer: str
+    key: tuple[object, ...] | None
+    what: str
+    changed: list[str] = field(default_factory=list)
+
+
+def render_causes(items: Iterable[Mapping[str, Any]]) -> str:
+    """An HTML table of what happened: the notes, and each transport change or
+    ``close()`` with the changes of ``connectionState`` and
+    ``iceConnectionState`` it caused, one row for each.
+
+    The timeline shows the same on hover; the table shows it all at once.
+    """
+    moments: list[_Moment] = []
+    with_transports = set()
+    ordered = sorted(
+        (item for item in items if item.get("type") in ("note", "state", "transport")),
+        key=lambda item: float(item.get("t", 0.0)),
+    )
+    for item in ordered:
+        t = float(item.get("t", 0.0))
+        if item["type"] == "note":
+            moments.append(_Moment(t, "", None, str(item.get("text", ""))))
+            continue
+        peer = str(item.get("peer", "local"))
+        change = None
+        if item["type"] == "transport":
+            with_transports.add(peer)
+            cause: Mapping[str, Any] = {
+                "transport": item.get("transport"),
+                "state": item.get("current"),
+                "detail": item.get("detail"),
+            }
+        else:
+            found = item.get("cause")
+            cause = found if isinstance(found, Mapping) else {"text": str(found)}
+            change = f"{item['attribute']} → {item['current']}"
+        if cause.get("kind") == "close":
+            key: tuple[object, ...] = (peer, "close")
+            what = "close() called"
+        elif cause.get("transport"):
+            key = (peer, cause["transport"], cause.get("state"), cause.get("detail"))
+            what = f"{cause['transport']} → {cause.get('state')}"
+            what += f": {cause['detail']}" if cause.get("detail") else ""
+        else:
+            key = (peer, _cause_text(cause))
+            what = _cause_text(cause)
+        moment = next(
+            (m for m in reversed(moments) if m.t >= t - _MOMENT and m.key == key),
+            None,
+        )
+        if moment is None:
+            moment = _Moment(t, peer, key, what)
+            moments.append(moment)
+        if change:
+            moment.changed.append(change)
+    rows = []
+    for m in moments:
+        at = f"<td style='white-space:nowrap'>{m.t:.3f} s</td>"
+        if m.key is None:
+            rows.append(
+                f"<tr>{at}<td></td><td colspan='2'><em>{escape(m.what)}</em></td></tr>"
+            )
+            continue
+        changed = list(m.changed)
+        if m.key[1:] == ("close",) and m.peer in with_transports:
+            changed.append("every transport → closed")
+        rows.append(
+            f"<tr>{at}<td>{escape(m.peer)}</td><td>{escape(m.what)}</td>"
+            f"<td>{escape(', '.join(changed)) or '—'}</td></tr>"
+        )
+    return (
+        "<table>\n<thead><tr><th>t</th><th>peer</th><th>what happened</th>"
+        "<th>what it changed</th></tr></thead>\n<tbody>\n"
+        + "\n".join(rows)
+        + "\n</tbody>\n</table>\n"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -260,7 +261,7 @@ def test_a_closed_connections_transports_end_closed_at_the_close() -> None:
     assert not [
         r
         for r in items
-        if r["type"] == "transport" and r["peer"] == "answerer" and r["t"] > 1
+        if r["type"] == "transport" and r["peer"] == "answerer" and r["t"] >= closed_at
     ]
     answerer = timeline.render_svg([r for r in items if r.get("peer") != "offerer"])
     for lane in ("ice#0 (mid 0)", "dtls#0 (mid 0)", "iceConnectionState"):
@@ -442,23 +443,33 @@ def table(html: str) -> list[list[str]]:
 def test_the_table_of_causes_shows_each_cause_with_what_it_changed() -> None:
     items = hang_up()
     rows = table(timeline.render_causes(items))
-    assert ["1.057 s", "", "the answerer calls close()"] in rows  # the notes
-    close = next(row for row in rows if row[2] == "close() called")
-    assert close[:2] == ["1.057 s", "answerer"]
-    assert close[3] == (
+
+    def at(record: dict[str, object]) -> str:
+        return f"{record['t']:.3f} s"
+
+    def find(**fields: object) -> dict[str, object]:
+        return next(r for r in items if all(r.get(k) == v for k, v in fields.items()))
+
+    note = find(type="note", text="the answerer calls close()")
+    assert [at(note), "", "the answerer calls close()"] in rows  # the notes
+    close = find(type="state", peer="answerer", current="closed")
+    assert [
+        at(close),
+        "answerer",
+        "close() called",
         "iceConnectionState → closed, connectionState → closed, "
-        "every transport → closed"
-    )
-    cut = next(row for row in rows if row[0] == "3.052 s")
-    assert cut == [
-        "3.052 s",
+        "every transport → closed",
+    ] in rows
+    cut = find(type="transport", peer="offerer", current="disconnected")
+    assert [
+        at(cut),
         "offerer",
-        "ice#0 (mid 0) → disconnected: no packet for 2.0 s, after the remote "
-        "closed DTLS",
+        f"ice#0 (mid 0) → disconnected: {cut['detail']}",
         "iceConnectionState → disconnected, connectionState → disconnected",
-    ]
+    ] in rows
     # a transport change that moved neither state
-    assert ["1.059 s", "offerer", "dtls#0 (mid 0) → closed", "—"] in rows
+    notify = find(type="transport", peer="offerer", kind="dtls", current="closed")
+    assert [at(notify), "offerer", "dtls#0 (mid 0) → closed", "—"] in rows
     # every change of either state is in the table, once
     states = [r for r in items if r["type"] == "state"]
     written = [c for row in rows if len(row) == 4 for c in row[3].split(", ")]
@@ -467,3 +478,23 @@ def test_the_table_of_causes_shows_each_cause_with_what_it_changed() -> None:
     html = timeline.render_html(items)
     assert html.index("</svg>") < html.index("<table>")
     assert table(html) == rows
+
+
+def test_the_docs_show_the_timelines_this_renderer_draws() -> None:
+    """docs/make_timelines.py --render rewrites them after a change here."""
+    spec = importlib.util.spec_from_file_location(
+        "make_timelines", BLIP.parent.parent / "make_timelines.py"
+    )
+    assert spec is not None and spec.loader is not None
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    assert sorted(make.SCENARIOS) == sorted(SCENARIOS)
+    page = (BLIP.parent.parent / "timelines.md").read_text()
+    for name, args in make.SCENARIOS.items():
+        svg, causes = make.rendered(name, args)
+        assert (BLIP.parent / f"{name}.svg").read_text() == svg, name
+        assert (BLIP.parent / f"{name}-causes.html").read_text() == causes, name
+        # drawn in the page (hover works, nothing scaled), not as an <img>
+        assert f'--8<-- "timelines/{name}.svg"' in page
+        assert f'--8<-- "timelines/{name}-causes.html"' in page
+    assert "](timelines/" not in page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -84,24 +85,416 @@ def test_renders_demo_json_and_writes_html(tmp_path: Path) -> None:
     )
 
 
+BLIP = Path(__file__).resolve().parent.parent / "docs" / "timelines" / "blip.jsonl"
+
+
+def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rtcstate", "timeline", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess[str], *says: str) -> None:
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("rtcstate timeline: ")
+    for text in says:
+        assert text in lines[0]
+
+
 def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"type": "note", "t": 0, "text": "x"}) + "\nnot json\n")
     with pytest.raises(ValueError, match=r"bad\.jsonl:2: not JSON"):
         timeline.load(str(bad))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rtcstate",
-            "timeline",
-            str(bad),
-            "-o",
-            str(tmp_path / "o.svg"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    out = tmp_path / "o.svg"
+    assert_one_line_error(cli(str(bad), "-o", str(out)), "bad.jsonl:2: not JSON")
+    assert list(tmp_path.iterdir()) == [bad]  # no output, not even an empty one
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("[1, 2]", "expected a JSON object, not list"),
+        ('{"type": "state", "t": "soon"}', '"t" must be a number'),
+        ('{"type": "state", "t": 1, "current": "new"}', '"attribute"'),
+        ('{"type": "transport", "t": 1, "transport": "ice#0"}', '"current"'),
+    ],
+)
+def test_a_bad_record_names_its_line_and_leaves_the_output_alone(
+    tmp_path: Path, line: str, says: str
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(BLIP.read_text().splitlines()[0] + "\n\n" + line + "\n")
+    out = tmp_path / "o.html"
+    out.write_text("an older timeline")
+    assert_one_line_error(cli(str(source), "-o", str(out)), "in.jsonl:3: ", says)
+    assert out.read_text() == "an older timeline"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "o.html"]
+
+
+@pytest.mark.parametrize("name", ["x.png", "x", "x.svg.txt"])
+def test_an_output_neither_svg_nor_html_is_refused(tmp_path: Path, name: str) -> None:
+    done = cli(str(BLIP), "-o", str(tmp_path / name))
+    assert_one_line_error(done, name, ".svg or .html")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_output_folder_or_input_is_a_one_line_error(tmp_path: Path) -> None:
+    done = cli(str(BLIP), "-o", str(tmp_path / "no" / "x.svg"))
+    assert_one_line_error(done, "cannot write", "No such file or directory")
+    done = cli(str(tmp_path / "absent.jsonl"), "-o", str(tmp_path / "x.svg"))
+    assert_one_line_error(done, "cannot read", "absent.jsonl")
+    done = cli("-", "-o", str(tmp_path / "x.svg"), stdin="")
+    assert_one_line_error(done, "<stdin>: no state or transport changes")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reads_standard_input_for_a_dash(tmp_path: Path) -> None:
+    out = tmp_path / "blip.svg"
+    done = cli("-", "-o", str(out), stdin=BLIP.read_text())
+    assert done.returncode == 0, done.stderr
+    assert rects(out.read_text()) == rects(
+        timeline.render_svg(timeline.load(str(BLIP)))
     )
-    assert done.returncode == 1
-    assert "not JSON" in done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["blip.svg"]  # no temporary left
+    bad = cli("-", "-o", str(out), stdin="{}\n{")
+    assert_one_line_error(bad, "<stdin>:2: not JSON")
+
+
+def hang_up() -> list[dict[str, object]]:
+    return timeline.load(str(BLIP.with_name("remote-hang-up.jsonl")))
+
+
+def test_the_title_is_a_visible_heading(tmp_path: Path) -> None:
+    title = "rtcstate demo --hang-up-after 1 <&>"
+    root = ET.fromstring(timeline.render_svg(hang_up(), title=title))
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert title in texts  # drawn, not only the document's <title> (a tooltip)
+    for suffix in ("svg", "html"):
+        out = tmp_path / f"t.{suffix}"
+        done = cli(str(BLIP), "-o", str(out), "--title", title)
+        assert done.returncode == 0, done.stderr
+        shown = out.read_text()
+        svg = shown[shown.index("<svg") : shown.index("</svg>") + 6]
+        drawn = [t.text for t in ET.fromstring(svg).iter(f"{SVG}text")]
+        if suffix == "html":
+            assert "<h1>rtcstate demo --hang-up-after 1 &lt;&amp;&gt;</h1>" in shown
+            assert title not in drawn  # the page's heading, not twice
+        else:
+            assert title in drawn
+
+
+def segments(svg: str) -> list[tuple[str, str, ET.Element | None]]:
+    """(fill, tooltip, label or None) of every state segment, the label being the
+    text written inside it."""
+    root = ET.fromstring(svg)
+    labels = [t for t in root.iter(f"{SVG}text") if t.get("class") == "label"]
+    out = []
+    for rect in root.iter(f"{SVG}rect"):
+        if rect.get("class") != "segment":
+            continue
+        left, top = float(rect.get("x", 0)), float(rect.get("y", 0))
+        right = left + float(rect.get("width", 0))
+        bottom = top + float(rect.get("height", 0))
+        inside = [
+            label
+            for label in labels
+            if left <= float(label.get("x", 0)) < right
+            and top < float(label.get("y", 0)) < bottom
+        ]
+        assert len(inside) <= 1
+        out.append(
+            (
+                rect.get("fill", ""),
+                rect.findtext(f"{SVG}title", ""),
+                inside[0] if inside else None,
+            )
+        )
+    return out
+
+
+def test_labels_on_dark_fills_are_white_and_every_label_reads_well() -> None:
+    assert timeline.text_colour(timeline.COLOURS["completed"]) == "#ffffff"
+    assert timeline.text_colour(timeline.COLOURS["closed"]) == "#ffffff"
+    assert timeline.text_colour(timeline.COLOURS["connected"]) == "#000000"
+    for colour in timeline.COLOURS.values():  # WCAG AA for normal text
+        assert timeline.contrast(timeline.text_colour(colour), colour) >= 4.5
+    labelled = [
+        (fill, label)
+        for fill, _, label in segments(timeline.render_svg(hang_up()))
+        if label is not None
+    ]
+    on_dark = {
+        label.text: label.get("fill")
+        for fill, label in labelled
+        if fill in (timeline.COLOURS["completed"], timeline.COLOURS["closed"])
+    }
+    assert on_dark == {"completed": "#ffffff", "closed": "#ffffff"}
+    for fill, label in labelled:
+        assert timeline.contrast(label.get("fill", "#000000"), fill) >= 4.5
+
+
+def lane_tips(svg: str, lane: str) -> list[str]:
+    """The tooltips of one lane's segments, in order."""
+    return [tip for _, tip, _ in segments(svg) if tip.startswith(lane + ":")]
+
+
+def test_a_closed_connections_transports_end_closed_at_the_close() -> None:
+    items = hang_up()
+    closed_at = next(
+        float(r["t"])
+        for r in items
+        if r["type"] == "state"
+        and r["peer"] == "answerer"
+        and r["attribute"] == "connectionState"
+        and r["current"] == "closed"
+    )
+    # the record has no transport change at the close
+    assert not [
+        r
+        for r in items
+        if r["type"] == "transport" and r["peer"] == "answerer" and r["t"] >= closed_at
+    ]
+    answerer = timeline.render_svg([r for r in items if r.get("peer") != "offerer"])
+    for lane in ("ice#0 (mid 0)", "dtls#0 (mid 0)", "iceConnectionState"):
+        tips = lane_tips(answerer, lane)
+        assert tips[-1].startswith(f"{lane}: closed from {closed_at:.3f} s")
+        assert "because close() called" in tips[-1]
+        assert not any(": closed" in tip for tip in tips[:-1])
+    # the offerer did not close: its ICE lane ends failed
+    offerer = timeline.render_svg([r for r in items if r.get("peer") != "answerer"])
+    assert lane_tips(offerer, "ice#0 (mid 0)")[-1].startswith("ice#0 (mid 0): failed")
+
+
+def text_boxes(svg: str, kind: str) -> list[tuple[str, float, float, float]]:
+    """(text, left, right, baseline) of each text of class ``kind``, its width
+    estimated as the renderer does (a browser measures them in test_browser)."""
+    out = []
+    for text in ET.fromstring(svg).iter(f"{SVG}text"):
+        if text.get("class") != kind:
+            continue
+        words = text.text or ""
+        width = timeline.text_width(words, float(text.get("font-size", 12)))
+        x = float(text.get("x", 0))
+        left = x - width if text.get("text-anchor") == "end" else x
+        out.append((words, left, left + width, float(text.get("y", 0))))
+    return out
+
+
+def overlapping(boxes: list[tuple[str, float, float, float]]) -> list[tuple[str, str]]:
+    return [
+        (a[0], b[0])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if abs(a[3] - b[3]) < 12 and a[1] < b[2] and b[1] < a[2]
+    ]
+
+
+def test_note_labels_do_not_overlap() -> None:
+    blip = timeline.load(str(BLIP))
+    svg = timeline.render_svg(blip)
+    notes = text_boxes(svg, "note")
+    assert [n[0] for n in notes] == [r["text"] for r in blip if r["type"] == "note"]
+    assert overlapping(notes) == []
+    # "link restored" and "done: ..." 2 s apart, near the right edge
+    restored, done = notes[1], notes[2]
+    assert restored[0] == "link restored" and done[0].startswith("done:")
+    assert restored[3] != done[3] or done[1] > restored[2] or restored[1] > done[2]
+    # many notes at the same moment, and at the end, each in its own place
+    crowd = [
+        *blip,
+        *({"type": "note", "t": 3.0, "text": f"note {n} at 3 s"} for n in range(4)),
+        *({"type": "note", "t": 7.07, "text": f"late note {n}"} for n in range(3)),
+    ]
+    notes = text_boxes(timeline.render_svg(crowd), "note")
+    assert len(notes) == 10 and overlapping(notes) == []
+    assert all(left >= 0 and right <= 1000 for _, left, right, _ in notes)
+
+
+def lane(name: str, *changes: tuple[float, str]) -> list[dict[str, object]]:
+    """State records of one lane of peer "p", each change a (t, state)."""
+    states = ["new", *(state for _, state in changes)]
+    return [
+        {
+            "type": "state",
+            "t": t,
+            "peer": "p",
+            "attribute": name,
+            "previous": states[index],
+            "current": state,
+            "cause": {"kind": "ice", "transport": "ice#0", "state": state},
+        }
+        for index, (t, state) in enumerate(changes)
+    ]
+
+
+def callouts(svg: str) -> list[tuple[str, str, float]]:
+    """(text, tooltip, x of its line) of each label written below a lane."""
+    root = ET.fromstring(svg)
+    lines = [float(line.get("x1", 0)) for line in root.iter(f"{SVG}line")]
+    out = []
+    for text in root.iter(f"{SVG}text"):
+        if text.get("class") == "callout":
+            x = float(text.get("x", 0))
+            beside = min(lines, key=lambda line: abs(line - x))  # 3 px away
+            out.append((text.text or "", text.findtext(f"{SVG}title", ""), beside))
+    return out
+
+
+def test_a_half_second_segment_is_named_below_its_lane() -> None:
+    items = [
+        *lane(
+            "connectionState",
+            (0.02, "connecting"),
+            (0.05, "connected"),
+            (5.0, "disconnected"),
+            (5.5, "connected"),
+        ),
+        {"type": "note", "t": 17.5, "text": "done"},
+    ]
+    svg = timeline.render_svg(items)
+    tips = {tip.split("\n")[0]: (fill, label) for fill, tip, label in segments(svg)}
+    blip = tips["connectionState: disconnected from 5.000 s to 5.500 s"]
+    assert blip[1] is None  # 23 px: too short for its name inside
+    rect = next(
+        r
+        for r in ET.fromstring(svg).iter(f"{SVG}rect")
+        if r.findtext(f"{SVG}title", "").startswith("connectionState: disconnected")
+    )
+    left = float(rect.get("x", 0))
+    right = left + float(rect.get("width", 0))
+    named = [c for c in callouts(svg) if "disconnected from 5.000 s" in c[1]]
+    assert len(named) == 1
+    text, _, line = named[0]
+    assert text == "disconnected" and left <= line <= right
+    # the long ones are named inside
+    assert tips["connectionState: connected from 5.500 s to 18.375 s"][1] is not None
+
+
+def flapping() -> list[dict[str, object]]:
+    flaps = [
+        (2 + 0.3 * n, "disconnected" if n % 2 == 0 else "connected") for n in range(20)
+    ]
+    return [
+        *lane("connectionState", (0.02, "connecting"), (0.05, "connected"), *flaps),
+        *lane("iceConnectionState", (0.02, "checking"), (0.04, "connected")),
+        {"type": "note", "t": 20.0, "text": "done"},
+    ]
+
+
+SCENARIOS = ["blip", "connect", "permanent-cut", "remote-hang-up"]
+
+
+@pytest.mark.parametrize("name", [*SCENARIOS, "flapping"])
+def test_every_segment_is_named_and_no_two_labels_overlap(name: str) -> None:
+    items = (
+        flapping()
+        if name == "flapping"
+        else timeline.load(str(BLIP.with_name(f"{name}.jsonl")))
+    )
+    svg = timeline.render_svg(items, title=name)
+    below = callouts(svg)
+    for _, tip, label in segments(svg):
+        state = tip.split(": ", 1)[1].split()[0]
+        if label is not None:
+            assert label.text == state
+        else:
+            assert any(tip in c_tip and state in text for text, c_tip, _ in below), tip
+    written = [
+        *text_boxes(svg, "label"),
+        *text_boxes(svg, "callout"),
+        *text_boxes(svg, "note"),
+    ]
+    assert overlapping(written) == []
+    width = float(ET.fromstring(svg).get("width", 0))
+    assert all(left >= 0 and right <= width for _, left, right, _ in written)
+    for rect in ET.fromstring(svg).iter(f"{SVG}rect"):  # a name inside ends inside
+        right = float(rect.get("x", 0)) + float(rect.get("width", 0))
+        mine = [
+            box
+            for box in text_boxes(svg, "label")
+            if float(rect.get("x", 0)) <= box[1] < right
+            and float(rect.get("y", 0)) < box[3] < float(rect.get("y", 0)) + 18
+        ]
+        assert all(box[2] <= right for box in mine)
+    if name == "flapping":  # 19 short segments in a row: the first, the last
+        assert "disconnected → … 17 more … → disconnected" in [t for t, _, _ in below]
+
+
+def table(html: str) -> list[list[str]]:
+    """The rows of the table of causes, as the text of their cells."""
+    start = html.index("<table>")
+    root = ET.fromstring(html[start : html.index("</table>", start) + 8])
+    return [
+        ["".join(cell.itertext()) for cell in row]
+        for row in root.iter("tr")
+        if row.find("td") is not None
+    ]
+
+
+def test_the_table_of_causes_shows_each_cause_with_what_it_changed() -> None:
+    items = hang_up()
+    rows = table(timeline.render_causes(items))
+
+    def at(record: dict[str, object]) -> str:
+        return f"{record['t']:.3f} s"
+
+    def find(**fields: object) -> dict[str, object]:
+        return next(r for r in items if all(r.get(k) == v for k, v in fields.items()))
+
+    note = find(type="note", text="the answerer calls close()")
+    assert [at(note), "", "the answerer calls close()"] in rows  # the notes
+    close = find(type="state", peer="answerer", current="closed")
+    assert [
+        at(close),
+        "answerer",
+        "close() called",
+        "iceConnectionState → closed, connectionState → closed, "
+        "every transport → closed",
+    ] in rows
+    cut = find(type="transport", peer="offerer", current="disconnected")
+    assert [
+        at(cut),
+        "offerer",
+        f"ice#0 (mid 0) → disconnected: {cut['detail']}",
+        "iceConnectionState → disconnected, connectionState → disconnected",
+    ] in rows
+    # a transport change that moved neither state
+    notify = find(type="transport", peer="offerer", kind="dtls", current="closed")
+    assert [at(notify), "offerer", "dtls#0 (mid 0) → closed", "—"] in rows
+    # every change of either state is in the table, once
+    states = [r for r in items if r["type"] == "state"]
+    written = [c for row in rows if len(row) == 4 for c in row[3].split(", ")]
+    assert len([c for c in written if "State →" in c]) == len(states)
+    # the HTML page shows it under the picture
+    html = timeline.render_html(items)
+    assert html.index("</svg>") < html.index("<table>")
+    assert table(html) == rows
+
+
+def test_the_docs_show_the_timelines_this_renderer_draws() -> None:
+    """docs/make_timelines.py --render rewrites them after a change here."""
+    spec = importlib.util.spec_from_file_location(
+        "make_timelines", BLIP.parent.parent / "make_timelines.py"
+    )
+    assert spec is not None and spec.loader is not None
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    assert sorted(make.SCENARIOS) == sorted(SCENARIOS)
+    page = (BLIP.parent.parent / "timelines.md").read_text()
+    for name, args in make.SCENARIOS.items():
+        svg, causes = make.rendered(name, args)
+        assert (BLIP.parent / f"{name}.svg").read_text() == svg, name
+        assert (BLIP.parent / f"{name}-causes.html").read_text() == causes, name
+        # drawn in the page (hover works, nothing scaled), not as an <img>
+        assert f'--8<-- "timelines/{name}.svg"' in page
+        assert f'--8<-- "timelines/{name}-causes.html"' in page
+    assert "](timelines/" not in page

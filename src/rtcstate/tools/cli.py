@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+import tempfile
+from pathlib import Path
 
 from .. import __version__
 from . import demo, timeline
@@ -29,26 +32,18 @@ def main(argv: list[str] | None = None) -> int:
         "timeline",
         help="render a recorded history (the demo's --json) as an HTML or SVG timeline",
     )
-    timeline_parser.add_argument("input", help="JSON lines from 'rtcstate demo --json'")
     timeline_parser.add_argument(
-        "-o", "--output", required=True, help="where to write (.svg or .html)"
+        "input", help="JSON lines from 'rtcstate demo --json'; - for standard input"
     )
-    timeline_parser.add_argument("--title", default="rtcstate timeline")
+    timeline_parser.add_argument(
+        "-o", "--output", required=True, help="where to write: a .svg or .html file"
+    )
+    timeline_parser.add_argument(
+        "--title", default="rtcstate timeline", help="the heading of the timeline"
+    )
     args = parser.parse_args(argv)
     if args.command == "timeline":
-        try:
-            items = timeline.load(args.input)
-        except (OSError, ValueError) as error:
-            print(f"rtcstate timeline: {error}", file=sys.stderr)
-            return 1
-        render = (
-            timeline.render_svg
-            if args.output.endswith(".svg")
-            else timeline.render_html
-        )
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(render(items, args.title))
-        return 0
+        return _timeline(args)
     if args.command == "demo":
         demo.check_arguments(demo_parser, args)
         try:
@@ -56,3 +51,51 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             return 130
     return 2  # pragma: no cover (argparse requires a command)
+
+
+def _timeline(args: argparse.Namespace) -> int:
+    """``rtcstate timeline``: 0, or 2 with one line on stderr; the output file is
+    written whole after the render, or not at all."""
+
+    def fail(message: str) -> int:
+        print(f"rtcstate timeline: {message}", file=sys.stderr)
+        return 2
+
+    output = Path(args.output)
+    renderers = {".svg": timeline.render_svg, ".html": timeline.render_html}
+    render = renderers.get(output.suffix.lower())
+    if render is None:
+        return fail(f"{args.output}: the output must end in .svg or .html")
+    name = "<stdin>" if args.input == "-" else args.input
+    try:
+        items = timeline.load(args.input)
+        if not any(item.get("type") in ("state", "transport") for item in items):
+            raise ValueError(f"{name}: no state or transport changes to draw")
+        text = render(items, args.title)
+    except OSError as error:
+        return fail(f"cannot read {name}: {error.strerror or error}")
+    except ValueError as error:
+        return fail(str(error))
+    try:
+        _write_whole(output, text)
+    except OSError as error:
+        return fail(f"cannot write {args.output}: {error.strerror or error}")
+    return 0
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to a new file beside ``path``, then rename it over ``path``:
+    a failure leaves no partial file, and an older ``path`` as it was."""
+    fd, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise

@@ -2,9 +2,10 @@
 
 One lane per ICE and DTLS transport and one for each aggregate state, per peer,
 coloured by state; hovering a segment shows its state, its span and the cause
-of the change that began it. The input is what ``rtcstate demo --json`` prints,
-or what :func:`records` makes from a connection's ``state_history`` and
-``transport_history``.
+of the change that began it. :func:`render_causes` shows the causes as a table,
+which the HTML page has under the picture. The input is what
+``rtcstate demo --json`` prints, or what :func:`records` makes from a
+connection's ``state_history`` and ``transport_history``.
 
     rtcstate demo --cut-after 2 --cut-for 4 --json > blip.jsonl
     rtcstate timeline blip.jsonl -o blip.html
@@ -13,6 +14,8 @@ or what :func:`records` makes from a connection's ``state_history`` and
 from __future__ import annotations
 
 import json
+import math
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from html import escape
@@ -20,7 +23,7 @@ from typing import Any
 
 from ..api import StateAPI
 
-__all__ = ["records", "render_html", "render_svg"]
+__all__ = ["load", "records", "render_causes", "render_html", "render_svg"]
 
 COLOURS = {
     "new": "#cfd8dc",
@@ -32,7 +35,60 @@ COLOURS = {
     "failed": "#e53935",
     "closed": "#546e7a",
 }
-_LANE, _GAP, _LABEL, _WIDTH, _TOP = 18, 6, 220, 1000, 30
+_LANE, _GAP, _HEADING = 18, 6, 28  # heights
+_NOTE, _NOTE_ROW = 11, 15  # the notes' font size and row height
+_SEGMENT, _CALLOUT_ROW = 11, 14  # the states' font size; rows below a lane
+_MOMENT = 0.005  # s: the changes one cause makes are recorded this close together
+
+
+# Arial's (and Helvetica's, Liberation Sans's) advance widths of " " to "~", in
+# thousandths of the font size
+_WIDTHS = dict(
+    zip(
+        map(chr, range(32, 127)),
+        [
+            *(278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333),
+            *(278, 278, *[556] * 10, 278, 278, 584, 584, 584, 556, 1015),
+            *(667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833),
+            *(722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611),
+            *(278, 278, 278, 469, 556, 333),
+            *(556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833),
+            *(556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500),
+            *(334, 260, 334, 584),
+        ],
+        strict=True,
+    )
+)
+
+
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """A generous estimate of the width of ``text`` drawn in ``sans-serif``.
+
+    Arial's widths and 15 % more (25 % in bold): DejaVu Sans, the usual
+    ``sans-serif`` on Linux, is about 13 % wider than Arial.
+    """
+    units = sum(_WIDTHS.get(c, 1000) for c in text)
+    return units * size / 1000 * (1.25 if bold else 1.15)
+
+
+def _luminance(colour: str) -> float:
+    """The relative luminance of ``#rrggbb`` (WCAG 2)."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (
+        c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels
+    )
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(one: str, other: str) -> float:
+    """The WCAG contrast ratio of two ``#rrggbb`` colours, from 1 to 21."""
+    light, dark = sorted((_luminance(one), _luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def text_colour(fill: str) -> str:
+    """Black or white, whichever reads better on ``fill``."""
+    return max(("#000000", "#ffffff"), key=lambda ink: contrast(ink, fill))
 
 
 def records(
@@ -53,6 +109,7 @@ def records(
                 "type": "transport",
                 "t": t.time - origin,
                 "peer": peer,
+                "kind": t.kind,
                 "transport": t.transport,
                 "previous": t.previous,
                 "current": t.current,
@@ -68,7 +125,12 @@ def records(
                 "attribute": s.attribute,
                 "previous": str(s.previous),
                 "current": str(s.current),
-                "cause": {"text": str(s.cause)},
+                "cause": {
+                    "kind": s.cause.kind,
+                    "transport": s.cause.transport,
+                    "state": s.cause.state,
+                    "detail": s.cause.detail,
+                },
             }
         )
     return sorted(out, key=lambda r: float(r["t"]))
@@ -103,12 +165,10 @@ def _lanes(
         if kind == "transport":
             why = str(record.get("detail") or "")
         else:
-            # records() writes the cause as text; the demo's JSON as its fields
-            cause = record.get("cause") or {}
-            why = cause.get("text") or " ".join(
-                str(cause[k]) for k in ("transport", "state", "detail") if cause.get(k)
-            )
+            why = _cause_text(record.get("cause"))
         lane.changes.append((t, str(record["current"]), why))
+    for lanes in peers.values():
+        _close_with_the_connection(lanes)
     ordered = []
     for peer, lanes in peers.items():
         aggregate = [
@@ -126,89 +186,342 @@ def _lanes(
     return ordered, notes, end
 
 
-def _el(tag: str, text: str | None = None, **attrs: object) -> str:
-    """One SVG element; ``font_size=`` becomes ``font-size=``."""
+def _cause_text(cause: object) -> str:
+    """A state record's cause as :class:`~rtcstate.events.Cause` prints it."""
+    if not isinstance(cause, Mapping):
+        return str(cause or "")
+    if "text" in cause:  # older records() output
+        return str(cause["text"])
+    if cause.get("kind") == "close":
+        return "close() called"
+    text = (
+        f"{cause['transport']} -> {cause.get('state')}"
+        if cause.get("transport")
+        else str(cause.get("kind") or "")
+    )
+    return f"{text} ({cause['detail']})" if cause.get("detail") else text
+
+
+def _close_with_the_connection(lanes: Mapping[str, _Lane]) -> None:
+    """End every lane at ``closed`` when the connection closes.
+
+    ``close()`` closes every transport, but the histories record only the two
+    aggregate states' change to ``closed``, no transport change; without this a
+    closed connection's transports would go on showing ``connected``.
+    """
+    main = lanes.get("connectionState")
+    if main is None or not main.changes or main.changes[-1][1] != "closed":
+        return
+    closed_at = main.changes[-1][0]
+    for lane in lanes.values():
+        last = lane.changes[-1] if lane.changes else (0.0, lane.initial, "")
+        if last[1] != "closed" and last[0] <= closed_at:
+            lane.changes.append((closed_at, "closed", "close() called"))
+
+
+def _el(tag: str, text: str | None = None, /, **attrs: object) -> str:
+    """One SVG element; ``font_size=`` gives ``font-size=``, ``class_=`` ``class=``."""
     rendered = " ".join(
-        f'{k.replace("_", "-")}="{escape(str(v))}"' for k, v in attrs.items()
+        f'{k.rstrip("_").replace("_", "-")}="{escape(str(v))}"'
+        for k, v in attrs.items()
     )
     if text is None:
         return f"<{tag} {rendered}/>"
     return f"<{tag} {rendered}>{text}</{tag}>"
 
 
+@dataclass
+class _Segment:
+    lane: str
+    start: float
+    stop: float
+    state: str
+    why: str
+    left: float = 0.0  # in pixels
+    right: float = 0.0
+
+    @property
+    def fill(self) -> str:
+        return COLOURS.get(self.state, "#9e9e9e")
+
+    @property
+    def tip(self) -> str:
+        tip = f"{self.lane}: {self.state} from {self.start:.3f} s to {self.stop:.3f} s"
+        return f"{tip}\nbecause {self.why}" if self.why else tip
+
+
+def _callouts(
+    segments: list[_Segment], left_edge: float, right_edge: float
+) -> tuple[list[bool], list[tuple[list[_Segment], str, _Note]]]:
+    """Which segments have room for their state's name inside, and a label below
+    the lane for each run of those that have not: ``"new → checking"`` beside a
+    line from the run's middle, in rows that do not overlap."""
+    inside = [
+        seg.right - seg.left >= text_width(seg.state, _SEGMENT) + 6 for seg in segments
+    ]
+    runs: list[list[_Segment]] = []
+    for index, seg in enumerate(segments):
+        if inside[index]:
+            continue
+        if index and not inside[index - 1]:
+            runs[-1].append(seg)  # the previous segment's run goes on
+        else:
+            runs.append([seg])
+    texts = []
+    for run in runs:
+        text = " → ".join(seg.state for seg in run)
+        if len(run) > 3 and text_width(text, _SEGMENT) > (right_edge - left_edge) / 2:
+            # a flapping link: the first and last, the rest in the tooltip
+            text = f"{run[0].state} → … {len(run) - 2} more … → {run[-1].state}"
+        texts.append(text)
+    placed = _place_notes(
+        [
+            ((run[0].left + run[-1].right) / 2, text_width(text, _SEGMENT))
+            for run, text in zip(runs, texts, strict=True)
+        ],
+        right_edge,
+        left_edge,
+    )
+    return inside, list(zip(runs, texts, placed, strict=True))
+
+
 def render_svg(
-    items: Iterable[Mapping[str, Any]], title: str = "rtcstate timeline"
+    items: Iterable[Mapping[str, Any]],
+    title: str = "rtcstate timeline",
+    *,
+    heading: bool = True,
+    width: int = 1000,
 ) -> str:
-    """An SVG document of the timeline of ``items`` (timeline records)."""
+    """An SVG document of the timeline of ``items`` (timeline records).
+
+    Each state's name is written inside its segment, or, where the segment is
+    too short for it, below the lane beside a line to the segment.
+
+    :param title: the document's title, and its heading.
+    :param heading: whether to show the title as a heading (a page around the
+        image may show it instead).
+    :param width: the picture's width in pixels.
+    """
     peers, notes, end = _lanes(list(items))
     end = max(end * 1.05, 0.5)
+    names = [text_width(lane.name, 12) + 14 for _, lanes in peers for lane in lanes]
+    names += [text_width(peer, 12, bold=True) + 4 for peer, _ in peers]
+    plot_left = round(max(names, default=0) + 12)
+    plot_right = width - 10
 
     def x(t: float) -> float:
-        return round(_LABEL + (t / end) * (_WIDTH - _LABEL - 10), 1)
+        return round(plot_left + (t / end) * (plot_right - plot_left), 1)
 
-    parts: list[str] = []
-    y = _TOP
+    under: list[str] = []  # segments
+    over: list[str] = []  # what is written on them, over the notes' lines
+    top = 8
+    if heading:
+        over.append(
+            _el("text", escape(title), x=4, y=20, font_size=16, font_weight="bold")
+        )
+        top += _HEADING
+    notes.sort()
+    note_labels = [text if len(text) <= 80 else text[:79] + "…" for _, text in notes]
+    placed = _place_notes(
+        [
+            (x(t), text_width(label, _NOTE))
+            for (t, _), label in zip(notes, note_labels, strict=True)
+        ],
+        width - 4,
+    )
+    rows = max((note.row + 1 for note in placed), default=0)
+    top += rows * _NOTE_ROW + 4
+    y = top
     for peer, lanes in peers:
-        parts.append(_el("text", escape(peer), x=4, y=y + 12, font_weight="bold"))
+        over.append(_el("text", escape(peer), x=4, y=y + 13, font_weight="bold"))
         y += _LANE + _GAP
         for lane in lanes:
-            parts.append(_el("text", escape(lane.name), x=14, y=y + 13))
-            segments = [(0.0, lane.initial, "before the first change"), *lane.changes]
-            for index, (start, state, why) in enumerate(segments):
-                stop = segments[index + 1][0] if index + 1 < len(segments) else end
-                tip = f"{lane.name}: {state} from {start:.3f} s to {stop:.3f} s"
-                if why:
-                    tip += f"\nbecause {why}"
-                width = max(x(stop) - x(start), 1)
-                tooltip = _el("title", escape(tip))
-                parts.append(
+            over.append(_el("text", escape(lane.name), x=14, y=y + 13))
+            changes = [(0.0, lane.initial, "before the first change"), *lane.changes]
+            segments = [
+                _Segment(lane.name, start, stop, state, why, x(start), x(stop))
+                for (start, state, why), (stop, _, _) in zip(
+                    changes, [*changes[1:], (end, "", "")], strict=True
+                )
+            ]
+            inside, callouts = _callouts(segments, plot_left, width - 4)
+            for seg, fits in zip(segments, inside, strict=True):
+                under.append(
                     _el(
                         "rect",
-                        tooltip,
-                        x=x(start),
+                        _el("title", escape(seg.tip)),
+                        x=seg.left,
                         y=y,
-                        width=round(width, 1),
+                        width=round(max(seg.right - seg.left, 1), 1),
                         height=_LANE,
-                        fill=COLOURS.get(state, "#9e9e9e"),
+                        fill=seg.fill,
                         stroke="#fff",
                         stroke_width=0.5,
+                        class_="segment",
                     )
                 )
-                if width > 60:
-                    label = escape(state)
-                    parts.append(
-                        _el("text", label, x=x(start) + 3, y=y + 13, font_size=11)
+                if fits:
+                    over.append(
+                        _el(
+                            "text",
+                            escape(seg.state),
+                            x=seg.left + 3,
+                            y=y + 13,
+                            font_size=_SEGMENT,
+                            fill=text_colour(seg.fill),
+                            # a halo of the segment's colour hides the notes' lines
+                            stroke=seg.fill,
+                            stroke_width=3,
+                            stroke_linejoin="round",
+                            paint_order="stroke",
+                            pointer_events="none",
+                            class_="label",
+                        )
                     )
-            y += _LANE + _GAP
+            bottom = y + _LANE
+            for run, text, note in callouts:
+                baseline = bottom + 12 + note.row * _CALLOUT_ROW
+                line: dict[str, object] = {
+                    "x1": note.x,
+                    "y1": bottom,
+                    "x2": note.x,
+                    "y2": baseline - 3,
+                }
+                over.append(_el("line", **line, stroke="#555", stroke_width=1))
+                tip = "\n".join(seg.tip for seg in run)
+                over.append(_blank(note, baseline, _SEGMENT))
+                over.append(
+                    _el(
+                        "text",
+                        escape(text) + _el("title", escape(tip)),
+                        y=baseline,
+                        font_size=_SEGMENT,
+                        class_="callout",
+                        **note.anchor,
+                    )
+                )
+            rows = max((note.row + 1 for _, _, note in callouts), default=0)
+            y = bottom + rows * _CALLOUT_ROW + (3 if rows else 0) + _GAP
         y += _GAP
-    for t, text in notes:
+    for (t, text), label, note in zip(notes, note_labels, placed, strict=True):
         tooltip = _el("title", escape(f"{text} at {t:.3f} s"))
-        line = {"x1": x(t), "y1": _TOP - 6, "x2": x(t), "y2": y}
-        parts.append(
+        baseline = top - 7 - note.row * _NOTE_ROW
+        line = {"x1": note.x, "y1": baseline - _NOTE, "x2": note.x, "y2": y}
+        under.append(
             _el("line", tooltip, **line, stroke="#333", stroke_dasharray="4 3")
         )
-        # near the right edge the label ends at the line instead of starting there
-        near_edge = x(t) > _WIDTH - 200
-        place = {"x": x(t) - 2, "text_anchor": "end"} if near_edge else {"x": x(t) + 2}
-        parts.append(_el("text", escape(text[:60]), y=_TOP - 10, font_size=10, **place))
-    step, tick = _tick(end), 0.0
-    while tick <= end:  # the time axis
-        label = f"{tick:g} s"
-        parts.append(
-            _el("text", label, x=x(tick), y=y + 14, font_size=10, text_anchor="middle")
+        over.append(_blank(note, baseline, _NOTE))
+        over.append(
+            _el(
+                "text",
+                escape(label) + tooltip,
+                y=baseline,
+                font_size=_NOTE,
+                class_="note",
+                **note.anchor,
+            )
         )
-        tick += step
-    legend_y = y + 24
-    for index, (state, colour) in enumerate(COLOURS.items()):
-        lx = _LABEL + index * 95
-        parts.append(_el("rect", x=lx, y=legend_y, width=12, height=12, fill=colour))
-        parts.append(_el("text", state, x=lx + 16, y=legend_y + 10, font_size=11))
-    height = legend_y + 24
-    body = "\n".join(parts)
+    step = _tick(end)
+    for index in range(int(end / step + 1e-9) + 1):  # the time axis
+        label = f"{index * step:g} s"
+        at = x(index * step)
+        over.append(
+            _el("text", label, x=at, y=y + 14, font_size=11, text_anchor="middle")
+        )
+    legend_x, legend_y = plot_left, y + 26
+    for state, colour in COLOURS.items():
+        room = 16 + text_width(state, 11) + 16
+        if legend_x + room > width and legend_x > plot_left:
+            legend_x, legend_y = plot_left, legend_y + 18
+        over.append(
+            _el("rect", x=legend_x, y=legend_y, width=12, height=12, fill=colour)
+        )
+        over.append(_el("text", state, x=legend_x + 16, y=legend_y + 10, font_size=11))
+        legend_x += round(room)
+    height = legend_y + 22
+    body = "\n".join(under + over)
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{height}" '
-        f'viewBox="0 0 {_WIDTH} {height}" font-family="sans-serif" font-size="12">\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">\n'
         f"<title>{escape(title)}</title>\n{body}\n</svg>\n"
+    )
+
+
+@dataclass
+class _Note:
+    """A note's line (at ``x``) and its label's row (0 is nearest the lanes) and
+    box, from ``left`` to ``right``."""
+
+    x: float
+    row: int
+    left: float
+    right: float
+
+    @property
+    def anchor(self) -> dict[str, object]:
+        if self.left > self.x:
+            return {"x": round(self.left, 1)}
+        return {"x": round(self.right, 1), "text_anchor": "end"}
+
+
+def _place_notes(
+    notes: list[tuple[float, float]], right_edge: float, left_edge: float = 2
+) -> list[_Note]:
+    """Rows and sides for labels of widths ``w`` beside lines at ``x`` for each
+    ``(x, w)`` in ``notes``, so that no two labels overlap and, where it can be
+    had, no line crosses a label.
+
+    A label sits right of its line, or left of it when it would pass
+    ``right_edge``; in the lowest row where it fits. A line runs from its label's
+    row down to the lanes, through the rows below.
+    """
+    placed: list[_Note] = []
+
+    def fits(note: _Note, strict: bool) -> bool:
+        if note.left < left_edge or note.right > right_edge:
+            return False
+        for other in placed:
+            if other.row == note.row and not (
+                note.right + 8 <= other.left or other.right + 8 <= note.left
+            ):
+                return False
+            if not strict:
+                continue
+            if other.row >= note.row and note.left - 3 <= other.x <= note.right + 3:
+                return False  # the other's line would cross this label
+            if other.row < note.row and other.left - 3 <= note.x <= other.right + 3:
+                return False  # this line would cross the other's label
+        return True
+
+    for x, width in notes:
+        sides = [(x + 3, x + 3 + width), (x - 3 - width, x - 3)]
+        for strict in (True, False):
+            found = next(
+                (
+                    note
+                    for row in range(len(notes) + 1)
+                    for note in (_Note(x, row, *side) for side in sides)
+                    if fits(note, strict)
+                ),
+                None,
+            )
+            if found is not None:
+                break
+        if found is None:  # wider than the picture: a row of its own
+            found = _Note(x, len(notes) + 1, *sides[0])
+        placed.append(found)
+    return placed
+
+
+def _blank(label: _Note, baseline: float, size: float) -> str:
+    """White under a label, so that the notes' lines do not cross it."""
+    return _el(
+        "rect",
+        x=round(label.left - 1, 1),
+        y=round(baseline - size, 1),
+        width=round(label.right - label.left + 2, 1),
+        height=round(size * 1.3, 1),
+        fill="#fff",
     )
 
 
@@ -222,29 +535,165 @@ def _tick(end: float) -> float:
 def render_html(
     items: Iterable[Mapping[str, Any]], title: str = "rtcstate timeline"
 ) -> str:
-    """A self-contained HTML page with the SVG timeline of ``items``."""
+    """A self-contained HTML page: the SVG timeline of ``items``, and under it
+    the table of what happened (:func:`render_causes`)."""
+    items = list(items)
     return (
         "<!doctype html>\n<html><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title></head>\n<body>\n<h1>{escape(title)}</h1>\n"
+        f"<title>{escape(title)}</title>\n<style>{_PAGE_STYLE}</style></head>\n"
+        f"<body>\n<h1>{escape(title)}</h1>\n"
         "<p>Hover a segment for its state, span and cause.</p>\n"
-        f"{render_svg(items, title)}</body></html>\n"
+        f"{render_svg(items, title, heading=False)}"
+        f"<h2>What happened</h2>\n{render_causes(items)}</body></html>\n"
+    )
+
+
+_PAGE_STYLE = (
+    "body{font-family:sans-serif}"
+    "table{border-collapse:collapse;font-size:14px}"
+    "th,td{text-align:left;vertical-align:top;padding:3px 10px;"
+    "border-bottom:1px solid #ddd}"
+)
+
+
+@dataclass
+class _Moment:
+    """A row of the table of causes: one cause, at one moment, at one peer."""
+
+    t: float
+    peer: str
+    key: tuple[object, ...] | None
+    what: str
+    changed: list[str] = field(default_factory=list)
+
+
+def render_causes(items: Iterable[Mapping[str, Any]]) -> str:
+    """An HTML table of what happened: the notes, and each transport change or
+    ``close()`` with the changes of ``connectionState`` and
+    ``iceConnectionState`` it caused, one row for each.
+
+    The timeline shows the same on hover; the table shows it all at once.
+    """
+    moments: list[_Moment] = []
+    with_transports = set()
+    ordered = sorted(
+        (item for item in items if item.get("type") in ("note", "state", "transport")),
+        key=lambda item: float(item.get("t", 0.0)),
+    )
+    for item in ordered:
+        t = float(item.get("t", 0.0))
+        if item["type"] == "note":
+            moments.append(_Moment(t, "", None, str(item.get("text", ""))))
+            continue
+        peer = str(item.get("peer", "local"))
+        change = None
+        if item["type"] == "transport":
+            with_transports.add(peer)
+            cause: Mapping[str, Any] = {
+                "transport": item.get("transport"),
+                "state": item.get("current"),
+                "detail": item.get("detail"),
+            }
+        else:
+            found = item.get("cause")
+            cause = found if isinstance(found, Mapping) else {"text": str(found)}
+            change = f"{item['attribute']} → {item['current']}"
+        if cause.get("kind") == "close":
+            key: tuple[object, ...] = (peer, "close")
+            what = "close() called"
+        elif cause.get("transport"):
+            key = (peer, cause["transport"], cause.get("state"), cause.get("detail"))
+            what = f"{cause['transport']} → {cause.get('state')}"
+            what += f": {cause['detail']}" if cause.get("detail") else ""
+        else:
+            key = (peer, _cause_text(cause))
+            what = _cause_text(cause)
+        moment = next(
+            (m for m in reversed(moments) if m.t >= t - _MOMENT and m.key == key),
+            None,
+        )
+        if moment is None:
+            moment = _Moment(t, peer, key, what)
+            moments.append(moment)
+        if change:
+            moment.changed.append(change)
+    rows = []
+    for m in moments:
+        at = f"<td style='white-space:nowrap'>{m.t:.3f} s</td>"
+        if m.key is None:
+            rows.append(
+                f"<tr>{at}<td></td><td colspan='2'><em>{escape(m.what)}</em></td></tr>"
+            )
+            continue
+        changed = list(m.changed)
+        if m.key[1:] == ("close",) and m.peer in with_transports:
+            changed.append("every transport → closed")
+        rows.append(
+            f"<tr>{at}<td>{escape(m.peer)}</td><td>{escape(m.what)}</td>"
+            f"<td>{escape(', '.join(changed)) or '—'}</td></tr>"
+        )
+    return (
+        "<table>\n<thead><tr><th>t</th><th>peer</th><th>what happened</th>"
+        "<th>what it changed</th></tr></thead>\n<tbody>\n"
+        + "\n".join(rows)
+        + "\n</tbody>\n</table>\n"
     )
 
 
 def load(path: str) -> list[dict[str, Any]]:
-    """Read timeline records: JSON lines (the demo's ``--json``) or a JSON list."""
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
+    """Read timeline records: JSON lines (the demo's ``--json``) or a JSON list.
+
+    :param path: a file, or ``-`` for standard input.
+    :raises ValueError: when the text is not timeline records; the message names
+        the file and the line (or the list item) that is wrong.
+    :raises OSError: when the file cannot be read.
+    """
+    name = "<stdin>" if path == "-" else path
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+    except UnicodeDecodeError:
+        raise ValueError(f"{name}: not UTF-8 text") from None
     if text.lstrip().startswith("["):
-        data = json.loads(text)
-        if not isinstance(data, list):
-            raise ValueError(f"{path}: expected a JSON list of records")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{name}:{error.lineno}: not JSON ({error.msg})") from None
+        if not isinstance(data, list):  # pragma: no cover (a "[" starts a list)
+            raise ValueError(f"{name}: expected a JSON list of records")
+        for number, record in enumerate(data, start=1):
+            problem = _problem(record)
+            if problem:
+                raise ValueError(f"{name}: item {number}: {problem}")
         return data
     out = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{name}:{number}: not JSON ({error.msg})") from None
+        problem = _problem(record)
+        if problem:
+            raise ValueError(f"{name}:{number}: {problem}")
+        out.append(record)
     return out
+
+
+def _problem(record: object) -> str | None:
+    """What is wrong with one timeline record, or None."""
+    if not isinstance(record, dict):
+        return f"expected a JSON object, not {type(record).__name__}"
+    t = record.get("t", 0.0)
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
+        return f'"t" must be a number of seconds, not {json.dumps(t)}'
+    kind = record.get("type")
+    needed = {"state": ("attribute", "current"), "transport": ("transport", "current")}
+    for key in needed.get(str(kind), ()):
+        if not isinstance(record.get(key), str):
+            return f'a "{kind}" record needs "{key}" (a string)'
+    return None

@@ -469,7 +469,12 @@ def test_the_table_of_causes_shows_each_cause_with_what_it_changed() -> None:
     ] in rows
     # a transport change that moved neither state
     notify = find(type="transport", peer="offerer", kind="dtls", current="closed")
-    assert [at(notify), "offerer", "dtls#0 (mid 0) → closed: closed by the remote", "—"] in rows
+    assert [
+        at(notify),
+        "offerer",
+        "dtls#0 (mid 0) → closed: closed by the remote",
+        "—",
+    ] in rows
     # every change of either state is in the table, once
     states = [r for r in items if r["type"] == "state"]
     written = [c for row in rows if len(row) == 4 for c in row[3].split(", ")]

@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import aioice.ice
-from _pairs import negotiate
 from aiortc import RTCConfiguration, RTCIceTransportPolicy, RTCPeerConnection
 
 import rtcstate
 from rtcstate import _internals
+from rtcstate.testing import negotiate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from turn import TurnServer

@@ -10,7 +10,7 @@ liveness timers) and a remote in B: plain aiortc, rtcstate, and libwebrtc (PyPI
 ``wrtc``, a process of its own started in B: tests/ipv6_wrtc_peer.py). Every
 SDP keeps only its IPv6 UDP candidates.
 
-The row meets the bar of the TURN rows (tests/test_networks.py): every pair
+The row meets the bar of the TURN rows (tests/test_turn.py): every pair
 connects on its IPv6 pair, which rtcstate's keepalives take by the hand-built
 fast path (and the remote's keepalives are answered by hand too, not by
 aioice); it stays ``connected`` through 30 s with messages both ways every

@@ -20,11 +20,11 @@ import aioice.ice
 import pytest
 
 import rtcstate
-from conftest import config, negotiate
 from rtcstate import _internals, rules
 from rtcstate.liveness import LivenessMonitor
-from rtcstate.testing import FAST_LIVENESS
+from rtcstate.testing import FAST_LIVENESS, negotiate
 from rtcstate.tracker import StateTracker
+from tests.support.peers import config
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.network]
 

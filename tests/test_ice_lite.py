@@ -16,9 +16,9 @@ import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 import rtcstate
-from conftest import config
 from rtcstate import _internals
 from rtcstate.testing import FaultyLink
+from tests.support.peers import config
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.network]
 

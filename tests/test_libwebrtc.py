@@ -9,7 +9,8 @@ import pytest
 import webrtc
 from aiortc import RTCSessionDescription
 
-from conftest import Recorder, wrtc_gathered_sdp
+from tests.support.libwebrtc import wrtc_gathered_sdp
+from tests.support.peers import Recorder
 
 TIMEOUT = 10
 

@@ -14,23 +14,13 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.exceptions import InvalidStateError
 
 import rtcstate
-from conftest import config, negotiate, strip_candidates
-from rtcstate.testing import FAST_LIVENESS, FaultyLink
+from rtcstate.testing import FAST_LIVENESS, FaultyLink, negotiate
+from tests.support.peers import config, tasks_left
+from tests.support.sdp import strip_candidates
 
 pytestmark = pytest.mark.asyncio
 
 FAST = replace(FAST_LIVENESS, failed_timeout=1.2)
-
-
-async def tasks_left(grace: float = 2.0) -> list[asyncio.Task[object]]:
-    """Tasks other than the test's own still pending after `grace` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + grace
-    while True:
-        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        if not left or loop.time() > deadline:
-            return left
-        await asyncio.sleep(0.02)
 
 
 class Watch:

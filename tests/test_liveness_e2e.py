@@ -13,8 +13,9 @@ import webrtc
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 import rtcstate
-from conftest import Recorder, config, wrtc_gathered_sdp
 from rtcstate.testing import FAST_LIVENESS, FaultyLink
+from tests.support.libwebrtc import wrtc_gathered_sdp
+from tests.support.peers import Recorder, config
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("wrtc_loopback")]
 

@@ -9,7 +9,9 @@ from aiortc import RTCBundlePolicy, RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 import rtcstate
-from conftest import Recorder, negotiate, tamper_fingerprints
+from rtcstate.testing import negotiate
+from tests.support.peers import Recorder
+from tests.support.sdp import tamper_fingerprints
 
 pytestmark = pytest.mark.asyncio
 
@@ -326,7 +328,7 @@ async def test_a_peer_reflexive_remote_reads_checking_before_connected(pcs) -> N
     # no event. W3C counts it as a remote candidate, so checking comes first.
     from aiortc import RTCSessionDescription
 
-    from conftest import strip_candidates
+    from tests.support.sdp import strip_candidates
 
     a, b = pcs(), pcs()
     rec_b = Recorder(b)

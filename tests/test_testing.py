@@ -11,8 +11,8 @@ import pytest_asyncio
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 import rtcstate
-from conftest import strip_candidates, tamper_fingerprints
 from rtcstate.testing import FaultyLink, connect, negotiate
+from tests.support.sdp import strip_candidates, tamper_fingerprints
 
 pytestmark = pytest.mark.asyncio
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import negotiate
 from rtcstate import timeline
+from rtcstate.testing import negotiate
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -1,4 +1,5 @@
-"""rtcstate over real relayed paths: a coturn TURN server on 127.0.0.1 (tests/turn.py).
+"""rtcstate over real relayed paths: a coturn TURN server on 127.0.0.1
+(tests/support/turn.py).
 
 Rows: both sides relayed over TURN/UDP, both relayed over TURN/TCP, both relayed
 over TURN over TLS (``turns:``; libwebrtc's remote on TURN/UDP, see ROWS), the
@@ -15,7 +16,7 @@ The TURN server listens and relays on 127.0.0.1, aioice's only host address is
 127.0.0.1 (patched) and libwebrtc's answer keeps only its 127.0.0.1 candidates, so
 every selected pair is on 127.0.0.1 and nothing leaves this machine. aioice
 trusts the server's self-signed certificate through ``SSL_CERT_FILE``, set for
-each test (tests/turn.py). Run with ``-s`` to see the measured figures.
+each test (tests/support/turn.py). Run with ``-s`` to see the measured figures.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ from aiortc import (
 )
 
 import rtcstate
-from conftest import wrtc_gathered_sdp
 from rtcstate import _internals
-from targets import (
+from tests.support.libwebrtc import wrtc_gathered_sdp
+from tests.support.targets import (
     CONNECTED_WITHIN,
     DISCONNECTED_WITHIN,
     FAILED_AT,
@@ -50,7 +51,7 @@ from targets import (
     lasting_outage_problems,
     outage_problems,
 )
-from turn import Transport, TurnServer, stun_answers
+from tests.support.turn import Transport, TurnServer, stun_answers
 
 pytestmark = [
     pytest.mark.asyncio,

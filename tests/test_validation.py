@@ -10,9 +10,10 @@ from aiortc import RTCIceCandidate, RTCSessionDescription
 from aiortc.exceptions import InvalidStateError
 
 import rtcstate
-from conftest import Recorder, config, negotiate, tamper_fingerprints
+from rtcstate.testing import negotiate
 from rtcstate.validation import check_candidate, check_description, parse_candidate
-from test_lifecycle import tasks_left
+from tests.support.peers import Recorder, config, tasks_left
+from tests.support.sdp import tamper_fingerprints
 
 
 async def offer_sdp() -> str:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 import rtcstate
-from conftest import negotiate
+from rtcstate.testing import negotiate
 
 pytestmark = pytest.mark.asyncio
 

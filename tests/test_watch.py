@@ -9,7 +9,9 @@ from aiortc import RTCIceCandidate, RTCPeerConnection
 from aiortc.sdp import candidate_from_sdp
 
 import rtcstate
-from conftest import Recorder, config, negotiate, strip_candidates
+from rtcstate.testing import negotiate
+from tests.support.peers import Recorder, config
+from tests.support.sdp import strip_candidates
 
 pytestmark = pytest.mark.asyncio
 

@@ -10,8 +10,9 @@ from aiortc import RTCBundlePolicy
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 import rtcstate
-from conftest import Recorder, config, negotiate, strip_candidates
-from rtcstate.testing import FAST_LIVENESS
+from rtcstate.testing import FAST_LIVENESS, negotiate
+from tests.support.peers import Recorder, config
+from tests.support.sdp import strip_candidates
 
 pytestmark = pytest.mark.asyncio
 

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -68,14 +69,18 @@ class Netns:
         assert IP is not None
         return [IP, "netns", "exec", self.name, *argv]
 
-    def run(self, *argv: str, timeout: float) -> subprocess.CompletedProcess[str]:
-        """Run ``argv`` inside the namespace to its end (text output captured)."""
+    def run(
+        self, *argv: str, timeout: float, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` inside the namespace to its end (text output captured),
+        in ``cwd`` if given."""
         return subprocess.run(
             self.command(*argv),
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
+            cwd=cwd,
         )
 
     def sysctl(self, key: str, value: str) -> None:

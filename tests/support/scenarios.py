@@ -2,7 +2,9 @@
 rtcstate or libwebrtc remote, through a FaultyLink; each run records the local
 sequences of connectionState and iceConnectionState (values only, no times).
 
-Used by tests/test_conformance.py. libwebrtc is the PyPI package wrtc.
+Used by tests/test_conformance.py, and run as ``python -m tests.support.scenarios``
+it prints the scenario table of docs/conformance.md. libwebrtc is the PyPI package
+wrtc.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import webrtc
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 import rtcstate
-from conftest import tamper_fingerprints, wrtc_gathered_sdp
 from rtcstate.testing import FAST_LIVENESS, FaultyLink
+from tests.support.libwebrtc import wrtc_gathered_sdp
+from tests.support.sdp import tamper_fingerprints
 
 #: rtcstate's timers in these runs: short, so the suite stays fast. The
 #: comparison is of sequences, never of times.

@@ -11,6 +11,7 @@ import pytest_asyncio
 from aiortc import RTCPeerConnection
 
 import rtcstate
+from rtcstate.testing import connect
 from tests.support.peers import config
 from tests.support.turn import TURNSERVER, TurnServer
 
@@ -32,6 +33,18 @@ async def pcs() -> AsyncIterator[Callable[..., rtcstate.PeerConnection]]:
         await pc.close()
     # let aiortc's closing tasks finish inside the test's loop
     await asyncio.sleep(0)
+
+
+@pytest_asyncio.fixture
+async def connected_pair(
+    pcs: Callable[..., rtcstate.PeerConnection],
+) -> tuple[rtcstate.PeerConnection, rtcstate.PeerConnection]:
+    """Two rtcstate peers from ``pcs`` (closed with them), connected: the first
+    offered a data channel, ``"x"``, and both read ``connected``."""
+    a, b = pcs(), pcs()
+    a.createDataChannel("x")
+    await connect(a, b)
+    return a, b
 
 
 @pytest.fixture(scope="module")

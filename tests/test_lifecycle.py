@@ -14,7 +14,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.exceptions import InvalidStateError
 
 import rtcstate
-from rtcstate.testing import FAST_LIVENESS, FaultyLink, negotiate
+from rtcstate.testing import FAST_LIVENESS, FaultyLink, connect, negotiate
 from tests.support.peers import config, tasks_left
 from tests.support.sdp import strip_candidates
 
@@ -120,8 +120,7 @@ async def test_close_during_the_dtls_handshake(pair) -> None:
 
 async def test_close_while_connected(pair) -> None:
     a, b = pair
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+    await connect(a, b)
     await close_and_check(a, b)
 
 
@@ -129,11 +128,7 @@ async def test_close_while_connected(pair) -> None:
 async def test_close_while_disconnected_or_failed(pair, target: str) -> None:
     a, b = pair
     async with FaultyLink() as link:
-        await a.setLocalDescription(await a.createOffer())
-        await b.setRemoteDescription(link.offer_to_answerer(a.localDescription))
-        await b.setLocalDescription(await b.createAnswer())
-        await a.setRemoteDescription(link.answer_to_offerer(b.localDescription))
-        await a.wait_for_connection_state("connected", timeout=10)
+        await connect(a, b, link=link)
         link.cut()
         await a.wait_for_connection_state(target, timeout=10)
         await close_and_check(a, b)
@@ -141,8 +136,7 @@ async def test_close_while_disconnected_or_failed(pair, target: str) -> None:
 
 async def test_close_twice_concurrently(pair) -> None:
     a, b = pair
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+    await connect(a, b)
     await asyncio.gather(a.close(), a.close(), b.close())
     assert a.connectionState == "closed"
 

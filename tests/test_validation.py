@@ -136,11 +136,8 @@ def test_parse_candidate() -> None:
 
 
 @pytest.mark.asyncio
-async def test_bad_candidate_leaves_the_connection_as_it_was(pcs) -> None:
-    a, b = pcs(), pcs()
-    a.createDataChannel("x")
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+async def test_bad_candidate_leaves_the_connection_as_it_was(connected_pair) -> None:
+    a, _ = connected_pair
     before = a.state_history
     with pytest.raises(ValueError, match="remote description has mids"):
         await a.addIceCandidate(candidate(sdpMid="9"))

@@ -6,15 +6,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
-import webrtc
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection
 
 import rtcstate
-from rtcstate.testing import FAST_LIVENESS, FaultyLink
-from tests.support.libwebrtc import wrtc_gathered_sdp
+from rtcstate.testing import FAST_LIVENESS, FaultyLink, negotiate
+from tests.support.libwebrtc import Libwebrtc, libwebrtc_peer
 from tests.support.peers import Recorder, config
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("wrtc_loopback")]
@@ -24,8 +24,11 @@ TIMEOUT = 10
 
 
 class Pair:
-    def __init__(self, local: rtcstate.PeerConnection, link: FaultyLink) -> None:
+    def __init__(
+        self, local: rtcstate.PeerConnection, remote: Any, link: FaultyLink
+    ) -> None:
         self.local = local
+        self.remote = remote  # an aiortc peer, or Libwebrtc
         self.link = link
         self.recorder = Recorder(local)
 
@@ -41,40 +44,19 @@ async def pair(request: pytest.FixtureRequest) -> AsyncIterator[Pair]:
     channel = local.createDataChannel("x")
     opened = asyncio.Event()
     channel.on("open", opened.set)
-    await local.setLocalDescription(await local.createOffer())
-    offer = link.offer_to_answerer(local.localDescription)
-    remote_close = None
+    if request.param == "aiortc":
+        remote: Any = RTCPeerConnection(config())
+    else:
+        remote = Libwebrtc(libwebrtc_peer(), gather_timeout=TIMEOUT)
     try:
-        if request.param == "aiortc":
-            remote = RTCPeerConnection(config())
-            remote_close = remote.close
-            await remote.setRemoteDescription(offer)
-            await remote.setLocalDescription(await remote.createAnswer())
-            answer = remote.localDescription
-        else:
-            wremote = webrtc.RTCPeerConnection(webrtc.RTCConfiguration(ice_servers=[]))
-
-            async def close_wrtc() -> None:
-                wremote.close()
-
-            remote_close = close_wrtc
-            await wremote.set_remote_description(
-                webrtc.RTCSessionDescriptionInit("offer", offer.sdp)
-            )
-            await wremote.set_local_description(await wremote.create_answer())
-            answer = RTCSessionDescription(
-                await wrtc_gathered_sdp(wremote, TIMEOUT), "answer"
-            )
-        await local.setRemoteDescription(link.answer_to_offerer(answer))
-        result = Pair(local, link)
-        result.remote_close = remote_close  # type: ignore[attr-defined]
+        await negotiate(local, remote, link=link)
+        result = Pair(local, remote, link)
         await local.wait_for_connection_state("connected", timeout=TIMEOUT)
         await asyncio.wait_for(opened.wait(), TIMEOUT)  # SCTP is up on both sides
         yield result
     finally:
         await local.close()
-        if remote_close is not None:
-            await remote_close()
+        await remote.close()
         link.close()
 
 
@@ -137,7 +119,7 @@ async def test_thirty_percent_loss_gives_no_false_disconnect(pair: Pair) -> None
 async def test_remote_close_gives_disconnected_then_failed_never_closed(
     pair: Pair,
 ) -> None:
-    await pair.remote_close()  # type: ignore[attr-defined]
+    await pair.remote.close()
     await pair.local.wait_for_connection_state("failed", timeout=TIMEOUT)
     assert pair.sequence() == ["connecting", "connected", "disconnected", "failed"]
     disconnected = next(

@@ -40,7 +40,7 @@ from aiortc import (
 
 import rtcstate
 from rtcstate import _internals
-from tests.support.libwebrtc import wrtc_gathered_sdp
+from tests.support.libwebrtc import Libwebrtc, libwebrtc_peer
 from tests.support.targets import (
     CONNECTED_WITHIN,
     DISCONNECTED_WITHIN,
@@ -292,9 +292,7 @@ class Network:
             "rtcstate", rtcstate.PeerConnection(aiortc_config(self.turn, row.local))
         )
         if remote_kind == "libwebrtc":
-            remote_pc: Any = webrtc.RTCPeerConnection(
-                wrtc_config(self.turn, row.remote)
-            )
+            remote_pc: Any = libwebrtc_peer(wrtc_config(self.turn, row.remote))
         else:
             cls = (
                 rtcstate.PeerConnection
@@ -330,16 +328,16 @@ class Network:
                 "the relay-only offer has candidates of types "
                 f"{sorted(candidate_types(offer))}"
             )
+        answerer = (
+            Libwebrtc(remote, gather_timeout=TIMEOUT)
+            if pair.remote.kind == "libwebrtc"
+            else remote
+        )
+        await answerer.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        answer = answerer.localDescription.sdp
         if pair.remote.kind == "libwebrtc":
-            await remote.set_remote_description(
-                webrtc.RTCSessionDescriptionInit("offer", offer)
-            )
-            await remote.set_local_description(await remote.create_answer())
-            answer = loopback_udp_only(await wrtc_gathered_sdp(remote, TIMEOUT))
-        else:
-            await remote.setRemoteDescription(RTCSessionDescription(offer, "offer"))
-            await remote.setLocalDescription(await remote.createAnswer())
-            answer = remote.localDescription.sdp
+            answer = loopback_udp_only(answer)
         await local.setRemoteDescription(RTCSessionDescription(answer, "answer"))
         await local.wait_for_connection_state("connected")
         pair.connected = pair.local.states[-1][0]

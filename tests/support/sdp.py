@@ -27,3 +27,13 @@ def tamper_fingerprints(sdp: str) -> str:
             line = f"{head} {'11' if value[:2] == '00' else '00'}{value[2:]}"
         out.append(line)
     return _lines(out)
+
+
+def wrong_ice_password(sdp: str) -> str:
+    """Replace every a=ice-pwd with one the other side never chose."""
+    return _lines(
+        [
+            "a=ice-pwd:" + "x" * 24 if line.startswith("a=ice-pwd:") else line
+            for line in sdp.splitlines()
+        ]
+    )

@@ -20,7 +20,7 @@ from rtcstate import _internals
 from rtcstate.testing import FaultyLink, negotiate
 from tests.support.peers import config
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.network]
+pytestmark = pytest.mark.asyncio
 
 #: how long the rtcstate side must stay connected (the issue's figure)
 HOLD = 60.0

@@ -50,8 +50,6 @@ from tests.support.targets import (
     outage_problems,
 )
 
-pytestmark = pytest.mark.network
-
 ADDRESSES = {"a": "fd00:7263::1", "b": "fd00:7263::2"}
 IPV4 = {"a": "198.18.72.1", "b": "198.18.72.2"}  # RFC 2544 test range
 HOSTS = {"local": "a", "remote": "b"}

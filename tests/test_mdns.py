@@ -35,7 +35,6 @@ pytest.importorskip("playwright.async_api", reason="playwright is not installed"
 pytest.importorskip("aiohttp.web", reason="aiohttp is not installed")
 
 pytestmark = [
-    pytest.mark.network,
     pytest.mark.skipif(
         CHROMIUM is None, reason="no chromium here (Debian package: chromium)"
     ),

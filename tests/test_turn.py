@@ -53,11 +53,7 @@ from tests.support.targets import (
 )
 from tests.support.turn import Transport, TurnServer, stun_answers
 
-pytestmark = [
-    pytest.mark.asyncio,
-    pytest.mark.network,
-    pytest.mark.usefixtures("wrtc_loopback"),
-]
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("wrtc_loopback")]
 
 TIMEOUT = 10  # to connect, per pair
 SEND_EVERY = 0.5

@@ -17,6 +17,7 @@ from tests.support.browser import (
     BROWSER_LIVENESS,
     CHROMIUM,
     CHROMIUM_ARGS,
+    connected_python_peer,
     example_app,
 )
 
@@ -71,19 +72,7 @@ async def connect(
 ) -> tuple[Any, rtcstate.PeerConnection]:
     page = await browser.new_page()
     await page.goto(url)
-    await page.wait_for_function(
-        "window.pc && pc.connectionState === 'connected'", timeout=20_000
-    )
-    peers = app[example_app().PEERS]
-    for _ in range(100):
-        if peers:
-            break
-        await asyncio.sleep(0.05)
-    python_peer: rtcstate.PeerConnection = peers[0]
-    assert (
-        await python_peer.wait_for_connection_state("connected", timeout=10)
-        == "connected"
-    )
+    python_peer = await connected_python_peer(page, app)
     # the page shows both sides live
     await page.wait_for_function(
         "document.getElementById('python-connection').textContent === 'connected'",

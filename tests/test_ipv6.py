@@ -38,8 +38,7 @@ from typing import Any
 import pytest
 
 import rtcstate
-from tests.support import ROOT
-from tests.support.netns import Netns, NetnsError, netns, veth
+from tests.support.netns import Netns, NetnsError, netns, run_script, veth
 from tests.support.targets import (
     CONNECTED_WITHIN,
     DISCONNECTED_WITHIN,
@@ -110,9 +109,8 @@ def hosts() -> Iterator[Hosts]:
 
 
 def run_peers(hosts: Hosts) -> dict[str, Any]:
-    done = hosts.a.run(
-        sys.executable,
-        "-m",
+    return run_script(
+        hosts.a,
         "tests.support.ipv6_peers",
         "--remote-netns",
         hosts.b.name,
@@ -125,17 +123,7 @@ def run_peers(hosts: Hosts) -> dict[str, Any]:
         "--restore",
         json.dumps(hosts.bridge("up")),
         timeout=90,
-        cwd=ROOT,
     )
-    lines = done.stdout.strip().splitlines()
-    assert done.returncode == 0 and lines, (
-        f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
-    )
-    result: dict[str, Any] = json.loads(lines[-1])
-    assert "error" not in result, (
-        result["error"] + "\n" + json.dumps(result, indent=1) + "\n" + done.stderr
-    )
-    return result
 
 
 def is_rtcstate(pair: dict[str, Any], label: str) -> bool:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,9 +26,8 @@ import dns.version  # aioice parses mDNS with dnspython
 import pytest
 from aioice.mdns import is_mdns_hostname
 
-from tests.support import ROOT
 from tests.support.browser import BROWSER_LIVENESS, CHROMIUM
-from tests.support.netns import NetnsError, netns, veth
+from tests.support.netns import NetnsError, netns, run_script, veth
 
 pytest.importorskip("playwright.async_api", reason="playwright is not installed")
 pytest.importorskip("aiohttp.web", reason="aiohttp is not installed")
@@ -70,24 +68,16 @@ def scenario() -> Iterator[dict[str, Any]]:
             host.ip("route", "add", "224.0.0.0/4", "dev", "eth0")
         except NetnsError as exc:
             pytest.skip(f"cannot wire the namespaces: {exc}")
-        done = host.run(
-            sys.executable,
-            "-m",
+        result = run_script(
+            host,
             "tests.support.mdns_browser",
             "--interface",
             "eth0",
             "--chromium",
             str(CHROMIUM),
             timeout=90,
-            cwd=ROOT,
         )
-        lines = done.stdout.strip().splitlines()
-        assert done.returncode == 0 and lines, (
-            f"exit {done.returncode}\n{done.stdout}\n{done.stderr[-4000:]}"
-        )
-        result: dict[str, Any] = json.loads(lines[-1])
         print(json.dumps(result, indent=1))  # the figures, with -s
-        assert "error" not in result, result["error"] + "\n" + done.stderr[-4000:]
         yield result
 
 

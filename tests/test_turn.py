@@ -40,7 +40,12 @@ from aiortc import (
 
 import rtcstate
 from rtcstate import _internals
-from tests.support.libwebrtc import Libwebrtc, libwebrtc_peer
+from tests.support.libwebrtc import (
+    Libwebrtc,
+    close,
+    connection_state,
+    libwebrtc_peer,
+)
 from tests.support.targets import (
     CONNECTED_WITHIN,
     DISCONNECTED_WITHIN,
@@ -192,9 +197,7 @@ class Side:
 
     @property
     def state(self) -> str:
-        if self.kind == "libwebrtc":
-            return str(self.pc.connection_state.value)
-        return str(self.pc.connectionState)
+        return connection_state(self.pc)
 
     @property
     def states(self) -> list[tuple[float, str]]:
@@ -244,10 +247,7 @@ class Side:
         return "; ".join(str(c) for c in self.pc.transport_history[-6:])
 
     async def close(self) -> None:
-        if self.kind == "libwebrtc":
-            self.pc.close()
-        else:
-            await self.pc.close()
+        await close(self.pc)
 
 
 @dataclass
@@ -652,6 +652,18 @@ async def outage(
     return paused_at
 
 
+def judge(
+    pair: Pair, side: Side, figures: dict[str, float | None], problems: list[str]
+) -> None:
+    """Put a side's figures (those it has) and problems on its pair's report."""
+    label = "local" if side is pair.local else "remote"
+    for column, figure in figures.items():
+        if figure is not None:
+            pair.figures[f"{label} {column}"] = figure
+    for problem in problems:
+        pair.problem(f"{label} {problem}; now {side.state}; {side.transport_log()}")
+
+
 async def exchange_after(pair: Pair) -> None:
     try:
         for sender, receiver in ((pair.local, pair.remote), (pair.remote, pair.local)):
@@ -685,17 +697,11 @@ async def test_a_turn_outage_is_disconnected_then_connected(
     await asyncio.gather(*waits, return_exceptions=True)
     for pair in pairs:
         for side in pair.rtcstate_sides():
-            label = "local" if side is pair.local else "remote"
             gone = side.first("disconnected", paused_at)
             back = side.first("connected", resumed_at)
-            if gone is not None:
-                pair.figures[f"{label} disc."] = gone
-            if back is not None:
-                pair.figures[f"{label} conn."] = back
-            for problem in outage_problems(gone, back):
-                pair.problem(
-                    f"{label} {problem}; now {side.state}; {side.transport_log()}"
-                )
+            judge(
+                pair, side, {"disc.": gone, "conn.": back}, outage_problems(gone, back)
+            )
         # the other implementations, for the record (libwebrtc waits ~5 s)
         if not pair.remote.is_rtcstate:
             seen = [s for t, s in pair.remote.states if t > paused_at]
@@ -724,17 +730,10 @@ async def test_a_lasting_turn_outage_is_failed_at_15_s(
     )
     for pair in pairs:
         for side in pair.rtcstate_sides():
-            label = "local" if side is pair.local else "remote"
             gone = side.first("disconnected", paused_at)
             failed = side.first("failed", paused_at)
-            if gone is not None:
-                pair.figures[f"{label} disc."] = gone
-            if failed is not None:
-                pair.figures[f"{label} failed"] = failed
-            for problem in lasting_outage_problems(gone, failed):
-                pair.problem(
-                    f"{label} {problem}; now {side.state}; {side.transport_log()}"
-                )
+            problems = lasting_outage_problems(gone, failed)
+            judge(pair, side, {"disc.": gone, "failed": failed}, problems)
     text = report(
         f"TURN server paused for good (target: failed at {FAILED_AT} +- "
         f"{FAILED_TOLERANCE} s)",

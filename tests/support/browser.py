@@ -3,13 +3,16 @@ tests/test_browser.py and the ``mdns_browser`` script."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib.util
 import shutil
 import sys
 from dataclasses import replace
 from types import ModuleType
+from typing import Any
 
+import rtcstate
 from rtcstate.testing import FAST_LIVENESS
 from tests.support import ROOT
 
@@ -44,3 +47,22 @@ def example_app() -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+async def connected_python_peer(page: Any, app: Any) -> rtcstate.PeerConnection:
+    """Once the page (already loaded) reads ``connected``, the application's
+    Python peer, when it reads ``connected`` too."""
+    await page.wait_for_function(
+        "window.pc && pc.connectionState === 'connected'", timeout=20_000
+    )
+    peers = app[example_app().PEERS]
+    for _ in range(100):
+        if peers:
+            break
+        await asyncio.sleep(0.05)
+    python_peer: rtcstate.PeerConnection = peers[0]
+    assert (
+        await python_peer.wait_for_connection_state("connected", timeout=10)
+        == "connected"
+    )
+    return python_peer

@@ -519,6 +519,17 @@ def seen_since(pair: Pair, since: float) -> dict[str, list[str]]:
     }
 
 
+def outage_record(pair: Pair, cut_at: float, **since: float) -> dict[str, Any]:
+    """For each state named, when each rtcstate side first read it after the
+    time given; and every side's changes since the cut."""
+    record: dict[str, Any] = {
+        state: {label: side.first(state, at) for label, side in pair.rtcstate_sides()}
+        for state, at in since.items()
+    }
+    record["seen"] = seen_since(pair, cut_at)
+    return record
+
+
 async def short_outage(
     pairs: list[Pair], args: argparse.Namespace, result: dict[str, Any]
 ) -> None:
@@ -536,17 +547,9 @@ async def short_outage(
         [s.wait_for_state("connected", restored_at, CONNECTED_WAIT) for s in sides]
     )
     for pair in pairs:
-        pair.data["outage"] = {
-            "disconnected": {
-                label: side.first("disconnected", cut_at)
-                for label, side in pair.rtcstate_sides()
-            },
-            "connected": {
-                label: side.first("connected", restored_at)
-                for label, side in pair.rtcstate_sides()
-            },
-            "seen": seen_since(pair, cut_at),
-        }
+        pair.data["outage"] = outage_record(
+            pair, cut_at, disconnected=cut_at, connected=restored_at
+        )
     # data flows again, both ways, on the same pairs
     await wait_all([exchange(pair) for pair in pairs])
     for pair in pairs:
@@ -560,17 +563,9 @@ async def lasting_outage(
     cut_at = await command(args.cut)
     await wait_all([s.wait_for_state("failed", cut_at, FAILED_WAIT) for s in sides])
     for pair in pairs:
-        pair.data["lasting"] = {
-            "disconnected": {
-                label: side.first("disconnected", cut_at)
-                for label, side in pair.rtcstate_sides()
-            },
-            "failed": {
-                label: side.first("failed", cut_at)
-                for label, side in pair.rtcstate_sides()
-            },
-            "seen": seen_since(pair, cut_at),
-        }
+        pair.data["lasting"] = outage_record(
+            pair, cut_at, disconnected=cut_at, failed=cut_at
+        )
 
 
 async def run(args: argparse.Namespace, result: dict[str, Any]) -> None:

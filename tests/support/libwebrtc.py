@@ -20,6 +20,21 @@ def libwebrtc_peer(configuration: Any = None) -> Any:
     )
 
 
+def connection_state(pc: Any) -> str:
+    """The ``connectionState`` of a libwebrtc or an aiortc (or rtcstate) peer."""
+    if isinstance(pc, webrtc.RTCPeerConnection):
+        return str(pc.connection_state.value)
+    return str(pc.connectionState)
+
+
+async def close(pc: Any) -> None:
+    """Close a libwebrtc or an aiortc (or rtcstate) peer."""
+    if isinstance(pc, webrtc.RTCPeerConnection):
+        pc.close()
+    else:
+        await pc.close()
+
+
 async def wrtc_gathered_sdp(pc: Any, timeout: float = TIMEOUT) -> str:
     """A libwebrtc peer's local SDP once gathering is complete (no trickle)."""
     done = asyncio.Event()

@@ -38,7 +38,12 @@ from aiohttp import web
 from playwright.async_api import async_playwright
 
 import rtcstate
-from tests.support.browser import BROWSER_LIVENESS, CHROMIUM_ARGS, example_app
+from tests.support.browser import (
+    BROWSER_LIVENESS,
+    CHROMIUM_ARGS,
+    connected_python_peer,
+    example_app,
+)
 
 # unlike tests/test_browser.py, no --disable-features=WebRtcHideLocalIpsWithMdns:
 # host candidates are mDNS names
@@ -209,16 +214,7 @@ async def scenario(
                 page = await context.new_page()
                 started = loop.time()
                 await page.goto(f"http://127.0.0.1:{port}/")
-                await page.wait_for_function(
-                    "window.pc && pc.connectionState === 'connected'", timeout=20_000
-                )
-                peers = app[example_app().PEERS]
-                for _ in range(100):
-                    if peers:
-                        break
-                    await asyncio.sleep(0.05)
-                python_peer: rtcstate.PeerConnection = peers[0]
-                await python_peer.wait_for_connection_state("connected", timeout=10)
+                python_peer = await connected_python_peer(page, app)
                 result["connect_s"] = loop.time() - started
                 result["offer_candidates"] = candidates(RecordingPeer.received[0])
                 result["aioice_log"] = aioice_log.lines

@@ -20,7 +20,12 @@ from aiortc import RTCConfiguration, RTCPeerConnection
 
 import rtcstate
 from rtcstate.testing import FAST_LIVENESS, FaultyLink, Negotiator, negotiate
-from tests.support.libwebrtc import Libwebrtc, libwebrtc_peer
+from tests.support.libwebrtc import (
+    Libwebrtc,
+    close,
+    connection_state,
+    libwebrtc_peer,
+)
 from tests.support.sdp import strip_candidates, tamper_fingerprints, wrong_ice_password
 
 #: rtcstate's timers in these runs: short, so the suite stays fast. The
@@ -40,9 +45,7 @@ class Peer:
 
     @property
     def state(self) -> str:
-        if self.kind == "libwebrtc":
-            return str(self.pc.connection_state.value)
-        return str(self.pc.connectionState)
+        return connection_state(self.pc)
 
     @property
     def negotiator(self) -> Negotiator:
@@ -50,10 +53,7 @@ class Peer:
         return Libwebrtc(self.pc) if self.kind == "libwebrtc" else self.pc
 
     async def close(self) -> None:
-        if self.kind == "libwebrtc":
-            self.pc.close()
-        else:
-            await self.pc.close()
+        await close(self.pc)
 
 
 def make(kind: str, record: bool, fast: bool = True) -> Peer:
@@ -120,6 +120,15 @@ async def start_session(
     )
 
 
+async def connected_session(
+    local: Peer, remote: Peer, link: FaultyLink, *, media: bool = False
+) -> None:
+    """:func:`start_session`, then wait (bounded) until the local side is
+    ``connected``."""
+    await start_session(local, remote, link, media=media)
+    await until(local, "connected", timeout=10)
+
+
 async def until(peer: Peer, *states: str, timeout: float) -> None:
     """Wait (bounded) until the peer reads one of ``states``; polls, as both kinds
     have to be read the same way."""
@@ -134,14 +143,12 @@ async def until(peer: Peer, *states: str, timeout: float) -> None:
 
 
 async def connect_data(local: Peer, remote: Peer, link: FaultyLink) -> None:
-    await start_session(local, remote, link)
-    await until(local, "connected", timeout=10)
+    await connected_session(local, remote, link)
     await asyncio.sleep(1)
 
 
 async def connect_media(local: Peer, remote: Peer, link: FaultyLink) -> None:
-    await start_session(local, remote, link, media=True)
-    await until(local, "connected", timeout=10)
+    await connected_session(local, remote, link, media=True)
     await asyncio.sleep(1)
 
 
@@ -163,8 +170,7 @@ def _fail_wait(local: Peer) -> float:
 async def _cut_and_restore(
     local: Peer, remote: Peer, link: FaultyLink, which: str
 ) -> None:
-    await start_session(local, remote, link)
-    await until(local, "connected", timeout=10)
+    await connected_session(local, remote, link)
     await asyncio.sleep(0.5)
     link.cut(which)  # type: ignore[arg-type]
     await until(local, "disconnected", timeout=SLOW_DISCONNECT if _slow(local) else 3)
@@ -187,8 +193,7 @@ async def cut_to_local(local: Peer, remote: Peer, link: FaultyLink) -> None:
 
 
 async def permanent_cut(local: Peer, remote: Peer, link: FaultyLink) -> None:
-    await start_session(local, remote, link)
-    await until(local, "connected", timeout=10)
+    await connected_session(local, remote, link)
     await asyncio.sleep(0.5)
     link.cut()
     await until(local, "failed", timeout=_fail_wait(local))
@@ -196,8 +201,7 @@ async def permanent_cut(local: Peer, remote: Peer, link: FaultyLink) -> None:
 
 
 async def remote_close(local: Peer, remote: Peer, link: FaultyLink) -> None:
-    await start_session(local, remote, link)
-    await until(local, "connected", timeout=10)
+    await connected_session(local, remote, link)
     await asyncio.sleep(1)  # the data channel is up on both sides
     await remote.close()
     await until(local, "failed", timeout=_fail_wait(local))
@@ -205,8 +209,7 @@ async def remote_close(local: Peer, remote: Peer, link: FaultyLink) -> None:
 
 
 async def local_close(local: Peer, remote: Peer, link: FaultyLink) -> None:
-    await start_session(local, remote, link)
-    await until(local, "connected", timeout=10)
+    await connected_session(local, remote, link)
     await local.close()
     await asyncio.sleep(0.5)
 

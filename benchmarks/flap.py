@@ -21,7 +21,7 @@ import tracemalloc
 from aiortc import RTCConfiguration
 
 import rtcstate
-from rtcstate.testing import FaultyLink
+from rtcstate.testing import FaultyLink, negotiate
 
 TIMERS = rtcstate.LivenessConfig(
     keepalive_interval=0.05,
@@ -43,10 +43,7 @@ async def main(flaps: int) -> None:
     b = rtcstate.PeerConnection(config, liveness=TIMERS, history_size=HISTORY)
     try:
         a.createDataChannel("flap")
-        await a.setLocalDescription(await a.createOffer())
-        await b.setRemoteDescription(link.offer_to_answerer(a.localDescription))
-        await b.setLocalDescription(await b.createAnswer())
-        await a.setRemoteDescription(link.answer_to_offerer(b.localDescription))
+        await negotiate(a, b, link=link)
         await a.wait_for_connection_state("connected", timeout=10)
         began = time.perf_counter()
         print("| flaps | history | tasks | live timers | traced memory |")

@@ -27,7 +27,7 @@ import sys
 import time
 from typing import Any
 
-from _pairs import negotiate
+from rtcstate.testing import negotiate
 
 KINDS = ("aiortc", "rtcstate")
 SETTLE = 6.0  # past DTLS/SCTP set-up and the first keepalives

@@ -24,11 +24,10 @@ import statistics
 import time
 from typing import Any
 
-from _pairs import negotiate
 from aiortc import RTCConfiguration
 
 import rtcstate
-from rtcstate.testing import FAST_LIVENESS, FaultyLink
+from rtcstate.testing import FAST_LIVENESS, FaultyLink, negotiate
 
 CONFIG = RTCConfiguration(iceServers=[])
 
@@ -43,7 +42,7 @@ async def pair(
     a = rtcstate.PeerConnection(CONFIG, liveness=liveness)
     b = rtcstate.PeerConnection(CONFIG, liveness=liveness)
     a.createDataChannel("x")
-    await negotiate(a, b, link)
+    await negotiate(a, b, link=link)
     await wait_for(a, "connected", 30)
     await wait_for(b, "connected", 30)
     return a, b

@@ -23,11 +23,10 @@ import statistics
 import time
 from typing import Any
 
-from _pairs import negotiate
 from aiortc import RTCConfiguration, RTCPeerConnection
 
 import rtcstate
-from rtcstate.testing import FaultyLink
+from rtcstate.testing import FaultyLink, negotiate
 
 CONFIG = RTCConfiguration(iceServers=[])
 
@@ -38,7 +37,7 @@ async def connect(cls: Any, link: FaultyLink | None) -> tuple[Any, Any, Any, Any
     channel_a = a.createDataChannel("load")
     opened: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     b.on("datachannel", lambda channel: opened.done() or opened.set_result(channel))
-    await negotiate(a, b, link)
+    await negotiate(a, b, link=link)
     channel_b = await asyncio.wait_for(opened, 30)
     for _ in range(1500):
         if channel_a.readyState == "open" and channel_b.readyState == "open":

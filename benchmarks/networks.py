@@ -2,7 +2,7 @@
 rtcstate against plain aiortc.
 
 Needs Debian's coturn (``turnserver``), started here on 127.0.0.1 as in the tests
-(tests/turn.py). Everything runs in one process, in phases that alternate (A/B
+(tests/support/turn.py). Everything runs in one process, in phases that alternate (A/B
 inside the process): each round goes through every (path, kind) in a rotated
 order, and each phase connects N pairs of that kind on that path, lets them
 settle, then measures over a window in which nothing happens but keepalives and
@@ -31,14 +31,15 @@ from pathlib import Path
 from typing import Any
 
 import aioice.ice
-from _pairs import negotiate
 from aiortc import RTCConfiguration, RTCIceTransportPolicy, RTCPeerConnection
 
 import rtcstate
 from rtcstate import stun
+from rtcstate.testing import negotiate
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from turn import TurnServer
+# the tests' coturn server (tests/support/turn.py), from the repository's root
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.turn import TurnServer
 
 PATHS = ("host", "relay/udp", "relay/tcp")
 KINDS = ("aiortc", "rtcstate")

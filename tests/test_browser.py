@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,17 +13,18 @@ import pytest
 import pytest_asyncio
 
 import rtcstate
-from conftest import BROWSER_LIVENESS, CHROMIUM_ARGS
+from tests.support.browser import (
+    BROWSER_LIVENESS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    connected_python_peer,
+    example_app,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "examples" / "browser"))
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright_api = pytest.importorskip(
     "playwright.async_api", reason="playwright is not installed"
 )
 aiohttp_web = pytest.importorskip("aiohttp.web", reason="aiohttp is not installed")
-from app import PEERS, make_app  # examples/browser/app.py  # noqa: E402
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -40,7 +39,7 @@ BROWSER_STATE = "document.getElementById('browser-connection').textContent"
 
 @pytest_asyncio.fixture
 async def served() -> AsyncIterator[tuple[str, Any]]:
-    app = make_app(BROWSER_LIVENESS)
+    app = example_app().make_app(BROWSER_LIVENESS)
     runner = aiohttp_web.AppRunner(app, shutdown_timeout=2)
     await runner.setup()
     site = aiohttp_web.TCPSite(runner, "127.0.0.1", 0)
@@ -73,18 +72,7 @@ async def connect(
 ) -> tuple[Any, rtcstate.PeerConnection]:
     page = await browser.new_page()
     await page.goto(url)
-    await page.wait_for_function(
-        "window.pc && pc.connectionState === 'connected'", timeout=20_000
-    )
-    for _ in range(100):
-        if app[PEERS]:
-            break
-        await asyncio.sleep(0.05)
-    python_peer: rtcstate.PeerConnection = app[PEERS][0]
-    assert (
-        await python_peer.wait_for_connection_state("connected", timeout=10)
-        == "connected"
-    )
+    python_peer = await connected_python_peer(page, app)
     # the page shows both sides live
     await page.wait_for_function(
         "document.getElementById('python-connection').textContent === 'connected'",

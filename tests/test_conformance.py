@@ -11,7 +11,7 @@ import contextlib
 import pytest
 import webrtc
 
-import scenarios
+from tests.support import scenarios
 
 
 @pytest.fixture(scope="module")

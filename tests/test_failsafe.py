@@ -20,13 +20,13 @@ import aioice.ice
 import pytest
 
 import rtcstate
-from conftest import config, negotiate
 from rtcstate import _shims, rules, tap
 from rtcstate.liveness import LivenessMonitor
-from rtcstate.testing import FAST_LIVENESS
+from rtcstate.testing import FAST_LIVENESS, negotiate
 from rtcstate.transports import Transports
+from tests.support.peers import config
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.network]
+pytestmark = pytest.mark.asyncio
 
 INJECTED = "injected"
 OFF = f"liveness off: internal error (RuntimeError: {INJECTED})"

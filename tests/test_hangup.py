@@ -11,21 +11,19 @@ import pytest
 from aiortc import RTCPeerConnection
 
 import rtcstate
-from conftest import config, negotiate
-from rtcstate.testing import FAST_LIVENESS, FaultyLink
+from rtcstate.testing import FAST_LIVENESS, FaultyLink, connect
+from tests.support.peers import config
 
 pytestmark = pytest.mark.asyncio
 
 TIMEOUT = 10
 
 
-async def _connected(
-    a: RTCPeerConnection, b: RTCPeerConnection, *watchers: object
-) -> None:
-    a.createDataChannel("x")
-    await negotiate(a, b)
-    for peer in watchers or (a, b):
-        await peer.wait_for_connection_state("connected", timeout=TIMEOUT)  # type: ignore[attr-defined]
+async def _connected(offerer: RTCPeerConnection, answerer: object) -> None:
+    """Connect ``offerer`` (which gets a data channel) and ``answerer`` (a
+    connection or a watcher standing for one)."""
+    offerer.createDataChannel("x")
+    await connect(offerer, answerer, timeout=TIMEOUT)  # type: ignore[arg-type]
 
 
 def _hangups(peer: object) -> asyncio.Queue[rtcstate.TransportChange]:
@@ -84,7 +82,7 @@ async def test_a_watcher_can_close_the_connection_it_watches_on_a_hang_up(
 ) -> None:
     a, b = pcs(RTCPeerConnection), pcs(RTCPeerConnection)
     watcher = rtcstate.watch(b, close_on_remote_hangup=True)
-    await _connected(a, b, watcher)
+    await _connected(a, watcher)
     hangups = _hangups(watcher)
     await a.close()
     await asyncio.wait_for(hangups.get(), TIMEOUT)

@@ -13,14 +13,14 @@ import asyncio
 
 import aioice.stun
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection
 
 import rtcstate
-from conftest import config
 from rtcstate import _shims
-from rtcstate.testing import FaultyLink
+from rtcstate.testing import FaultyLink, negotiate
+from tests.support.peers import config
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.network]
+pytestmark = pytest.mark.asyncio
 
 #: how long the rtcstate side must stay connected (the issue's figure)
 HOLD = 60.0
@@ -55,15 +55,7 @@ async def lite_session(
     then make the link behave like a strict ICE-lite server: it sends no checks
     and answers only nominations."""
     offerer.createDataChannel("x")
-    await offerer.setLocalDescription(await offerer.createOffer())
-    await answerer.setRemoteDescription(
-        link.offer_to_answerer(offerer.localDescription)
-    )
-    await answerer.setLocalDescription(await answerer.createAnswer())
-    answer = link.answer_to_offerer(answerer.localDescription)
-    await offerer.setRemoteDescription(
-        RTCSessionDescription(with_ice_lite(answer.sdp), answer.type)
-    )
+    await negotiate(offerer, answerer, link=link, mangle_answer=with_ice_lite)
     transport = offerer.sctp.transport
     for _ in range(500):
         if transport.state == "connected":

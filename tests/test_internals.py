@@ -87,7 +87,8 @@ def _unexpected(exc: Exception) -> None:
 
 
 async def _connected_transports() -> tuple[RTCPeerConnection, RTCPeerConnection]:
-    from conftest import config, negotiate
+    from rtcstate.testing import negotiate
+    from tests.support.peers import config
 
     a, b = RTCPeerConnection(config()), RTCPeerConnection(config())
     a.createDataChannel("x")
@@ -133,7 +134,7 @@ async def test_keepalives_on_the_selected_pair_are_answered() -> None:
 
 @pytest.mark.asyncio
 async def test_a_watched_connection_closed_before_gathering_opens_no_socket() -> None:
-    from conftest import config
+    from tests.support.peers import config
 
     pc = RTCPeerConnection(config())
     rtcstate.watch(pc)
@@ -182,7 +183,7 @@ def test_hand_built_keepalive_is_byte_for_byte_what_aioice_builds(
 
 @pytest.mark.asyncio
 async def test_an_aioice_without_what_rtcstate_reads_is_a_loud_error() -> None:
-    from conftest import config
+    from tests.support.peers import config
 
     pc = RTCPeerConnection(config())
     pc.createDataChannel("x")

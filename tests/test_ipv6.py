@@ -4,13 +4,13 @@ namespaces, against aiortc, rtcstate and libwebrtc remotes.
 aioice never gathers ``::1`` nor link-local addresses, so an IPv6 host path
 needs real interfaces: hosts A and B (namespaces) each have a veth with a ULA
 address (fd00:7263::1 and ::2) and an IPv4 address, and are joined through a
-bridge in a third namespace, the "switch". tests/ipv6_peers.py, run inside A,
-connects three pairs at once, each an ``rtcstate.PeerConnection`` in A (default
-liveness timers) and a remote in B: plain aiortc, rtcstate, and libwebrtc (PyPI
-``wrtc``, a process of its own started in B: tests/ipv6_wrtc_peer.py). Every
-SDP keeps only its IPv6 UDP candidates.
+bridge in a third namespace, the "switch". tests/support/ipv6_peers.py, run
+inside A, connects three pairs at once, each an ``rtcstate.PeerConnection`` in A
+(default liveness timers) and a remote in B: plain aiortc, rtcstate, and
+libwebrtc (PyPI ``wrtc``, a process of its own started in B:
+tests/support/ipv6_wrtc_peer.py). Every SDP keeps only its IPv6 UDP candidates.
 
-The row meets the bar of the TURN rows (tests/test_networks.py): every pair
+The row meets the bar of the TURN rows (tests/test_turn.py): every pair
 connects on its IPv6 pair, which rtcstate's keepalives take by the hand-built
 fast path (and the remote's keepalives are answered by hand too, not by
 aioice); it stays ``connected`` through 30 s with messages both ways every
@@ -33,14 +33,13 @@ import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import rtcstate
-from netns import Netns, NetnsError, netns, veth
-from targets import (
+from tests.support.netns import Netns, NetnsError, netns, run_script, veth
+from tests.support.targets import (
     CONNECTED_WITHIN,
     DISCONNECTED_WITHIN,
     FAILED_AT,
@@ -50,10 +49,6 @@ from targets import (
     outage_problems,
 )
 
-pytestmark = pytest.mark.network
-
-SCRIPT = Path(__file__).with_name("ipv6_peers.py")
-WRTC_PEER = Path(__file__).with_name("ipv6_wrtc_peer.py")
 ADDRESSES = {"a": "fd00:7263::1", "b": "fd00:7263::2"}
 IPV4 = {"a": "198.18.72.1", "b": "198.18.72.2"}  # RFC 2544 test range
 HOSTS = {"local": "a", "remote": "b"}
@@ -114,28 +109,21 @@ def hosts() -> Iterator[Hosts]:
 
 
 def run_peers(hosts: Hosts) -> dict[str, Any]:
-    done = hosts.a.run(
-        sys.executable,
-        str(SCRIPT),
+    return run_script(
+        hosts.a,
+        "tests.support.ipv6_peers",
         "--remote-netns",
         hosts.b.name,
         "--wrtc",
-        json.dumps(hosts.b.command(sys.executable, str(WRTC_PEER))),
+        json.dumps(
+            hosts.b.command(sys.executable, "-m", "tests.support.ipv6_wrtc_peer")
+        ),
         "--cut",
         json.dumps(hosts.bridge("down")),
         "--restore",
         json.dumps(hosts.bridge("up")),
         timeout=90,
     )
-    lines = done.stdout.strip().splitlines()
-    assert done.returncode == 0 and lines, (
-        f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
-    )
-    result: dict[str, Any] = json.loads(lines[-1])
-    assert "error" not in result, (
-        result["error"] + "\n" + json.dumps(result, indent=1) + "\n" + done.stderr
-    )
-    return result
 
 
 def is_rtcstate(pair: dict[str, Any], label: str) -> bool:

@@ -1,15 +1,12 @@
-"""A short run of benchmarks/leaks.py: connect, data, close, many times; file
-descriptors, tasks and memory come back to their baseline."""
+"""A short run of rtcstate.testing.connect_close_cycles (benchmarks/leaks.py runs
+it at length): connect, data, close, many times; file descriptors, tasks and
+memory come back to their baseline."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import leaks
+from rtcstate.testing import connect_close_cycles
 
 CYCLES = 20
 
@@ -17,7 +14,7 @@ CYCLES = 20
 @pytest.mark.asyncio
 @pytest.mark.timeout(120)
 async def test_connect_data_close_cycles_leave_nothing_behind() -> None:
-    baseline, end, _ = await leaks.run(CYCLES, warmup=3)
+    baseline, end, _ = await connect_close_cycles(CYCLES, warmup=3)
     assert end.fds == baseline.fds
     assert end.tasks == baseline.tasks == 0
     # a leaked connection would hold hundreds of kB; what is left is aiortc's

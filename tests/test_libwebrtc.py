@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 import webrtc
-from aiortc import RTCSessionDescription
 
-from conftest import Recorder, wrtc_gathered_sdp
+from rtcstate.testing import negotiate
+from tests.support.libwebrtc import Libwebrtc, libwebrtc_peer
+from tests.support.peers import Recorder
 
 TIMEOUT = 10
 
@@ -29,25 +30,14 @@ def udp_ipv4_only(sdp: str) -> str:
     return "\r\n".join(keep) + "\r\n"
 
 
-async def gathered(pc: webrtc.RTCPeerConnection) -> str:
-    return udp_ipv4_only(await wrtc_gathered_sdp(pc, TIMEOUT))
-
-
 async def libwebrtc_offers(remote: webrtc.RTCPeerConnection, local: Any) -> None:
     """Negotiate with libwebrtc offering (a data channel) and ``local`` answering."""
     remote.create_data_channel("chat")
-    await remote.set_local_description(await remote.create_offer())
-    await local.setRemoteDescription(
-        RTCSessionDescription(await gathered(remote), "offer")
-    )
-    await local.setLocalDescription(await local.createAnswer())
-    await remote.set_remote_description(
-        webrtc.RTCSessionDescriptionInit("answer", local.localDescription.sdp)
-    )
+    await negotiate(Libwebrtc(remote), local, mangle_offer=udp_ipv4_only)
 
 
 async def test_libwebrtc_offers_rtcstate_answers(pcs) -> None:
-    remote = webrtc.RTCPeerConnection(webrtc.RTCConfiguration(ice_servers=[]))
+    remote = libwebrtc_peer()
     remote_states: list[str] = []
     remote.on(
         "connectionstatechange",
@@ -79,21 +69,14 @@ async def test_libwebrtc_offers_rtcstate_answers(pcs) -> None:
 
 
 async def test_rtcstate_offers_and_a_libwebrtc_hang_up_is_not_closed(pcs) -> None:
-    remote = webrtc.RTCPeerConnection(webrtc.RTCConfiguration(ice_servers=[]))
+    remote = libwebrtc_peer()
     local = pcs()
     rec = Recorder(local)
     channel = local.createDataChannel("chat")
     opened = asyncio.Event()
     channel.on("open", opened.set)
     try:
-        await local.setLocalDescription(await local.createOffer())
-        await remote.set_remote_description(
-            webrtc.RTCSessionDescriptionInit("offer", local.localDescription.sdp)
-        )
-        await remote.set_local_description(await remote.create_answer())
-        await local.setRemoteDescription(
-            RTCSessionDescription(await gathered(remote), "answer")
-        )
+        await negotiate(local, Libwebrtc(remote), mangle_answer=udp_ipv4_only)
         await local.wait_for_connection_state("connected", timeout=TIMEOUT)
         await asyncio.wait_for(opened.wait(), TIMEOUT)
         dtls = local.sctp.transport
@@ -118,7 +101,7 @@ async def test_a_controlling_libwebrtc_peers_keepalives_are_answered_by_hand(
 ) -> None:
     # A browser that offers is controlling and puts USE-CANDIDATE on every
     # keepalive; once nominated, rtcstate answers them without aioice.
-    remote = webrtc.RTCPeerConnection(webrtc.RTCConfiguration(ice_servers=[]))
+    remote = libwebrtc_peer()
     local = pcs()
     try:
         await libwebrtc_offers(remote, local)

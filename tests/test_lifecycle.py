@@ -14,23 +14,13 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.exceptions import InvalidStateError
 
 import rtcstate
-from conftest import config, negotiate, strip_candidates
-from rtcstate.testing import FAST_LIVENESS, FaultyLink
+from rtcstate.testing import FAST_LIVENESS, FaultyLink, connect, negotiate
+from tests.support.peers import config, tasks_left
+from tests.support.sdp import strip_candidates
 
 pytestmark = pytest.mark.asyncio
 
 FAST = replace(FAST_LIVENESS, failed_timeout=1.2)
-
-
-async def tasks_left(grace: float = 2.0) -> list[asyncio.Task[object]]:
-    """Tasks other than the test's own still pending after `grace` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + grace
-    while True:
-        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        if not left or loop.time() > deadline:
-            return left
-        await asyncio.sleep(0.02)
 
 
 class Watch:
@@ -130,8 +120,7 @@ async def test_close_during_the_dtls_handshake(pair) -> None:
 
 async def test_close_while_connected(pair) -> None:
     a, b = pair
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+    await connect(a, b)
     await close_and_check(a, b)
 
 
@@ -139,11 +128,7 @@ async def test_close_while_connected(pair) -> None:
 async def test_close_while_disconnected_or_failed(pair, target: str) -> None:
     a, b = pair
     async with FaultyLink() as link:
-        await a.setLocalDescription(await a.createOffer())
-        await b.setRemoteDescription(link.offer_to_answerer(a.localDescription))
-        await b.setLocalDescription(await b.createAnswer())
-        await a.setRemoteDescription(link.answer_to_offerer(b.localDescription))
-        await a.wait_for_connection_state("connected", timeout=10)
+        await connect(a, b, link=link)
         link.cut()
         await a.wait_for_connection_state(target, timeout=10)
         await close_and_check(a, b)
@@ -151,8 +136,7 @@ async def test_close_while_disconnected_or_failed(pair, target: str) -> None:
 
 async def test_close_twice_concurrently(pair) -> None:
     a, b = pair
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+    await connect(a, b)
     await asyncio.gather(a.close(), a.close(), b.close())
     assert a.connectionState == "closed"
 

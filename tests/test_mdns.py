@@ -3,7 +3,7 @@ rtcstate peer, inside a network namespace so that the multicast stays there.
 
 tests/test_browser.py switches the names off (``--disable-features=
 WebRtcHideLocalIpsWithMdns``); here chromium runs with its defaults, which is
-what an application's users have. tests/mdns_browser.py, run inside the
+what an application's users have. tests/support/mdns_browser.py, run inside the
 namespace, serves examples/browser/app.py, lets a headless page connect, closes
 the page and reports; this test checks that the offer carried only ``.local``
 names, that the Python side connected, read ``disconnected`` then ``failed``
@@ -19,31 +19,25 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import shutil
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import dns.version  # aioice parses mDNS with dnspython
 import pytest
 from aioice.mdns import is_mdns_hostname
 
-from conftest import BROWSER_LIVENESS
-from netns import NetnsError, netns, veth
+from tests.support.browser import BROWSER_LIVENESS, CHROMIUM
+from tests.support.netns import NetnsError, netns, run_script, veth
 
 pytest.importorskip("playwright.async_api", reason="playwright is not installed")
 pytest.importorskip("aiohttp.web", reason="aiohttp is not installed")
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
-    pytest.mark.network,
     pytest.mark.skipif(
         CHROMIUM is None, reason="no chromium here (Debian package: chromium)"
     ),
 ]
 
-SCRIPT = Path(__file__).with_name("mdns_browser.py")
 HOST = "198.18.73.1"  # chromium's and the Python peer's host (RFC 2544 range)
 GATEWAY = "198.18.73.254"  # in a namespace of its own that forwards nothing
 # the timers mdns_browser.py runs the Python peer with
@@ -74,22 +68,16 @@ def scenario() -> Iterator[dict[str, Any]]:
             host.ip("route", "add", "224.0.0.0/4", "dev", "eth0")
         except NetnsError as exc:
             pytest.skip(f"cannot wire the namespaces: {exc}")
-        done = host.run(
-            sys.executable,
-            str(SCRIPT),
+        result = run_script(
+            host,
+            "tests.support.mdns_browser",
             "--interface",
             "eth0",
             "--chromium",
             str(CHROMIUM),
             timeout=90,
         )
-        lines = done.stdout.strip().splitlines()
-        assert done.returncode == 0 and lines, (
-            f"exit {done.returncode}\n{done.stdout}\n{done.stderr[-4000:]}"
-        )
-        result: dict[str, Any] = json.loads(lines[-1])
         print(json.dumps(result, indent=1))  # the figures, with -s
-        assert "error" not in result, result["error"] + "\n" + done.stderr[-4000:]
         yield result
 
 

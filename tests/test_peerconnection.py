@@ -9,7 +9,9 @@ from aiortc import RTCBundlePolicy, RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 import rtcstate
-from conftest import Recorder, negotiate, tamper_fingerprints
+from rtcstate.testing import connect, negotiate
+from tests.support.peers import Recorder
+from tests.support.sdp import strip_candidates, tamper_fingerprints
 
 pytestmark = pytest.mark.asyncio
 
@@ -36,11 +38,9 @@ async def test_data_channel_only(pcs) -> None:
     a, b = pcs(), pcs()
     rec_a, rec_b = Recorder(a), Recorder(b)
     a.createDataChannel("x")
-    await negotiate(a, b)
+    await connect(a, b)
     for pc in (a, b):
-        assert (
-            await pc.wait_for_connection_state("connected", timeout=10) == "connected"
-        )
+        assert pc.connectionState == "connected"
     assert await b.wait_for_ice_connection_state("completed", timeout=5) == "completed"
     await a.wait_for_ice_connection_state("completed", timeout=5)
     for rec in (rec_a, rec_b):
@@ -69,8 +69,7 @@ async def test_ice_event_fires_before_connection_event_with_both_values_set(
         lambda: seen.append(("conn", a.iceConnectionState, a.connectionState)),
     )
     a.createDataChannel("x")
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+    await connect(a, b)
     # checking moves both: the ICE event comes first and already sees both values
     assert seen[0] == ("ice", "checking", "connecting")
     assert seen[1] == ("conn", "checking", "connecting")
@@ -93,9 +92,7 @@ async def test_unbundled_audio_video_data_counts_every_transport(pcs) -> None:
         ),
     )
     # aiortc always offers a BUNDLE group; without it nothing is bundled
-    await negotiate(a, b, mangle=without_bundle)
-    await a.wait_for_connection_state("connected", timeout=15)
-    await b.wait_for_connection_state("connected", timeout=15)
+    await connect(a, b, mangle=without_bundle, timeout=15)
     states = counted_transports(a)
     assert sum(label.startswith("ice#") for label in states) == 3
     assert sum(label.startswith("dtls#") for label in states) == 3
@@ -116,9 +113,7 @@ async def test_bundled_audio_video_data_shares_one_transport(pcs) -> None:
     a.addTransceiver("audio")
     a.addTransceiver("video")
     a.createDataChannel("x")
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
-    await b.wait_for_connection_state("connected", timeout=10)
+    await connect(a, b)
     for pc in (a, b):
         states = counted_transports(pc)
         assert [label.split()[0] for label in states] == ["ice#0", "dtls#0"], states
@@ -129,8 +124,7 @@ async def test_balanced_policy_bundles_to_one_after_answer(pcs) -> None:
     a, b = pcs(), pcs()  # aiortc's default bundle policy is balanced
     a.addTransceiver("audio")
     a.addTransceiver("video")
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+    await connect(a, b)
     # before the answer the offerer had two transports; the bundled-away one is dropped
     assert len(counted_transports(a)) == 2
 
@@ -149,8 +143,7 @@ async def test_handlers_may_take_the_change_and_learn_the_exact_state(pcs) -> No
     a.on("connectionstatechange", lambda change: seen_sync.append(change.current))
     a.on("connectionstatechange", lambda: no_arg_calls.append(a.connectionState))
     a.createDataChannel("x")
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+    await connect(a, b)
     await asyncio.sleep(0.1)
     assert [s for s, _ in seen_async] == ["connecting", "connected"]
     assert seen_sync == ["connecting", "connected"]
@@ -158,12 +151,9 @@ async def test_handlers_may_take_the_change_and_learn_the_exact_state(pcs) -> No
 
 
 async def test_close_sets_closed_at_once_fires_nothing_and_records_the_cause(
-    pcs,
+    connected_pair,
 ) -> None:
-    a, b = pcs(), pcs()
-    a.createDataChannel("x")
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+    a, _ = connected_pair
     fired: list[str] = []
     for event in (
         "connectionstatechange",
@@ -190,8 +180,7 @@ async def test_remote_hang_up_is_not_reported_as_closed(pcs) -> None:
     opened = asyncio.Event()
     channel.on("open", opened.set)
     rec = Recorder(a)
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+    await connect(a, b)
     await asyncio.wait_for(opened.wait(), 5)
     dtls = a.sctp.transport
     dtls_closed = asyncio.Event()
@@ -231,8 +220,7 @@ async def test_listeners_never_see_aiortc_own_emissions(pcs) -> None:
     a.on("iceconnectionstatechange", lambda: ice_seen.append(a.iceConnectionState))
     a.on("connectionstatechange", lambda: conn_seen.append(a.connectionState))
     a.createDataChannel("x")
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+    await connect(a, b)
     await a.wait_for_ice_connection_state("completed", timeout=5)
     await asyncio.sleep(0.1)
     await a.close()
@@ -307,8 +295,7 @@ async def test_raising_handlers_never_stop_tracking_or_other_handlers(
     a.on("connectionstatechange", lambda change: seen.append(str(change.current)))
     a.createDataChannel("x")
     with caplog.at_level("ERROR", logger="rtcstate"):
-        await negotiate(a, b)
-        await a.wait_for_connection_state("connected", timeout=10)
+        await connect(a, b)
         await asyncio.sleep(0.05)
     assert seen == ["connecting", "connected"]
     logged = sorted(str(r.exc_info[1]) for r in caplog.records if r.exc_info)
@@ -324,20 +311,10 @@ async def test_a_peer_reflexive_remote_reads_checking_before_connected(pcs) -> N
     # The answerer is given no candidate of the offerer: it learns the offerer
     # only from its checks (a peer-reflexive candidate), which aiortc reports by
     # no event. W3C counts it as a remote candidate, so checking comes first.
-    from aiortc import RTCSessionDescription
-
-    from conftest import strip_candidates
-
     a, b = pcs(), pcs()
     rec_b = Recorder(b)
     a.createDataChannel("x")
-    await a.setLocalDescription(await a.createOffer())
-    offer = a.localDescription
-    await b.setRemoteDescription(
-        RTCSessionDescription(strip_candidates(offer.sdp), offer.type)
-    )
-    await b.setLocalDescription(await b.createAnswer())
-    await a.setRemoteDescription(b.localDescription)
+    await negotiate(a, b, mangle_offer=strip_candidates)
     await b.wait_for_connection_state("connected", timeout=10)
     remote = b.sctp.transport.transport.getRemoteCandidates()
     assert [c.type for c in remote] == ["prflx"]  # learnt, none signalled

@@ -1,4 +1,5 @@
-"""rtcstate.testing.FaultyLink with plain UDP sockets on 127.0.0.1."""
+"""rtcstate.testing: FaultyLink with plain UDP sockets on 127.0.0.1, and
+negotiate()/connect() with real peers over loopback."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from aiortc import RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from rtcstate.testing import FaultyLink
+import rtcstate
+from rtcstate.testing import FaultyLink, connect, negotiate
+from tests.support.sdp import strip_candidates, tamper_fingerprints
 
 pytestmark = pytest.mark.asyncio
 
@@ -186,3 +189,103 @@ async def test_bad_input_is_a_clear_error() -> None:
             started.set_filter(b"\x00\x01")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="positive"):
         FaultyLink(max_packets=0)
+
+
+# --- negotiate() and connect() ------------------------------------------------------
+
+
+def front_end(kind: str, pcs) -> tuple[RTCPeerConnection, object]:
+    """(the connection, what connect() is given) for each front end."""
+    if kind == "rtcstate":
+        pc = pcs()
+        return pc, pc
+    pc = pcs(RTCPeerConnection)
+    return pc, rtcstate.watch(pc) if kind == "watch" else pc
+
+
+def connection_state(peer: object) -> str:
+    return str(peer.connectionState)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("answerer_kind", ["rtcstate", "aiortc", "watch"])
+@pytest.mark.parametrize("offerer_kind", ["rtcstate", "aiortc", "watch"])
+async def test_connect_leaves_both_peers_connected(
+    pcs, offerer_kind: str, answerer_kind: str
+) -> None:
+    a, offerer = front_end(offerer_kind, pcs)
+    b, answerer = front_end(answerer_kind, pcs)
+    a.createDataChannel("x")
+    await connect(offerer, answerer)
+    # the W3C state where rtcstate reads it, aiortc's own for a plain peer
+    assert (connection_state(offerer), connection_state(answerer)) == (
+        "connected",
+        "connected",
+    )
+    assert a.signalingState == b.signalingState == "stable"
+
+
+async def test_connect_through_a_link_relays_the_session(pcs) -> None:
+    a, b = pcs(), pcs()
+    a.createDataChannel("x")
+    async with FaultyLink() as link:
+        await connect(a, b, link=link)
+        assert (a.connectionState, b.connectionState) == ("connected", "connected")
+        assert link.to_answerer.forwarded > 0 and link.to_offerer.forwarded > 0
+
+
+async def test_negotiate_mangles_the_descriptions_it_is_asked_to(pcs) -> None:
+    seen: list[str] = []
+
+    def note(sdp: str) -> str:
+        seen.append("offer" if "a=setup:actpass" in sdp else "answer")
+        return sdp
+
+    a, b = pcs(), pcs()
+    a.createDataChannel("x")
+    await negotiate(a, b, mangle=note)
+    assert seen == ["offer", "answer"]
+    c, d = pcs(), pcs()
+    c.createDataChannel("x")
+    await negotiate(c, d, mangle_answer=note)
+    assert seen == ["offer", "answer", "answer"]
+    # the offer without candidates: the answerer learns none of the offerer's
+    e, f = pcs(), pcs()
+    e.createDataChannel("x")
+    await negotiate(e, f, mangle_offer=strip_candidates)
+    assert f.sctp.transport.transport.getRemoteCandidates() == []
+    assert e.sctp.transport.transport.getRemoteCandidates() != []
+
+
+async def test_connect_times_out_when_nothing_gets_through(pcs) -> None:
+    a, b = pcs(), pcs()
+    a.createDataChannel("x")
+    async with FaultyLink() as link:
+        link.cut()
+        with pytest.raises(asyncio.TimeoutError):
+            await connect(a, b, link=link, timeout=0.5)
+        assert a.connectionState in ("new", "connecting")
+
+
+@pytest.mark.parametrize("kind", ["rtcstate", "aiortc"])
+async def test_connect_gives_up_once_connected_is_out_of_reach(pcs, kind: str) -> None:
+    a, offerer = front_end(kind, pcs)
+    _, answerer = front_end(kind, pcs)
+    a.createDataChannel("x")
+    with pytest.raises(rtcstate.UnreachableStateError):
+        await connect(offerer, answerer, mangle=tamper_fingerprints, timeout=20)
+    assert connection_state(offerer) in ("failed", "closed")
+
+
+async def test_bad_arguments_are_clear_errors(pcs) -> None:
+    a, b = pcs(), pcs()
+    with pytest.raises(TypeError, match="the offerer must be an aiortc"):
+        await negotiate(object(), b)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="the answerer must be an aiortc"):
+        await negotiate(a, "b")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not both"):
+        await negotiate(a, b, mangle=str, mangle_answer=str)
+    with pytest.raises(TypeError, match=r"not object \(the answerer\)"):
+        await connect(a, object())  # type: ignore[arg-type]
+    assert a.signalingState == b.signalingState == "stable"  # nothing was sent
+    with pytest.raises(ValueError, match="no m-line"):
+        await connect(a, b)  # no data channel, no track: nothing to connect

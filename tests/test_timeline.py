@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import negotiate
 from rtcstate.tools import timeline
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -30,13 +29,10 @@ def rects(svg: str) -> list[tuple[str, str]]:
 
 @pytest.mark.asyncio
 async def test_renders_a_connection_with_a_lane_per_transport_and_aggregate(
-    pcs,
+    connected_pair,
 ) -> None:
-    a, b = pcs(), pcs()
-    a.createDataChannel("x")
-    await negotiate(a, b)
+    a, _ = connected_pair
     await a.wait_for_ice_connection_state("completed", timeout=10)
-    await a.wait_for_connection_state("connected", timeout=10)
     svg = timeline.render_svg(timeline.records(a, peer="offerer"), title="t")
     segments = rects(svg)
     lanes = {tip.split(":")[0] for _, tip in segments}

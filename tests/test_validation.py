@@ -10,9 +10,10 @@ from aiortc import RTCIceCandidate, RTCSessionDescription
 from aiortc.exceptions import InvalidStateError
 
 import rtcstate
-from conftest import Recorder, config, negotiate, tamper_fingerprints
+from rtcstate.testing import negotiate
 from rtcstate.validation import check_candidate, check_description, parse_candidate
-from test_lifecycle import tasks_left
+from tests.support.peers import Recorder, config, tasks_left
+from tests.support.sdp import tamper_fingerprints, wrong_ice_password
 
 
 async def offer_sdp() -> str:
@@ -135,11 +136,8 @@ def test_parse_candidate() -> None:
 
 
 @pytest.mark.asyncio
-async def test_bad_candidate_leaves_the_connection_as_it_was(pcs) -> None:
-    a, b = pcs(), pcs()
-    a.createDataChannel("x")
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+async def test_bad_candidate_leaves_the_connection_as_it_was(connected_pair) -> None:
+    a, _ = connected_pair
     before = a.state_history
     with pytest.raises(ValueError, match="remote description has mids"):
         await a.addIceCandidate(candidate(sdpMid="9"))
@@ -171,14 +169,6 @@ async def test_wrong_ice_credentials_end_in_failed_not_closed() -> None:
     b = rtcstate.PeerConnection(config(), liveness=liveness)
     rec = Recorder(a)
     a.createDataChannel("x")
-
-    def wrong_password(sdp: str) -> str:
-        lines = [
-            "a=ice-pwd:" + "x" * 22 if x.startswith("a=ice-pwd:") else x
-            for x in sdp.splitlines()
-        ]
-        return "\r\n".join(lines) + "\r\n"
-
     try:
         await a.setLocalDescription(await a.createOffer())
         await b.setRemoteDescription(a.localDescription)
@@ -187,7 +177,7 @@ async def test_wrong_ice_credentials_end_in_failed_not_closed() -> None:
         loop = asyncio.get_running_loop()
         start = loop.time()
         await a.setRemoteDescription(
-            RTCSessionDescription(wrong_password(answer.sdp), "answer")
+            RTCSessionDescription(wrong_ice_password(answer.sdp), "answer")
         )
         assert (
             await a.wait_for_connection_state("failed", "connected", timeout=10)

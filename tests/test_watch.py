@@ -9,7 +9,9 @@ from aiortc import RTCIceCandidate, RTCPeerConnection
 from aiortc.sdp import candidate_from_sdp
 
 import rtcstate
-from conftest import Recorder, config, negotiate, strip_candidates
+from rtcstate.testing import connect, negotiate
+from tests.support.peers import Recorder, config
+from tests.support.sdp import strip_candidates
 
 pytestmark = pytest.mark.asyncio
 
@@ -19,10 +21,8 @@ async def test_watch_reports_w3c_states_of_a_plain_aiortc_connection(pcs) -> Non
     watcher = rtcstate.watch(a)
     rec = Recorder(watcher)
     a.createDataChannel("x")
-    await negotiate(a, b)
-    assert (
-        await watcher.wait_for_connection_state("connected", timeout=10) == "connected"
-    )
+    await connect(watcher, b)
+    assert watcher.connectionState == "connected"
     await watcher.wait_for_ice_connection_state("completed", timeout=5)
     assert rec.values("iceconnectionstatechange") == [
         "checking",
@@ -44,8 +44,7 @@ async def test_watch_stops_aiortc_closing_itself_on_remote_hang_up(pcs) -> None:
     channel = a.createDataChannel("x")
     opened = asyncio.Event()
     channel.on("open", opened.set)
-    await negotiate(a, b)
-    await watcher.wait_for_connection_state("connected", timeout=10)
+    await connect(watcher, b)
     await asyncio.wait_for(opened.wait(), 5)
     closed = asyncio.Event()
     a.sctp.transport.on("statechange", closed.set)
@@ -60,15 +59,8 @@ async def test_watch_sees_trickled_candidates(pcs) -> None:
     a, b = pcs(RTCPeerConnection), pcs(RTCPeerConnection)
     watcher = rtcstate.watch(b)
     a.createDataChannel("x")
-    await a.setLocalDescription(await a.createOffer())
+    await negotiate(a, b, mangle=strip_candidates)
     full_offer = a.localDescription
-    offer = type(full_offer)(strip_candidates(full_offer.sdp), full_offer.type)
-    await b.setRemoteDescription(offer)
-    await b.setLocalDescription(await b.createAnswer())
-    answer = b.localDescription
-    await a.setRemoteDescription(
-        type(answer)(strip_candidates(answer.sdp), answer.type)
-    )
     await asyncio.sleep(0.2)
     assert watcher.iceConnectionState == "new"  # no remote candidate yet
     lines = [

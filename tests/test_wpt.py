@@ -10,8 +10,9 @@ from aiortc import RTCBundlePolicy
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 import rtcstate
-from conftest import Recorder, config, negotiate, strip_candidates
-from rtcstate.testing import FAST_LIVENESS
+from rtcstate.testing import FAST_LIVENESS, connect, negotiate
+from tests.support.peers import Recorder, config
+from tests.support.sdp import strip_candidates
 
 pytestmark = pytest.mark.asyncio
 
@@ -23,12 +24,9 @@ async def test_initial_connectionstate_should_be_new(pcs) -> None:
 
 
 async def test_connection_with_one_data_channel_should_eventually_have_connected_state(
-    pcs,
+    connected_pair,
 ) -> None:
-    a, b = pcs(), pcs()
-    a.createDataChannel("test")
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+    a, _ = connected_pair
     dtls = a.sctp.transport
     assert dtls.state == "connected"
     assert a.get_ice_transport_state(dtls.transport) in ("connected", "completed")
@@ -38,8 +36,7 @@ async def test_connectionstate_transitions_to_connected_via_connecting(pcs) -> N
     a, b = pcs(), pcs()
     rec = Recorder(a)
     a.createDataChannel("test")
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+    await connect(a, b)
     assert rec.values("connectionstatechange") == ["connecting", "connected"]
 
 
@@ -67,12 +64,9 @@ async def test_closing_the_connection_should_set_connectionstate_to_closed(pcs) 
 
 
 async def test_closing_a_peerconnection_should_not_fire_connectionstatechange(
-    pcs,
+    connected_pair,
 ) -> None:
-    a, b = pcs(), pcs()
-    a.createDataChannel("test")
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+    a, _ = connected_pair
     rec = Recorder(a)
     await a.close()
     assert (a.connectionState, a.iceConnectionState) == ("closed", "closed")
@@ -104,8 +98,8 @@ async def test_connection_with_audio_track_should_eventually_have_connected_stat
 ) -> None:
     a, b = pcs(), pcs()
     a.addTrack(AudioStreamTrack())
-    await negotiate(a, b)
-    assert await a.wait_for_connection_state("connected", timeout=10) == "connected"
+    await connect(a, b)
+    assert a.connectionState == "connected"
 
 
 async def test_connection_with_audio_and_video_tracks_should_eventually_have_connected_state(  # noqa: E501 (WPT title)
@@ -114,9 +108,9 @@ async def test_connection_with_audio_and_video_tracks_should_eventually_have_con
     a, b = pcs(), pcs()
     a.addTrack(AudioStreamTrack())
     a.addTrack(VideoStreamTrack())
-    await negotiate(a, b)
-    assert await a.wait_for_connection_state("connected", timeout=10) == "connected"
-    assert await b.wait_for_connection_state("connected", timeout=10) == "connected"
+    await connect(a, b)
+    assert a.connectionState == "connected"
+    assert b.connectionState == "connected"
 
 
 async def test_ice_can_connect_in_a_recvonly_usecase(pcs) -> None:
@@ -161,8 +155,7 @@ async def test_when_the_other_side_goes_away_state_is_disconnected_or_failed() -
     b = rtcstate.PeerConnection(config(), liveness=FAST)
     try:
         a.createDataChannel("test")
-        await negotiate(a, b)
-        await a.wait_for_connection_state("connected", timeout=10)
+        await connect(a, b)
         await b.close()
         assert await a.wait_for_ice_connection_state(
             "disconnected", "failed", timeout=5

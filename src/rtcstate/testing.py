@@ -1,8 +1,16 @@
-"""Test helpers for applications: a faulty UDP link between two peers.
+"""Test helpers for applications: negotiation, a faulty UDP link between two
+peers, and rtcstate's own soak and leak checks.
+
+:func:`negotiate` runs the offer/answer between two peers in one process and
+:func:`connect` also waits until both read ``connected``::
+
+    a, b = rtcstate.PeerConnection(), rtcstate.PeerConnection()
+    a.createDataChannel("chat")
+    await connect(a, b)
 
 :class:`FaultyLink` is a UDP relay on 127.0.0.1. Rewrite each side's SDP with it
-before handing it to the other side, and the peers talk through the relay, which
-can cut, drop or delay each direction::
+before handing it to the other side (``negotiate(a, b, link=link)`` does), and
+the peers talk through the relay, which can cut, drop or delay each direction::
 
     async with FaultyLink() as link:
         await a.setLocalDescription(await a.createOffer())
@@ -19,22 +27,51 @@ It relays one ICE transport: a session with a BUNDLE group (the first m-line's
 transport is the one relayed), or a single m-line. Everything it
 does is bounded (packets relayed, packets held for delay) and it closes its
 sockets on :meth:`FaultyLink.close`.
+
+:func:`fault_schedule` and :func:`apply_faults` play random, seeded faults on a
+link; :func:`soak` and :func:`connect_close_cycles` use them and
+:class:`Footprint` to check rtcstate itself on this machine (the benchmarks
+``soak.py`` and ``leaks.py`` run them at length).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 import random
+import time
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple, Protocol
 
-from aiortc import RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+from .events import StateChange
 from .liveness import LivenessConfig
+from .peerconnection import PeerConnection
+from .rules import is_valid_transition
+from .watch import ConnectionWatcher
 
-__all__ = ["FAST_LIVENESS", "Direction", "FaultyLink"]
+__all__ = [
+    "FAST_LIVENESS",
+    "CycleReport",
+    "Direction",
+    "Fault",
+    "FaultyLink",
+    "Footprint",
+    "Negotiator",
+    "SoakResult",
+    "apply_faults",
+    "connect",
+    "connect_close_cycle",
+    "connect_close_cycles",
+    "fault_schedule",
+    "negotiate",
+    "soak",
+]
 
 #: Short liveness timers for tests: a cut reads ``disconnected`` after 0.6 s
 #: and ``failed`` after 1.5 s. Vary them with ``dataclasses.replace``.
@@ -288,3 +325,456 @@ class FaultyLink:
 
         holder.append(loop.call_later(direction.delay, send))
         self._delayed.add(holder[0])
+
+
+# --- negotiation ------------------------------------------------------------------
+
+
+class Negotiator(Protocol):
+    """What :func:`negotiate` calls on a peer: aiortc's offer/answer methods.
+
+    An aiortc ``RTCPeerConnection`` (so a :class:`~rtcstate.PeerConnection`) is
+    one; wrap another implementation in an object with these to negotiate with
+    it. ``localDescription`` must hold the complete description (gathering
+    done) once ``setLocalDescription`` returns, as aiortc's does.
+    """
+
+    @property
+    def localDescription(self) -> RTCSessionDescription: ...
+
+    async def createOffer(self) -> RTCSessionDescription: ...
+
+    async def createAnswer(self) -> RTCSessionDescription: ...
+
+    async def setLocalDescription(
+        self, description: RTCSessionDescription, /
+    ) -> None: ...
+
+    async def setRemoteDescription(
+        self, description: RTCSessionDescription, /
+    ) -> None: ...
+
+
+_NEGOTIATOR_METHODS = (
+    "createOffer",
+    "createAnswer",
+    "setLocalDescription",
+    "setRemoteDescription",
+)
+
+
+def _negotiator(peer: object, role: str) -> Negotiator:
+    """The object to negotiate with: a watcher's connection, else ``peer``."""
+    if isinstance(peer, ConnectionWatcher):
+        return peer.pc
+    if not all(callable(getattr(peer, name, None)) for name in _NEGOTIATOR_METHODS):
+        raise TypeError(
+            f"the {role} must be an aiortc RTCPeerConnection, an rtcstate "
+            f"watcher or have aiortc's offer/answer methods, not "
+            f"{type(peer).__name__}"
+        )
+    return peer  # type: ignore[return-value]
+
+
+def _rewrite(
+    description: RTCSessionDescription, mangle: Callable[[str], str] | None
+) -> RTCSessionDescription:
+    if mangle is None:
+        return description
+    return RTCSessionDescription(mangle(description.sdp), description.type)
+
+
+async def negotiate(
+    offerer: Negotiator | ConnectionWatcher,
+    answerer: Negotiator | ConnectionWatcher,
+    *,
+    link: FaultyLink | None = None,
+    mangle: Callable[[str], str] | None = None,
+    mangle_offer: Callable[[str], str] | None = None,
+    mangle_answer: Callable[[str], str] | None = None,
+) -> None:
+    """Offer/answer between two peers in one process, with complete descriptions.
+
+    ``offerer`` offers what it has (create its data channels and transceivers
+    first) and ``answerer`` answers. Each description is handed over once its
+    side has gathered its candidates (no trickle). A watcher from
+    :func:`~rtcstate.watch` stands for its connection.
+
+    :param link: a started :class:`FaultyLink`: both descriptions are rewritten
+        so that the peers talk through it.
+    :param mangle: rewrites the SDP of both descriptions on their way (after
+        ``link``), for example to remove the candidates.
+    :param mangle_offer: rewrites the offer's SDP only.
+    :param mangle_answer: rewrites the answer's SDP only.
+    :raises TypeError: for a peer that cannot negotiate, or ``mangle`` given
+        with ``mangle_offer`` or ``mangle_answer``.
+    """
+    if mangle is not None:
+        if mangle_offer is not None or mangle_answer is not None:
+            raise TypeError(
+                "give mangle (both descriptions) or mangle_offer/mangle_answer, "
+                "not both"
+            )
+        mangle_offer = mangle_answer = mangle
+    local = _negotiator(offerer, "offerer")
+    remote = _negotiator(answerer, "answerer")
+    await local.setLocalDescription(await local.createOffer())
+    offer = local.localDescription
+    if link is not None:
+        offer = link.offer_to_answerer(offer)
+    await remote.setRemoteDescription(_rewrite(offer, mangle_offer))
+    await remote.setLocalDescription(await remote.createAnswer())
+    answer = remote.localDescription
+    if link is not None:
+        answer = link.answer_to_offerer(answer)
+    await local.setRemoteDescription(_rewrite(answer, mangle_answer))
+
+
+Connectable = RTCPeerConnection | ConnectionWatcher
+
+
+async def connect(
+    offerer: Connectable,
+    answerer: Connectable,
+    *,
+    timeout: float = 10.0,
+    link: FaultyLink | None = None,
+    mangle: Callable[[str], str] | None = None,
+) -> None:
+    """:func:`negotiate`, then wait until both peers read ``connected``.
+
+    Each peer is a :class:`~rtcstate.PeerConnection` or a watcher from
+    :func:`~rtcstate.watch` (their W3C ``connectionState`` is read), or a plain
+    aiortc ``RTCPeerConnection`` (aiortc's own). The offerer must have
+    something to negotiate: a data channel, a track or a transceiver.
+
+    :param timeout: seconds both have, together, to read ``connected`` once
+        the negotiation is done.
+    :param link: as for :func:`negotiate`.
+    :param mangle: as for :func:`negotiate`.
+    :raises asyncio.TimeoutError: when ``timeout`` passes first.
+    :raises UnreachableStateError: when a peer can no longer read ``connected``
+        (``failed`` or ``closed``).
+    :raises TypeError: for a peer that is none of these.
+    :raises ValueError: when the offer has no m-line: nothing could connect.
+    """
+    for peer, role in ((offerer, "offerer"), (answerer, "answerer")):
+        if not isinstance(peer, Connectable):
+            raise TypeError(
+                "connect() waits on an aiortc RTCPeerConnection or an rtcstate "
+                f"watcher, not {type(peer).__name__} (the {role}): use negotiate() "
+                "and wait on it yourself"
+            )
+    await negotiate(offerer, answerer, link=link, mangle=mangle)
+    offer = _negotiator(offerer, "offerer").localDescription
+    if not any(line.startswith("m=") for line in offer.sdp.splitlines()):
+        raise ValueError(
+            "connect(): the offer has no m-line, so nothing can connect: create a "
+            "data channel or add a track or transceiver to the offerer first"
+        )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    for peer in (offerer, answerer):
+        remaining = max(0.0, deadline - loop.time())
+        if isinstance(peer, (PeerConnection, ConnectionWatcher)):
+            await peer.wait_for_connection_state("connected", timeout=remaining)
+        else:
+            await _aiortc_connected(peer, remaining)
+
+
+async def _aiortc_connected(pc: RTCPeerConnection, timeout: float) -> None:
+    """Wait until aiortc's own ``connectionState`` is ``connected``."""
+    from . import UnreachableStateError  # the package's name for it
+
+    changed = asyncio.Event()
+
+    def on_change() -> None:
+        changed.set()
+
+    pc.on("connectionstatechange", on_change)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while pc.connectionState != "connected":
+            if pc.connectionState in ("failed", "closed"):
+                raise UnreachableStateError(
+                    f"aiortc's connectionState is {pc.connectionState!r}: "
+                    "it cannot become 'connected'"
+                )
+            changed.clear()
+            await asyncio.wait_for(changed.wait(), max(0.0, deadline - loop.time()))
+    finally:
+        pc.remove_listener("connectionstatechange", on_change)
+
+
+# --- faults at random -------------------------------------------------------------
+
+
+@dataclass
+class Fault:
+    """One fault of a schedule: ``kind`` from ``at`` seconds for ``duration``.
+
+    ``kind`` is ``"cut"`` (both directions), ``"oneway"`` (``detail`` names the
+    direction), ``"loss"`` (``detail`` is the rate), ``"delay"`` (``detail`` in
+    seconds) or ``"permanent"`` (a cut that is never restored).
+    """
+
+    at: float
+    kind: str
+    duration: float
+    detail: Any = None
+
+    def __str__(self) -> str:
+        extra = f" {self.detail}" if self.detail is not None else ""
+        return f"{self.at:6.2f}s {self.kind}{extra} for {self.duration:.2f}s"
+
+
+def fault_schedule(
+    rng: random.Random, seconds: float, liveness: LivenessConfig
+) -> list[Fault]:
+    """Random faults for one link over ``seconds``, drawn from ``rng``.
+
+    Every temporary fault is short enough that it can never reach
+    ``liveness.failed_timeout``, and the link has time to recover after each;
+    about one schedule in three ends with a permanent cut, early enough to
+    reach ``failed``. The same ``rng`` state gives the same schedule.
+    """
+    faults: list[Fault] = []
+    limit = liveness.failed_timeout
+    settle = liveness.disconnected_timeout + 1.0
+    permanent = rng.random() < 0.3 and seconds > limit + settle + 2
+    end = seconds - (limit + settle + 1 if permanent else settle)
+    t = rng.uniform(0.2, 1.0) * liveness.disconnected_timeout
+    while True:
+        kind = rng.choice(["cut", "oneway", "loss", "delay"])
+        duration = rng.uniform(0.1, 0.6) * (limit - liveness.keepalive_interval)
+        if t + duration > end:
+            break
+        detail: Any = None
+        if kind == "oneway":
+            detail = rng.choice(["to_answerer", "to_offerer"])
+        elif kind == "loss":
+            detail = rng.choice([0.1, 0.3])
+        elif kind == "delay":
+            detail = round(rng.uniform(0.02, 0.1), 3)
+        faults.append(Fault(round(t, 3), kind, round(duration, 3), detail))
+        t += duration + rng.uniform(0.3, 1.5) * liveness.disconnected_timeout
+    if permanent:
+        faults.append(Fault(round(max(t, 0.5), 3), "permanent", seconds))
+    return faults
+
+
+async def apply_faults(link: FaultyLink, faults: list[Fault], start: float) -> None:
+    """Play ``faults`` on ``link``, each at ``start + fault.at`` (loop time), and
+    undo each after its duration (all but a permanent cut)."""
+    loop = asyncio.get_running_loop()
+    for fault in faults:
+        await asyncio.sleep(max(0.0, start + fault.at - loop.time()))
+        if fault.kind in ("cut", "permanent"):
+            link.cut()
+        elif fault.kind == "oneway":
+            link.cut(fault.detail)
+        elif fault.kind == "loss":
+            link.set_loss(fault.detail)
+        else:
+            link.set_delay(fault.detail)
+        if fault.kind == "permanent":
+            return
+        await asyncio.sleep(fault.duration)
+        link.restore()
+        link.set_loss(0.0)
+        link.set_delay(0.0)
+
+
+# --- rtcstate's own checks --------------------------------------------------------
+
+
+@dataclass
+class SoakResult:
+    """What one pair of a :func:`soak` did."""
+
+    index: int
+    faults: list[Fault]
+    #: the state its faults imply at the end: ``failed`` or ``connected``
+    expected: str
+    final: str = ""
+    #: the offerer's state history
+    history: list[StateChange] = field(default_factory=list)
+    #: changes that are not a transition of the state graph
+    invalid: list[str] = field(default_factory=list)
+    #: what was raised (``"error"`` events, the loop's exception handler)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.final == self.expected and not self.invalid and not self.errors
+
+
+async def soak(
+    pairs: int, seconds: float, seed: int, liveness: LivenessConfig
+) -> list[SoakResult]:
+    """Run ``pairs`` rtcstate pairs with ``liveness``, each through its own
+    :class:`FaultyLink` with a :func:`fault_schedule` of its own, for ``seconds``.
+
+    Each pair's offerer sends a data-channel message every 0.5 s. At the end
+    each result says whether every recorded change was a transition of the
+    state graph, what was raised, and whether the pair ended where its faults
+    lead. ``seed`` makes the run reproducible (as far as timing allows).
+    """
+    rng = random.Random(seed)
+    loop = asyncio.get_running_loop()
+    loop_errors: list[str] = []
+    previous_handler = loop.get_exception_handler()
+    loop.set_exception_handler(
+        lambda _loop, context: loop_errors.append(f"{loop.time():.2f} {context}")
+    )
+    results: list[SoakResult] = []
+    peers: list[PeerConnection] = []
+    links: list[FaultyLink] = []
+    try:
+        for index in range(pairs):
+            faults = fault_schedule(rng, seconds, liveness)
+            expected = (
+                "failed" if faults and faults[-1].kind == "permanent" else "connected"
+            )
+            result = SoakResult(index, faults, expected)
+            results.append(result)
+            link = await FaultyLink(seed=rng.randrange(2**32)).start()
+            links.append(link)
+            a = PeerConnection(RTCConfiguration(iceServers=[]), liveness=liveness)
+            b = PeerConnection(RTCConfiguration(iceServers=[]), liveness=liveness)
+            peers += [a, b]
+
+            def on_error(error: BaseException, result: SoakResult = result) -> None:
+                result.errors.append(repr(error))
+
+            a.on("error", on_error)
+            channel = a.createDataChannel("soak")
+            channel.on("open", lambda channel=channel: _chatter(channel))
+            await negotiate(a, b, link=link)
+        for a in peers[::2]:
+            await a.wait_for_connection_state("connected", timeout=15)
+        start = loop.time()
+        await asyncio.gather(
+            *(
+                apply_faults(link, r.faults, start)
+                for link, r in zip(links, results, strict=True)
+            )
+        )
+        await asyncio.sleep(max(0.0, start + seconds - loop.time()))
+        for result, a in zip(results, peers[::2], strict=True):
+            result.final = str(a.connectionState)
+            result.history = a.state_history
+            last: dict[str, str] = {}
+            for change in result.history:
+                before = last.get(change.attribute, str(change.previous))
+                if before != change.previous or not is_valid_transition(
+                    change.attribute, str(change.previous), str(change.current)
+                ):
+                    result.invalid.append(str(change))
+                last[change.attribute] = str(change.current)
+    finally:
+        for pc in peers:
+            await pc.close()
+        for link in links:
+            link.close()
+        loop.set_exception_handler(previous_handler)
+    if loop_errors:
+        for result in results:
+            result.errors += loop_errors
+    return results
+
+
+def _chatter(channel: Any) -> None:
+    """A message every 0.5 s while open: a little data on every link (bounded
+    by the channel's life)."""
+    loop = asyncio.get_running_loop()
+
+    def tick(count: int = 0) -> None:
+        if channel.readyState == "open" and count < 10_000:
+            channel.send(f"tick {count}")
+            loop.call_later(0.5, tick, count + 1)
+
+    tick()
+
+
+@dataclass
+class Footprint:
+    """What this process holds: open file descriptors (Linux), asyncio tasks
+    other than the caller's, and the bytes tracemalloc traces (0 unless it is
+    tracing)."""
+
+    fds: int
+    tasks: int
+    memory: int
+
+    @classmethod
+    async def measure(cls) -> Footprint:
+        """Let closing callbacks run, collect garbage, then count."""
+        for _ in range(3):
+            await asyncio.sleep(0.02)
+        gc.collect()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        return cls(
+            len(os.listdir("/proc/self/fd")),
+            len(tasks),
+            tracemalloc.get_traced_memory()[0],
+        )
+
+
+class CycleReport(NamedTuple):
+    """The :class:`Footprint` before and after :func:`connect_close_cycles`, and
+    how long the cycles took."""
+
+    baseline: Footprint
+    end: Footprint
+    seconds: float
+
+
+async def connect_close_cycle() -> None:
+    """Connect two rtcstate peers on this machine, echo a data-channel message,
+    close both."""
+    config = RTCConfiguration(iceServers=[])
+    a, b = PeerConnection(config), PeerConnection(config)
+    try:
+        loop = asyncio.get_running_loop()
+        echoed: asyncio.Future[str] = loop.create_future()
+
+        @b.on("datachannel")
+        def on_datachannel(channel: Any) -> None:
+            channel.on("message", lambda message: channel.send(message))
+
+        def on_message(message: str) -> None:
+            if not echoed.done():
+                echoed.set_result(message)
+
+        channel = a.createDataChannel("leaks")
+        channel.on("open", lambda: channel.send("ping"))
+        channel.on("message", on_message)
+        await connect(a, b)
+        if await asyncio.wait_for(echoed, 10) != "ping":
+            raise AssertionError("the echo was not the message sent")
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def connect_close_cycles(cycles: int, warmup: int = 5) -> CycleReport:
+    """Run ``warmup`` then ``cycles`` :func:`connect_close_cycle`; the
+    :class:`Footprint` after the warm-up (caches, imports, aioice's mDNS state)
+    and at the end. Traces memory meanwhile, unless tracemalloc already does."""
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        for _ in range(warmup):
+            await connect_close_cycle()
+        baseline = await Footprint.measure()
+        began = time.perf_counter()
+        for _ in range(cycles):
+            await connect_close_cycle()
+        elapsed = time.perf_counter() - began
+        return CycleReport(baseline, await Footprint.measure(), elapsed)
+    finally:
+        if started:
+            tracemalloc.stop()

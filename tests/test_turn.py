@@ -1,4 +1,5 @@
-"""rtcstate over real relayed paths: a coturn TURN server on 127.0.0.1 (tests/turn.py).
+"""rtcstate over real relayed paths: a coturn TURN server on 127.0.0.1
+(tests/support/turn.py).
 
 Rows: both sides relayed over TURN/UDP, both relayed over TURN/TCP, both relayed
 over TURN over TLS (``turns:``; libwebrtc's remote on TURN/UDP, see ROWS), the
@@ -15,7 +16,7 @@ The TURN server listens and relays on 127.0.0.1, aioice's only host address is
 127.0.0.1 (patched) and libwebrtc's answer keeps only its 127.0.0.1 candidates, so
 every selected pair is on 127.0.0.1 and nothing leaves this machine. aioice
 trusts the server's self-signed certificate through ``SSL_CERT_FILE``, set for
-each test (tests/turn.py). Run with ``-s`` to see the measured figures.
+each test (tests/support/turn.py). Run with ``-s`` to see the measured figures.
 """
 
 from __future__ import annotations
@@ -38,9 +39,14 @@ from aiortc import (
 )
 
 import rtcstate
-from conftest import wrtc_gathered_sdp
 from rtcstate import tap
-from targets import (
+from tests.support.libwebrtc import (
+    Libwebrtc,
+    close,
+    connection_state,
+    libwebrtc_peer,
+)
+from tests.support.targets import (
     CONNECTED_WITHIN,
     DISCONNECTED_WITHIN,
     FAILED_AT,
@@ -50,13 +56,9 @@ from targets import (
     lasting_outage_problems,
     outage_problems,
 )
-from turn import Transport, TurnServer, stun_answers
+from tests.support.turn import Transport, TurnServer, stun_answers
 
-pytestmark = [
-    pytest.mark.asyncio,
-    pytest.mark.network,
-    pytest.mark.usefixtures("wrtc_loopback"),
-]
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("wrtc_loopback")]
 
 TIMEOUT = 10  # to connect, per pair
 SEND_EVERY = 0.5
@@ -195,9 +197,7 @@ class Side:
 
     @property
     def state(self) -> str:
-        if self.kind == "libwebrtc":
-            return str(self.pc.connection_state.value)
-        return str(self.pc.connectionState)
+        return connection_state(self.pc)
 
     @property
     def states(self) -> list[tuple[float, str]]:
@@ -247,10 +247,7 @@ class Side:
         return "; ".join(str(c) for c in self.pc.transport_history[-6:])
 
     async def close(self) -> None:
-        if self.kind == "libwebrtc":
-            self.pc.close()
-        else:
-            await self.pc.close()
+        await close(self.pc)
 
 
 @dataclass
@@ -291,9 +288,7 @@ class Network:
             "rtcstate", rtcstate.PeerConnection(aiortc_config(self.turn, row.local))
         )
         if remote_kind == "libwebrtc":
-            remote_pc: Any = webrtc.RTCPeerConnection(
-                wrtc_config(self.turn, row.remote)
-            )
+            remote_pc: Any = libwebrtc_peer(wrtc_config(self.turn, row.remote))
         else:
             cls = (
                 rtcstate.PeerConnection
@@ -329,16 +324,16 @@ class Network:
                 "the relay-only offer has candidates of types "
                 f"{sorted(candidate_types(offer))}"
             )
+        answerer = (
+            Libwebrtc(remote, gather_timeout=TIMEOUT)
+            if pair.remote.kind == "libwebrtc"
+            else remote
+        )
+        await answerer.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        answer = answerer.localDescription.sdp
         if pair.remote.kind == "libwebrtc":
-            await remote.set_remote_description(
-                webrtc.RTCSessionDescriptionInit("offer", offer)
-            )
-            await remote.set_local_description(await remote.create_answer())
-            answer = loopback_udp_only(await wrtc_gathered_sdp(remote, TIMEOUT))
-        else:
-            await remote.setRemoteDescription(RTCSessionDescription(offer, "offer"))
-            await remote.setLocalDescription(await remote.createAnswer())
-            answer = remote.localDescription.sdp
+            answer = loopback_udp_only(answer)
         await local.setRemoteDescription(RTCSessionDescription(answer, "answer"))
         await local.wait_for_connection_state("connected")
         pair.connected = pair.local.states[-1][0]
@@ -657,6 +652,18 @@ async def outage(
     return paused_at
 
 
+def judge(
+    pair: Pair, side: Side, figures: dict[str, float | None], problems: list[str]
+) -> None:
+    """Put a side's figures (those it has) and problems on its pair's report."""
+    label = "local" if side is pair.local else "remote"
+    for column, figure in figures.items():
+        if figure is not None:
+            pair.figures[f"{label} {column}"] = figure
+    for problem in problems:
+        pair.problem(f"{label} {problem}; now {side.state}; {side.transport_log()}")
+
+
 async def exchange_after(pair: Pair) -> None:
     try:
         for sender, receiver in ((pair.local, pair.remote), (pair.remote, pair.local)):
@@ -690,17 +697,11 @@ async def test_a_turn_outage_is_disconnected_then_connected(
     await asyncio.gather(*waits, return_exceptions=True)
     for pair in pairs:
         for side in pair.rtcstate_sides():
-            label = "local" if side is pair.local else "remote"
             gone = side.first("disconnected", paused_at)
             back = side.first("connected", resumed_at)
-            if gone is not None:
-                pair.figures[f"{label} disc."] = gone
-            if back is not None:
-                pair.figures[f"{label} conn."] = back
-            for problem in outage_problems(gone, back):
-                pair.problem(
-                    f"{label} {problem}; now {side.state}; {side.transport_log()}"
-                )
+            judge(
+                pair, side, {"disc.": gone, "conn.": back}, outage_problems(gone, back)
+            )
         # the other implementations, for the record (libwebrtc waits ~5 s)
         if not pair.remote.is_rtcstate:
             seen = [s for t, s in pair.remote.states if t > paused_at]
@@ -729,17 +730,10 @@ async def test_a_lasting_turn_outage_is_failed_at_15_s(
     )
     for pair in pairs:
         for side in pair.rtcstate_sides():
-            label = "local" if side is pair.local else "remote"
             gone = side.first("disconnected", paused_at)
             failed = side.first("failed", paused_at)
-            if gone is not None:
-                pair.figures[f"{label} disc."] = gone
-            if failed is not None:
-                pair.figures[f"{label} failed"] = failed
-            for problem in lasting_outage_problems(gone, failed):
-                pair.problem(
-                    f"{label} {problem}; now {side.state}; {side.transport_log()}"
-                )
+            problems = lasting_outage_problems(gone, failed)
+            judge(pair, side, {"disc.": gone, "failed": failed}, problems)
     text = report(
         f"TURN server paused for good (target: failed at {FAILED_AT} +- "
         f"{FAILED_TOLERANCE} s)",

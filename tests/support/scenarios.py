@@ -2,7 +2,9 @@
 rtcstate or libwebrtc remote, through a FaultyLink; each run records the local
 sequences of connectionState and iceConnectionState (values only, no times).
 
-Used by tests/test_conformance.py. libwebrtc is the PyPI package wrtc.
+Used by tests/test_conformance.py, and run as ``python -m tests.support.scenarios``
+it prints the scenario table of docs/conformance.md. libwebrtc is the PyPI package
+wrtc.
 """
 
 from __future__ import annotations
@@ -14,11 +16,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import webrtc
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection
 
 import rtcstate
-from conftest import tamper_fingerprints, wrtc_gathered_sdp
-from rtcstate.testing import FAST_LIVENESS, FaultyLink
+from rtcstate.testing import FAST_LIVENESS, FaultyLink, Negotiator, negotiate
+from tests.support.libwebrtc import (
+    Libwebrtc,
+    close,
+    connection_state,
+    libwebrtc_peer,
+)
+from tests.support.sdp import strip_candidates, tamper_fingerprints, wrong_ice_password
 
 #: rtcstate's timers in these runs: short, so the suite stays fast. The
 #: comparison is of sequences, never of times.
@@ -37,20 +45,20 @@ class Peer:
 
     @property
     def state(self) -> str:
-        if self.kind == "libwebrtc":
-            return str(self.pc.connection_state.value)
-        return str(self.pc.connectionState)
+        return connection_state(self.pc)
+
+    @property
+    def negotiator(self) -> Negotiator:
+        """What :func:`rtcstate.testing.negotiate` offers or answers with."""
+        return Libwebrtc(self.pc) if self.kind == "libwebrtc" else self.pc
 
     async def close(self) -> None:
-        if self.kind == "libwebrtc":
-            self.pc.close()
-        else:
-            await self.pc.close()
+        await close(self.pc)
 
 
 def make(kind: str, record: bool, fast: bool = True) -> Peer:
     if kind == "libwebrtc":
-        wpc = webrtc.RTCPeerConnection(webrtc.RTCConfiguration(ice_servers=[]))
+        wpc = libwebrtc_peer()
         peer = Peer(kind, wpc)
         if record:
             wpc.on(
@@ -83,31 +91,14 @@ def make(kind: str, record: bool, fast: bool = True) -> Peer:
     return peer
 
 
-def _tamper_password(sdp: str) -> str:
-    lines = [
-        "a=ice-pwd:" + "x" * 24 if x.startswith("a=ice-pwd:") else x
-        for x in sdp.splitlines()
-    ]
-    return "\r\n".join(lines) + "\r\n"
-
-
-def _strip_candidates(sdp: str) -> str:
-    keep = [
-        x
-        for x in sdp.splitlines()
-        if not x.startswith(("a=candidate:", "a=end-of-candidates"))
-    ]
-    return "\r\n".join(keep) + "\r\n"
-
-
-async def negotiate(
+async def start_session(
     local: Peer,
     remote: Peer,
     link: FaultyLink,
     *,
     media: bool = False,
+    mangle: Callable[[str], str] | None = None,
     mangle_answer: Callable[[str], str] | None = None,
-    mangle_offer: Callable[[str], str] | None = None,
 ) -> None:
     """Local offers (a data channel, and audio + video with `media`), remote answers."""
     if local.kind == "libwebrtc":
@@ -115,37 +106,27 @@ async def negotiate(
             local.pc.add_transceiver("audio")
             local.pc.add_transceiver("video")
         local.pc.create_data_channel("x")
-        await local.pc.set_local_description(await local.pc.create_offer())
-        offer = RTCSessionDescription(await wrtc_gathered_sdp(local.pc), "offer")
     else:
         if media:
             local.pc.addTransceiver("audio")
             local.pc.addTransceiver("video")
         local.pc.createDataChannel("x")
-        await local.pc.setLocalDescription(await local.pc.createOffer())
-        offer = local.pc.localDescription
-    offer = link.offer_to_answerer(offer)
-    if mangle_offer is not None:
-        offer = RTCSessionDescription(mangle_offer(offer.sdp), "offer")
-    if remote.kind == "libwebrtc":
-        await remote.pc.set_remote_description(
-            webrtc.RTCSessionDescriptionInit("offer", offer.sdp)
-        )
-        await remote.pc.set_local_description(await remote.pc.create_answer())
-        answer = RTCSessionDescription(await wrtc_gathered_sdp(remote.pc), "answer")
-    else:
-        await remote.pc.setRemoteDescription(offer)
-        await remote.pc.setLocalDescription(await remote.pc.createAnswer())
-        answer = remote.pc.localDescription
-    answer_sdp = link.answer_to_offerer(answer).sdp
-    if mangle_answer is not None:
-        answer_sdp = mangle_answer(answer_sdp)
-    if local.kind == "libwebrtc":
-        await local.pc.set_remote_description(
-            webrtc.RTCSessionDescriptionInit("answer", answer_sdp)
-        )
-    else:
-        await local.pc.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
+    await negotiate(
+        local.negotiator,
+        remote.negotiator,
+        link=link,
+        mangle=mangle,
+        mangle_answer=mangle_answer,
+    )
+
+
+async def connected_session(
+    local: Peer, remote: Peer, link: FaultyLink, *, media: bool = False
+) -> None:
+    """:func:`start_session`, then wait (bounded) until the local side is
+    ``connected``."""
+    await start_session(local, remote, link, media=media)
+    await until(local, "connected", timeout=10)
 
 
 async def until(peer: Peer, *states: str, timeout: float) -> None:
@@ -162,26 +143,18 @@ async def until(peer: Peer, *states: str, timeout: float) -> None:
 
 
 async def connect_data(local: Peer, remote: Peer, link: FaultyLink) -> None:
-    await negotiate(local, remote, link)
-    await until(local, "connected", timeout=10)
+    await connected_session(local, remote, link)
     await asyncio.sleep(1)
 
 
 async def connect_media(local: Peer, remote: Peer, link: FaultyLink) -> None:
-    await negotiate(local, remote, link, media=True)
-    await until(local, "connected", timeout=10)
+    await connected_session(local, remote, link, media=True)
     await asyncio.sleep(1)
 
 
 async def no_remote_candidates(local: Peer, remote: Peer, link: FaultyLink) -> None:
     # neither side learns a candidate of the other (as in the web-platform test)
-    await negotiate(
-        local,
-        remote,
-        link,
-        mangle_answer=_strip_candidates,
-        mangle_offer=_strip_candidates,
-    )
+    await start_session(local, remote, link, mangle=strip_candidates)
     await asyncio.sleep(2)
 
 
@@ -197,8 +170,7 @@ def _fail_wait(local: Peer) -> float:
 async def _cut_and_restore(
     local: Peer, remote: Peer, link: FaultyLink, which: str
 ) -> None:
-    await negotiate(local, remote, link)
-    await until(local, "connected", timeout=10)
+    await connected_session(local, remote, link)
     await asyncio.sleep(0.5)
     link.cut(which)  # type: ignore[arg-type]
     await until(local, "disconnected", timeout=SLOW_DISCONNECT if _slow(local) else 3)
@@ -221,8 +193,7 @@ async def cut_to_local(local: Peer, remote: Peer, link: FaultyLink) -> None:
 
 
 async def permanent_cut(local: Peer, remote: Peer, link: FaultyLink) -> None:
-    await negotiate(local, remote, link)
-    await until(local, "connected", timeout=10)
+    await connected_session(local, remote, link)
     await asyncio.sleep(0.5)
     link.cut()
     await until(local, "failed", timeout=_fail_wait(local))
@@ -230,8 +201,7 @@ async def permanent_cut(local: Peer, remote: Peer, link: FaultyLink) -> None:
 
 
 async def remote_close(local: Peer, remote: Peer, link: FaultyLink) -> None:
-    await negotiate(local, remote, link)
-    await until(local, "connected", timeout=10)
+    await connected_session(local, remote, link)
     await asyncio.sleep(1)  # the data channel is up on both sides
     await remote.close()
     await until(local, "failed", timeout=_fail_wait(local))
@@ -239,27 +209,26 @@ async def remote_close(local: Peer, remote: Peer, link: FaultyLink) -> None:
 
 
 async def local_close(local: Peer, remote: Peer, link: FaultyLink) -> None:
-    await negotiate(local, remote, link)
-    await until(local, "connected", timeout=10)
+    await connected_session(local, remote, link)
     await local.close()
     await asyncio.sleep(0.5)
 
 
 async def fingerprint_mismatch(local: Peer, remote: Peer, link: FaultyLink) -> None:
-    await negotiate(local, remote, link, mangle_answer=tamper_fingerprints)
+    await start_session(local, remote, link, mangle_answer=tamper_fingerprints)
     await until(local, "failed", timeout=10)
     await asyncio.sleep(0.5)
 
 
 async def wrong_ice_credentials(local: Peer, remote: Peer, link: FaultyLink) -> None:
-    await negotiate(local, remote, link, mangle_answer=_tamper_password)
+    await start_session(local, remote, link, mangle_answer=wrong_ice_password)
     await until(local, "failed", timeout=_fail_wait(local))
     await asyncio.sleep(0.5)
 
 
 async def remote_never_answers(local: Peer, remote: Peer, link: FaultyLink) -> None:
     link.cut("to_offerer")  # the remote's checks and answers never arrive
-    await negotiate(local, remote, link)
+    await start_session(local, remote, link)
     await until(local, "failed", timeout=_fail_wait(local))
     await asyncio.sleep(0.5)
 

@@ -1,8 +1,9 @@
 """libwebrtc (PyPI ``wrtc``) as the answering peer, in a process of its own.
 
-Run by tests/ipv6_peers.py inside host B's namespace::
+Run by tests/support/ipv6_peers.py inside host B's namespace, from the
+repository's root::
 
-    ip netns exec B python tests/ipv6_wrtc_peer.py
+    ip netns exec B python -m tests.support.ipv6_wrtc_peer
 
 libwebrtc makes its sockets, and reads the interfaces it gathers, on threads of
 its own: entering a namespace on the Python thread would not move them, so this

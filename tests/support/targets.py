@@ -1,7 +1,7 @@
 """What every row of the path matrix must meet (docs/networks.md), with rtcstate's
 default liveness timers, and the checks that hold a row to it.
 
-tests/test_networks.py (TURN) and tests/test_ipv6.py (IPv6, in namespaces) use
+tests/test_turn.py (TURN) and tests/test_ipv6.py (IPv6, in namespaces) use
 these; each times its outage from the moment the path goes silent.
 """
 

@@ -1,10 +1,11 @@
 """rtcstate against three remotes over IPv6 host candidates, between two hosts
 made of network namespaces.
 
-Run by tests/test_ipv6.py, inside host A's namespace::
+Run by tests/test_ipv6.py, inside host A's namespace, from the repository's root::
 
-    ip netns exec A python tests/ipv6_peers.py --remote-netns B \
-        --wrtc '["ip", "netns", "exec", "B", "python", "tests/ipv6_wrtc_peer.py"]' \
+    ip netns exec A python -m tests.support.ipv6_peers --remote-netns B \
+        --wrtc '["ip", "netns", "exec", "B", "python", "-m",
+                 "tests.support.ipv6_wrtc_peer"]' \
         --cut '["ip", "-n", "W", ...]' --restore '["ip", "-n", "W", ...]'
 
 The local side of every pair is an ``rtcstate.PeerConnection`` in this
@@ -12,7 +13,7 @@ process's namespace, A, with the default liveness timers. The remotes are in B:
 a plain aiortc ``RTCPeerConnection`` and an ``rtcstate.PeerConnection`` in this
 process, whose sockets are made inside B (this thread enters B while they
 gather, then comes back), and libwebrtc in a process of its own started inside
-B (tests/ipv6_wrtc_peer.py, driven over its stdin and stdout: libwebrtc makes
+B (tests/support/ipv6_wrtc_peer.py, driven over its stdin and stdout: libwebrtc makes
 its sockets on threads of its own). Every SDP keeps only its IPv6 (UDP)
 candidates, so each pair reaches its remote only over the link between the
 hosts.
@@ -45,7 +46,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 import rtcstate
 from rtcstate import tap
-from targets import IDLE, connection_states
+from tests.support.targets import IDLE, connection_states
 
 REMOTES = ("aiortc", "rtcstate", "libwebrtc")
 CONNECT_TIMEOUT = 10.0  # per pair, all pairs at once
@@ -266,7 +267,7 @@ class AiortcSide(Side):
 
 
 class WrtcSide(Side):
-    """libwebrtc in its own process (tests/ipv6_wrtc_peer.py): what it
+    """libwebrtc in its own process (tests/support/ipv6_wrtc_peer.py): what it
     reports on stdout, and commands on its stdin."""
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
@@ -519,6 +520,17 @@ def seen_since(pair: Pair, since: float) -> dict[str, list[str]]:
     }
 
 
+def outage_record(pair: Pair, cut_at: float, **since: float) -> dict[str, Any]:
+    """For each state named, when each rtcstate side first read it after the
+    time given; and every side's changes since the cut."""
+    record: dict[str, Any] = {
+        state: {label: side.first(state, at) for label, side in pair.rtcstate_sides()}
+        for state, at in since.items()
+    }
+    record["seen"] = seen_since(pair, cut_at)
+    return record
+
+
 async def short_outage(
     pairs: list[Pair], args: argparse.Namespace, result: dict[str, Any]
 ) -> None:
@@ -536,17 +548,9 @@ async def short_outage(
         [s.wait_for_state("connected", restored_at, CONNECTED_WAIT) for s in sides]
     )
     for pair in pairs:
-        pair.data["outage"] = {
-            "disconnected": {
-                label: side.first("disconnected", cut_at)
-                for label, side in pair.rtcstate_sides()
-            },
-            "connected": {
-                label: side.first("connected", restored_at)
-                for label, side in pair.rtcstate_sides()
-            },
-            "seen": seen_since(pair, cut_at),
-        }
+        pair.data["outage"] = outage_record(
+            pair, cut_at, disconnected=cut_at, connected=restored_at
+        )
     # data flows again, both ways, on the same pairs
     await wait_all([exchange(pair) for pair in pairs])
     for pair in pairs:
@@ -560,17 +564,9 @@ async def lasting_outage(
     cut_at = await command(args.cut)
     await wait_all([s.wait_for_state("failed", cut_at, FAILED_WAIT) for s in sides])
     for pair in pairs:
-        pair.data["lasting"] = {
-            "disconnected": {
-                label: side.first("disconnected", cut_at)
-                for label, side in pair.rtcstate_sides()
-            },
-            "failed": {
-                label: side.first("failed", cut_at)
-                for label, side in pair.rtcstate_sides()
-            },
-            "seen": seen_since(pair, cut_at),
-        }
+        pair.data["lasting"] = outage_record(
+            pair, cut_at, disconnected=cut_at, failed=cut_at
+        )
 
 
 async def run(args: argparse.Namespace, result: dict[str, Any]) -> None:

@@ -1,12 +1,12 @@
 """A coturn TURN server on 127.0.0.1 for tests (Debian's ``turnserver``).
 
-The ``turn_server`` fixture starts one ``turnserver -n`` per test module: UDP and
-TCP on one free port of 127.0.0.1, TLS over TCP on another (``turns:``, a
-self-signed certificate for IP 127.0.0.1 made at fixture time), long-term
-credentials, relay addresses on 127.0.0.1 (loopback peers allowed), no DTLS or
-CLI, its files in a temporary directory. :meth:`TurnServer.pause` stops the
-process (SIGSTOP): every relayed path goes silent at once, as in a silent outage,
-until :meth:`TurnServer.resume`.
+The ``turn_server`` fixture (tests/conftest.py) starts one :class:`TurnServer`,
+``turnserver -n``, per test module: UDP and TCP on one free port of 127.0.0.1,
+TLS over TCP on another (``turns:``, a self-signed certificate for IP 127.0.0.1
+made at fixture time), long-term credentials, relay addresses on 127.0.0.1
+(loopback peers allowed), no DTLS or CLI, its files in a temporary directory.
+:meth:`TurnServer.pause` stops the process (SIGSTOP): every relayed path goes
+silent at once, as in a silent outage, until :meth:`TurnServer.resume`.
 
 aiortc maps a ``turns:`` URL to aioice's ``turn_ssl=True``, which hands
 ``ssl=True`` to ``loop.create_connection``: asyncio then makes a new
@@ -33,14 +33,12 @@ import socket
 import ssl
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-import pytest
 from aiortc import RTCIceServer
 
-__all__ = ["TURNSERVER", "TurnServer", "turn_server"]
+__all__ = ["TURNSERVER", "TurnServer", "stun_answers"]
 
 TURNSERVER = shutil.which("turnserver")
 
@@ -370,16 +368,3 @@ class TurnServer:
         except OSError:
             return 0
         return len(re.findall(r": new, realm=.*, method=TLS", text))
-
-
-@pytest.fixture(scope="module")
-def turn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TurnServer]:
-    """One coturn server for the module's tests; stopped at the end, whatever
-    happened (a test that paused it included)."""
-    if TURNSERVER is None:
-        pytest.skip("coturn's turnserver is not installed (Debian package: coturn)")
-    server = TurnServer(tmp_path_factory.mktemp("turnserver"), tls=True)
-    try:
-        yield server.start()
-    finally:
-        server.stop()

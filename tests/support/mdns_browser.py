@@ -1,7 +1,8 @@
 """Headless chromium, with its default mDNS host candidates, and a Python rtcstate
 peer, inside one network namespace.
 
-Run by tests/test_mdns.py as ``ip netns exec NS python tests/mdns_browser.py``.
+Run by tests/test_mdns.py, from the repository's root, as
+``ip netns exec NS python -m tests.support.mdns_browser``.
 The namespace (see there) has an interface, ``--interface``, that both gather
 on, a multicast route over it and a default route to a gateway in another
 namespace of the test's that forwards nothing, so chromium's mDNS responder
@@ -26,7 +27,6 @@ import logging
 import shutil
 import socket
 import struct
-import sys
 import tempfile
 import traceback
 from pathlib import Path
@@ -38,10 +38,12 @@ from aiohttp import web
 from playwright.async_api import async_playwright
 
 import rtcstate
-from conftest import BROWSER_LIVENESS, CHROMIUM_ARGS
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples" / "browser"))
-from app import PEERS, make_app  # examples/browser/app.py
+from tests.support.browser import (
+    BROWSER_LIVENESS,
+    CHROMIUM_ARGS,
+    connected_python_peer,
+    example_app,
+)
 
 # unlike tests/test_browser.py, no --disable-features=WebRtcHideLocalIpsWithMdns:
 # host candidates are mDNS names
@@ -194,7 +196,7 @@ async def scenario(
     aioice_log = AioiceLog()
     logging.getLogger("aioice.ice").addHandler(aioice_log)
     logging.getLogger("aioice.ice").setLevel(logging.INFO)
-    app = make_app(BROWSER_LIVENESS)
+    app = example_app().make_app(BROWSER_LIVENESS)
     runner = web.AppRunner(app, shutdown_timeout=2)
     await runner.setup()
     try:
@@ -212,15 +214,7 @@ async def scenario(
                 page = await context.new_page()
                 started = loop.time()
                 await page.goto(f"http://127.0.0.1:{port}/")
-                await page.wait_for_function(
-                    "window.pc && pc.connectionState === 'connected'", timeout=20_000
-                )
-                for _ in range(100):
-                    if app[PEERS]:
-                        break
-                    await asyncio.sleep(0.05)
-                python_peer: rtcstate.PeerConnection = app[PEERS][0]
-                await python_peer.wait_for_connection_state("connected", timeout=10)
+                python_peer = await connected_python_peer(page, app)
                 result["connect_s"] = loop.time() - started
                 result["offer_candidates"] = candidates(RecordingPeer.received[0])
                 result["aioice_log"] = aioice_log.lines

@@ -8,7 +8,8 @@ import pytest
 from aiortc import RTCPeerConnection
 
 import rtcstate
-from conftest import negotiate
+from rtcstate.testing import connect
+from tests.support.peers import config
 
 pytestmark = pytest.mark.asyncio
 
@@ -71,8 +72,7 @@ async def test_iterator_misses_no_change_and_ends_with_close(pcs) -> None:
     changes = a.connection_state_changes()  # registered now, before any change
     ice_changes = a.ice_connection_state_changes()
     a.createDataChannel("x")
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+    await connect(a, b)
     await a.close()
     got = [(c.previous, c.current) async for c in changes]  # consumed late
     assert got == [
@@ -85,11 +85,8 @@ async def test_iterator_misses_no_change_and_ends_with_close(pcs) -> None:
     assert [c.current async for c in a.connection_state_changes()] == []
 
 
-async def test_history_has_times_and_causes(pcs) -> None:
-    a, b = pcs(), pcs()
-    a.createDataChannel("x")
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+async def test_history_has_times_and_causes(connected_pair) -> None:
+    a, _ = connected_pair
     history = a.state_history
     assert [(c.attribute, c.current) for c in history] == [
         ("iceConnectionState", "checking"),
@@ -110,32 +107,27 @@ async def test_history_has_times_and_causes(pcs) -> None:
 
 
 async def test_history_is_bounded(pcs) -> None:
-    a, b = rtcstate.PeerConnection(history_size=2), pcs()
+    a, b = rtcstate.PeerConnection(config(), history_size=2), pcs()
     a.createDataChannel("x")
     try:
-        await negotiate(a, b)
-        await a.wait_for_connection_state("connected", timeout=10)
+        await connect(a, b)
         assert [c.current for c in a.state_history] == ["completed", "connected"]
     finally:
         await a.close()
 
 
-async def test_sctp_transport_states_on_connected(pcs) -> None:
-    a, b = pcs(), pcs()
-    a.createDataChannel("x")
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+async def test_sctp_transport_states_on_connected(connected_pair) -> None:
+    a, b = connected_pair
     ice = a.sctp.transport.transport
     assert a.get_ice_transport_state(ice) in ("connected", "completed")
     with pytest.raises(ValueError, match="not an ICE transport"):
         b.get_ice_transport_state(ice)
 
 
-async def test_transport_history_records_each_transport_change(pcs) -> None:
-    a, b = pcs(), pcs()
-    a.createDataChannel("x")
-    await negotiate(a, b)
-    await a.wait_for_connection_state("connected", timeout=10)
+async def test_transport_history_records_each_transport_change(
+    connected_pair,
+) -> None:
+    a, _ = connected_pair
     await a.wait_for_ice_connection_state("completed", timeout=5)
     moves = [
         (c.kind, c.transport.split()[0], c.previous, c.current)

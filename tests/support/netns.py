@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.support import ROOT
 
 IP = shutil.which("ip") or next(
     (path for path in ("/usr/sbin/ip", "/sbin/ip") if os.access(path, os.X_OK)), None
@@ -68,14 +74,18 @@ class Netns:
         assert IP is not None
         return [IP, "netns", "exec", self.name, *argv]
 
-    def run(self, *argv: str, timeout: float) -> subprocess.CompletedProcess[str]:
-        """Run ``argv`` inside the namespace to its end (text output captured)."""
+    def run(
+        self, *argv: str, timeout: float, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` inside the namespace to its end (text output captured),
+        in ``cwd`` if given."""
         return subprocess.run(
             self.command(*argv),
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
+            cwd=cwd,
         )
 
     def sysctl(self, key: str, value: str) -> None:
@@ -125,3 +135,26 @@ def veth(a: Netns, a_name: str, b: Netns, b_name: str) -> None:
     a.ip("link", "add", a_name, "type", "veth", "peer", "name", b_name, "netns", b.name)
     a.ip("link", "set", a_name, "up")
     b.ip("link", "set", b_name, "up")
+
+
+def run_script(
+    namespace: Netns, module: str, *args: str, timeout: float
+) -> dict[str, Any]:
+    """Run ``python -m MODULE ARGS...`` inside ``namespace``, from the
+    repository's root, to its end: the JSON object of its last line on stdout.
+
+    The scripts (``tests.support.ipv6_peers``, ``tests.support.mdns_browser``)
+    print one such object and report a failed step in its ``"error"``: the run
+    must have exited 0 and reported none.
+    """
+    done = namespace.run(sys.executable, "-m", module, *args, timeout=timeout, cwd=ROOT)
+    stderr = done.stderr[-4000:]
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == 0 and lines, (
+        f"exit {done.returncode}\n{done.stdout}\n{stderr}"
+    )
+    result: dict[str, Any] = json.loads(lines[-1])
+    assert "error" not in result, (
+        result["error"] + "\n" + json.dumps(result, indent=1) + "\n" + stderr
+    )
+    return result

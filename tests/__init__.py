@@ -1,0 +1,2 @@
+"""rtcstate's tests (a package, so that they import their helpers as
+``tests.support``)."""

@@ -1,0 +1,68 @@
+"""Headless chromium and the browser example (examples/browser/app.py), for
+tests/test_browser.py and the ``mdns_browser`` script."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib.util
+import shutil
+import sys
+from dataclasses import replace
+from types import ModuleType
+from typing import Any
+
+import rtcstate
+from rtcstate.testing import FAST_LIVENESS
+from tests.support import ROOT
+
+#: Short timers for a browser remote: failed 3 s after the page goes.
+BROWSER_LIVENESS = replace(FAST_LIVENESS, disconnected_timeout=1.0, failed_timeout=3.0)
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+#: Headless chromium as root, with nothing of its own on the network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # root
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # chromium still asks for a few Google hosts: no name resolves, so it sends
+    # no DNS query at all (the pages are IP literals)
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+
+@functools.cache
+def example_app() -> ModuleType:
+    """examples/browser/app.py (a script, not a package), imported once; it
+    needs aiohttp."""
+    spec = importlib.util.spec_from_file_location(
+        "browser_example_app", ROOT / "examples" / "browser" / "app.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+async def connected_python_peer(page: Any, app: Any) -> rtcstate.PeerConnection:
+    """Once the page (already loaded) reads ``connected``, the application's
+    Python peer, when it reads ``connected`` too."""
+    await page.wait_for_function(
+        "window.pc && pc.connectionState === 'connected'", timeout=20_000
+    )
+    peers = app[example_app().PEERS]
+    for _ in range(100):
+        if peers:
+            break
+        await asyncio.sleep(0.05)
+    python_peer: rtcstate.PeerConnection = peers[0]
+    assert (
+        await python_peer.wait_for_connection_state("connected", timeout=10)
+        == "connected"
+    )
+    return python_peer

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from rtcstate.tools import timeline
+from tests.support.timelines import SCENARIOS, flapping, lane
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -260,9 +261,9 @@ def test_a_closed_connections_transports_end_closed_at_the_close() -> None:
         if r["type"] == "transport" and r["peer"] == "answerer" and r["t"] >= closed_at
     ]
     answerer = timeline.render_svg([r for r in items if r.get("peer") != "offerer"])
-    for lane in ("ice#0 (mid 0)", "dtls#0 (mid 0)", "iceConnectionState"):
-        tips = lane_tips(answerer, lane)
-        assert tips[-1].startswith(f"{lane}: closed from {closed_at:.3f} s")
+    for name in ("ice#0 (mid 0)", "dtls#0 (mid 0)", "iceConnectionState"):
+        tips = lane_tips(answerer, name)
+        assert tips[-1].startswith(f"{name}: closed from {closed_at:.3f} s")
         assert "because close() called" in tips[-1]
         assert not any(": closed" in tip for tip in tips[:-1])
     # the offerer did not close: its ICE lane ends failed
@@ -315,23 +316,6 @@ def test_note_labels_do_not_overlap() -> None:
     assert all(left >= 0 and right <= 1000 for _, left, right, _ in notes)
 
 
-def lane(name: str, *changes: tuple[float, str]) -> list[dict[str, object]]:
-    """State records of one lane of peer "p", each change a (t, state)."""
-    states = ["new", *(state for _, state in changes)]
-    return [
-        {
-            "type": "state",
-            "t": t,
-            "peer": "p",
-            "attribute": name,
-            "previous": states[index],
-            "current": state,
-            "cause": {"kind": "ice", "transport": "ice#0", "state": state},
-        }
-        for index, (t, state) in enumerate(changes)
-    ]
-
-
 def callouts(svg: str) -> list[tuple[str, str, float]]:
     """(text, tooltip, x of its line) of each label written below a lane."""
     root = ET.fromstring(svg)
@@ -373,20 +357,6 @@ def test_a_half_second_segment_is_named_below_its_lane() -> None:
     assert text == "disconnected" and left <= line <= right
     # the long ones are named inside
     assert tips["connectionState: connected from 5.500 s to 18.375 s"][1] is not None
-
-
-def flapping() -> list[dict[str, object]]:
-    flaps = [
-        (2 + 0.3 * n, "disconnected" if n % 2 == 0 else "connected") for n in range(20)
-    ]
-    return [
-        *lane("connectionState", (0.02, "connecting"), (0.05, "connected"), *flaps),
-        *lane("iceConnectionState", (0.02, "checking"), (0.04, "connected")),
-        {"type": "note", "t": 20.0, "text": "done"},
-    ]
-
-
-SCENARIOS = ["blip", "connect", "permanent-cut", "remote-hang-up"]
 
 
 @pytest.mark.parametrize("name", [*SCENARIOS, "flapping"])

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from rtcstate.tools import timeline
-from test_timeline import SCENARIOS, flapping
+from tests.support.timelines import SCENARIOS, flapping
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip("playwright.sync_api", reason="no playwright here")

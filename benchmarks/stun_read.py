@@ -1,13 +1,14 @@
-"""Reading and building one keepalive or one answer: rtcstate's STUN codec
+"""Reading and building one keepalive or one answer: rtcstate's hand-written STUN
 against aioice's, alternated in one process.
 
 Each message is what an aioice or libwebrtc peer sends on an idle connection:
 the answer to a keepalive (XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY, FINGERPRINT)
 and a keepalive (USERNAME, PRIORITY, a role, MESSAGE-INTEGRITY, FINGERPRINT).
 
-- read: "hand" is ``rtcstate.stun.authenticated``, which is aioice's reader
-  (``stun.parse_message`` then ``check_message_integrity``, the "aioice" column)
-  with its attributes handed out: the two should cost the same.
+- read: "hand" is ``rtcstate.stun.authenticated`` (the route every such message
+  takes); "aioice" is ``stun.parse_message`` followed by
+  ``check_message_integrity``, what the hand reader falls back to for any other
+  form.
 - built: "hand" is ``rtcstate.stun.binding_request`` / ``binding_response`` with
   the password prepared once, as the selected pair's tap calls them; "aioice"
   is its ``Message`` with the same attributes, signed as
@@ -65,8 +66,10 @@ def messages() -> dict[str, bytes]:
 
 
 def readers() -> dict[str, Callable[[bytes], Any]]:
+    mac = codec.Macs()
+
     def hand(data: bytes) -> Any:
-        return codec.authenticated(data, PASSWORD)
+        return codec.authenticated(data, PASSWORD, mac)
 
     def aioice(data: bytes) -> Any:
         message = stun.parse_message(data)

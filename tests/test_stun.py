@@ -198,32 +198,42 @@ COMMON = pytest.mark.parametrize("name", list(_common_messages()))
 
 
 @COMMON
-def test_a_correctly_signed_message_is_read_as_aioice_reads_it(name: str) -> None:
+def test_a_correctly_signed_message_is_read_by_hand_as_aioice_reads_it(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = _common_messages()[name]
-    attributes = stun.authenticated(data, PASSWORD)
+    asked: list[bytes] = []
+    monkeypatch.setattr(stun, "_read", lambda data: asked.append(data))
+    scanned = stun.scan(data)
+    assert isinstance(scanned, tuple)
+    attributes, integrity_at = scanned
     theirs = aioice_stun.parse_message(data)
-    assert attributes == theirs.attributes
     assert list(attributes) == list(theirs.attributes)
+    assert integrity_at == len(data) - 8 - 24  # MESSAGE-INTEGRITY, then FINGERPRINT
+    assert attributes["MESSAGE-INTEGRITY"] == theirs.attributes["MESSAGE-INTEGRITY"]
     if "USERNAME" in attributes:
-        assert attributes["USERNAME"] == USERNAME
+        assert attributes["USERNAME"] == theirs.attributes["USERNAME"] == USERNAME
+    assert stun.authenticated(data, PASSWORD, stun.Macs()) == attributes
+    assert asked == []  # read by hand: aioice's parser never asked
 
 
 @COMMON
 def test_one_flipped_bit_in_what_is_signed_is_refused(name: str) -> None:
     data = _common_messages()[name]
     signed_end = len(data) - 8  # the header, the body and MESSAGE-INTEGRITY
+    macs = stun.Macs()
     for bit in range(signed_end * 8):
         flipped = _flip(data, bit)
-        assert stun.authenticated(flipped, PASSWORD) is None, bit
+        assert stun.authenticated(flipped, PASSWORD, macs) is None, bit
         assert not _aioice_takes(flipped), bit  # aioice refuses it too
 
 
 @COMMON
 def test_a_wrong_password_is_refused(name: str) -> None:
     data = _common_messages()[name]
-    assert stun.authenticated(data, PASSWORD) is not None
+    assert stun.authenticated(data, PASSWORD, stun.Macs()) is not None
     for wrong in ("wrongPassword0123456789", PASSWORD[:-1], PASSWORD + "x", ""):
-        assert stun.authenticated(data, wrong) is None
+        assert stun.authenticated(data, wrong, stun.Macs()) is None
         assert not _aioice_takes(data, wrong)
 
 
@@ -232,7 +242,8 @@ def test_a_wrong_fingerprint_is_refused(name: str) -> None:
     data = _common_messages()[name]
     for bit in (0, 17, 31):  # in the FINGERPRINT's value, the message's last word
         flipped = _flip(data, (len(data) - 4) * 8 + bit)
-        assert stun.authenticated(flipped, PASSWORD) is None
+        assert stun.scan(flipped) is None
+        assert stun.authenticated(flipped, PASSWORD, stun.Macs()) is None
         assert not _aioice_takes(flipped)
 
 
@@ -240,7 +251,8 @@ def test_a_wrong_fingerprint_is_refused(name: str) -> None:
 def test_a_truncated_message_is_refused(name: str) -> None:
     data = _common_messages()[name]
     for size in (0, 1, 2, 4, 19, 20, 21, len(data) - 4, len(data) - 1):
-        assert stun.authenticated(data[:size], PASSWORD) is None, size
+        assert stun.scan(data[:size]) is None, size
+        assert stun.authenticated(data[:size], PASSWORD, stun.Macs()) is None, size
         assert not _aioice_takes(data[:size]), size
 
 
@@ -252,28 +264,41 @@ def test_a_header_length_that_does_not_match_the_datagram_is_refused(
     length = len(data) - 20
     for wrong in (length - 4, length + 4, 0, 0xFFFF):
         changed = data[:2] + struct.pack("!H", wrong) + data[4:]
-        assert stun.authenticated(changed, PASSWORD) is None, wrong
+        assert stun.scan(changed) is None, wrong
         assert not _aioice_takes(changed), wrong
     appended = data + bytes(4)  # the datagram runs past the message
-    assert stun.authenticated(appended, PASSWORD) is None
+    assert stun.scan(appended) is None
     assert not _aioice_takes(appended)
 
 
-def test_any_attribute_aioice_reads_comes_with_aioice_types() -> None:
-    # SOFTWARE is in no keepalive, yet read like every other attribute
+def test_an_attribute_not_read_by_hand_defers_to_aioice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # SOFTWARE: aioice reads it, the hand reader does not
     body = _attr(_SOFTWARE, b"peer/1.0") + _attr(
         _XOR_MAPPED, aioice_stun.pack_xor_address(("192.0.2.1", 50000), TID)
     )
     data = _signed_with_aioice(0x0101, body, PASSWORD)
-    attributes = stun.authenticated(data, PASSWORD)
+    assert stun.scan(data) is stun.ASK_AIOICE
+    read = stun._read
+    asked: list[bytes] = []
+
+    def spy(data: bytes) -> Any:
+        asked.append(data)
+        return read(data)
+
+    monkeypatch.setattr(stun, "_read", spy)
+    attributes = stun.authenticated(data, PASSWORD, stun.Macs())
+    assert asked == [data]
     assert attributes is not None
-    assert attributes["SOFTWARE"] == "peer/1.0"
+    assert attributes["SOFTWARE"] == "peer/1.0"  # aioice's reading, with its types
     assert attributes["XOR-MAPPED-ADDRESS"] == ("192.0.2.1", 50000)
     # and aioice's integrity check, with the password
-    assert stun.authenticated(data, "wrongPassword0123456789") is None
+    assert stun.authenticated(data, "wrongPassword0123456789", stun.Macs()) is None
+    assert len(asked) == 2
 
 
-def test_a_value_cut_short_by_the_datagram_is_refused() -> None:
+def test_a_value_cut_short_by_the_datagram_defers_to_aioice() -> None:
     # the last attribute's length runs past the datagram's end (so there is no
     # MESSAGE-INTEGRITY after it): aioice reads what there is, or raises
     def message(body: bytes) -> bytes:
@@ -281,18 +306,24 @@ def test_a_value_cut_short_by_the_datagram_is_refused() -> None:
         return header + body
 
     whole = _attr(0x0006, USERNAME.encode()) + _attr(0x0024, bytes(4))
-    assert stun.authenticated(message(whole), PASSWORD) is None  # not signed
+    assert stun.scan(message(whole)) == (
+        {"USERNAME": USERNAME, "PRIORITY": bytes(4)},
+        None,
+    )
     cut = message(whole[:-2])  # PRIORITY, 2 of its 4 bytes
-    assert stun.authenticated(cut, PASSWORD) is None
+    assert stun.scan(cut) is stun.ASK_AIOICE
+    assert stun.authenticated(cut, PASSWORD, stun.Macs()) is None
     assert not _aioice_takes(cut)
 
 
-def test_an_attribute_aioice_does_not_know_is_skipped() -> None:
+def test_an_attribute_aioice_does_not_know_is_skipped_by_hand() -> None:
+    # an unknown attribute stays in the hand reader's form; aioice skips it too
     body = _attr(0x0006, USERNAME.encode()) + _attr(0x7FFF, b"new!")
     data = _signed_with_aioice(0x0001, body, PASSWORD)
-    attributes = stun.authenticated(data, PASSWORD)
-    assert attributes is not None
-    assert list(attributes) == ["USERNAME", "MESSAGE-INTEGRITY", "FINGERPRINT"]
+    scanned = stun.scan(data)
+    assert isinstance(scanned, tuple)
+    assert list(scanned[0]) == list(aioice_stun.parse_message(data).attributes)
+    assert stun.authenticated(data, PASSWORD, stun.Macs()) is not None
 
 
 def test_what_follows_message_integrity_is_not_read_but_fingerprint() -> None:
@@ -304,9 +335,11 @@ def test_what_follows_message_integrity_is_not_read_but_fingerprint() -> None:
     # the FINGERPRINT is now wrong (it covers the PRIORITY); make it right
     crc = aioice_stun.message_fingerprint(moved[:-8])
     moved = moved[:-4] + struct.pack("!I", crc)
-    attributes = stun.authenticated(moved, PASSWORD)
-    assert attributes is not None
-    assert attributes["PRIORITY"] == PRIORITY  # the signed one
+    scanned = stun.scan(moved)
+    assert isinstance(scanned, tuple)
+    assert scanned[0]["PRIORITY"] == struct.pack("!I", PRIORITY)  # the signed one
+    assert aioice_stun.parse_message(moved).attributes["PRIORITY"] == PRIORITY
+    assert stun.authenticated(moved, PASSWORD, stun.Macs()) is not None
 
 
 # --- HMAC-SHA1 -----------------------------------------------------------------------
@@ -340,6 +373,8 @@ def test_a_password_is_prepared_once_and_copied_for_each_message(
     assert prepared == [PASSWORD.encode()]
     assert macs(PASSWORD) is mac
     for _ in range(10):
+        for data in messages.values():
+            assert stun.authenticated(data, PASSWORD, macs) is not None
         assert _request(key=macs(PASSWORD)) == messages["keepalive"]
         answer = stun.binding_response(TID, ("192.0.2.1", 50000), macs(PASSWORD))
         assert answer == messages["answer"]

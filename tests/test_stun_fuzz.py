@@ -1,5 +1,5 @@
-"""Fuzz tests of the selected pair's tap (src/rtcstate/tap.py) and its STUN
-(src/rtcstate/stun.py), with aioice as the oracle.
+"""Fuzz tests of rtcstate's hand-written STUN (src/rtcstate/stun.py, used by
+the selected pair's tap in src/rtcstate/tap.py), with aioice as the oracle.
 
 rtcstate reads the answers to its keepalives (``SelectedPair._is_answer``) and
 answers the remote's keepalives by hand (``SelectedPair._answer``), before
@@ -734,7 +734,7 @@ def test_a_check_with_both_roles_is_left_to_aioice() -> None:
     assert rig.socket.sent == []
 
 
-# --- edges found by mutating an earlier hand reader, not by the fuzzing ------
+# --- the hand reader's own edges (found by mutating it, not by the fuzzing) ------
 
 
 def test_what_follows_message_integrity_is_not_read() -> None:

@@ -7,8 +7,8 @@ A connection sends one keepalive (an ICE binding request, RFC 8445 7.1.1) a seco
 on its selected pair, receives the answer, and answers the remote's keepalive: three
 STUN messages a second, each signed with MESSAGE-INTEGRITY (HMAC-SHA1 with an ICE
 password) and closed with a FINGERPRINT (CRC-32). aioice's ``Message`` serialises
-a message three times to sign it, which costs as much as the rest of a
-keepalive's handling, so the two messages rtcstate sends are built here by hand:
+a message three times to sign it and its parser costs about 5 us a message, as much
+as the rest of a keepalive's handling, so the common forms are done here by hand:
 
 * **built by hand**: the binding request (:func:`binding_request`: USERNAME,
   PRIORITY, ICE-CONTROLLING or ICE-CONTROLLED, USE-CANDIDATE) and the binding
@@ -18,12 +18,18 @@ keepalive's handling, so the two messages rtcstate sends are built here by hand:
   ``tests/test_internals.py`` compare the bytes). The parts that do not change
   between keepalives of one pair (the request's attributes, an IPv4 address) are
   cached.
-* **read by aioice**: what arrives is read by aioice's own ``stun.parse_message``
-  and ``check_message_integrity`` (:func:`authenticated`), so whatever rtcstate
-  takes from the network, aioice takes too, by construction. Reading by hand
-  saved about 4.6 us a connection-second (an answer and a keepalive read), some
-  1.5 % of an idle connection's CPU, which does not pay for a second parser of
-  untrusted input.
+* **read by hand**: :func:`scan` walks a message exactly as aioice's
+  ``parse_message`` does, for the attributes keepalives and their answers carry
+  (``USERNAME``, ``PRIORITY``, the roles, ``USE-CANDIDATE``,
+  ``XOR-MAPPED-ADDRESS``, ``MESSAGE-INTEGRITY``, ``FINGERPRINT``), and refuses
+  what aioice refuses; :func:`authenticated` then checks MESSAGE-INTEGRITY.
+* **deferred to aioice**: a message holding any other attribute aioice reads, or
+  a value cut short by the datagram's end, makes :func:`scan` return
+  :data:`ASK_AIOICE`, and :func:`authenticated` reads it with aioice's
+  ``stun.parse_message`` and ``check_message_integrity`` (:func:`_read`). Whatever
+  rtcstate takes from the network, aioice would take too;
+  ``tests/test_stun_fuzz.py`` holds the two readers together on random and
+  mutated messages.
 
 HMAC-SHA1 keys (the ICE passwords) are prepared once (:func:`prepared_mac`, the
 standard library's ``hmac`` object before any message) and copied for each
@@ -38,19 +44,23 @@ import functools
 import hashlib
 import hmac
 import struct
+from collections.abc import Callable
 from socket import AF_INET6, inet_aton, inet_pton  # address packing, no socket
 from typing import Any
 
 __all__ = [
+    "ASK_AIOICE",
     "BINDING_REQUEST",
     "BINDING_SUCCESS",
     "COOKIE_BYTES",
+    "AskAioice",
     "Key",
     "Macs",
     "authenticated",
     "binding_request",
     "binding_response",
     "prepared_mac",
+    "scan",
 ]
 
 _COOKIE = 0x2112A442
@@ -207,6 +217,91 @@ def binding_request(
 # --- reading -----------------------------------------------------------------------
 
 
+class AskAioice:
+    """What :func:`scan` returns for a message outside the form it reads."""
+
+
+#: :func:`scan`'s answer for a message only aioice's parser may judge
+ASK_AIOICE = AskAioice()
+
+# the attributes scan checks as aioice's parser does, by aioice's names
+_BY_HAND = {
+    _USERNAME: "USERNAME",
+    _MESSAGE_INTEGRITY: "MESSAGE-INTEGRITY",
+    _XOR_MAPPED_ADDRESS: "XOR-MAPPED-ADDRESS",
+    _PRIORITY: "PRIORITY",
+    _USE_CANDIDATE: "USE-CANDIDATE",
+    _FINGERPRINT: "FINGERPRINT",
+    _ICE_CONTROLLED: "ICE-CONTROLLED",
+    _ICE_CONTROLLING: "ICE-CONTROLLING",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _aioice_attributes() -> frozenset[int]:
+    from aioice import stun as aioice_stun
+
+    return frozenset(aioice_stun.ATTRIBUTES_BY_TYPE)
+
+
+def scan(data: bytes) -> tuple[dict[str, Any], int | None] | AskAioice | None:
+    """Walk a STUN message as aioice's parse_message does: its attributes (by
+    aioice's names) and the offset of its MESSAGE-INTEGRITY; ``None`` where
+    aioice refuses the message; :data:`ASK_AIOICE` where it holds something
+    this does not check (an attribute aioice reads and this does not, or a
+    value cut short by the datagram's end)."""
+    if len(data) < 20 or len(data) != 20 + int.from_bytes(data[2:4], "big"):
+        return None  # aioice: "STUN message length does not match"
+    known = _aioice_attributes()
+    attributes: dict[str, Any] = {}
+    integrity_at: int | None = None
+    pos = 20
+    while pos <= len(data) - 4:
+        kind, size = struct.unpack_from("!HH", data, pos)
+        end = pos + 4 + size
+        # aioice reads attributes up to the first MESSAGE-INTEGRITY, then
+        # only FINGERPRINT; an attribute it does not know, it skips
+        if kind in known and (integrity_at is None or kind == _FINGERPRINT):
+            name = _BY_HAND.get(kind)
+            if name is None or end > len(data):
+                return ASK_AIOICE
+            value: Any = data[pos + 4 : end]
+            if kind == _FINGERPRINT:
+                if size != 4 or int.from_bytes(value, "big") != _fingerprint(
+                    data[:2] + struct.pack("!H", pos - 12) + data[4:pos]
+                ):
+                    return None
+            elif kind == _MESSAGE_INTEGRITY:
+                integrity_at = pos
+                if size != 20:
+                    return None  # aioice's integrity check fails
+            elif kind == _USERNAME:
+                try:
+                    value = value.decode("utf8")
+                except UnicodeDecodeError:
+                    return None
+            elif (
+                (kind == _PRIORITY and size != 4)
+                or (kind in (_ICE_CONTROLLED, _ICE_CONTROLLING) and size != 8)
+                or (
+                    kind == _XOR_MAPPED_ADDRESS
+                    and (size < 4 or size != {1: 8, 2: 20}.get(value[1]))
+                )
+            ):
+                return None
+            attributes[name] = value
+        pos = end + (-size % 4)
+    return attributes, integrity_at
+
+
+def _integrity_matches(data: bytes, offset: int, key: Key) -> bool:
+    """Whether the 20-byte MESSAGE-INTEGRITY at ``offset`` is right for ``key``
+    (computed with a header length that ends with it, RFC 8489 14.5)."""
+    header = data[:2] + struct.pack("!H", offset - 20 + 24) + data[4:20]
+    expected = _digest(key, header + data[20:offset])
+    return hmac.compare_digest(expected, data[offset + 4 : offset + 24])
+
+
 def _read(data: bytes) -> Any:
     """aioice's own reading of a STUN message, or ``None`` where aioice refuses
     it."""
@@ -218,11 +313,31 @@ def _read(data: bytes) -> Any:
         return None
 
 
-def authenticated(data: bytes, password: str) -> dict[str, Any] | None:
-    """The attributes of a STUN message, by their aioice names and as aioice
-    reads them, if aioice reads it and its MESSAGE-INTEGRITY is right for
-    ``password``; else ``None``."""
-    message = _read(data)
-    if message is None or not message.check_message_integrity(password.encode("utf8")):
+def authenticated(
+    data: bytes, password: str, mac: Callable[[str], hmac.HMAC]
+) -> dict[str, Any] | None:
+    """The attributes of a STUN message, by their aioice names, if aioice
+    reads it and its MESSAGE-INTEGRITY is right for ``password``; else
+    ``None``. What rtcstate takes from the network, aioice takes too.
+
+    ``mac(password)`` gives the password prepared for HMAC (a :class:`Macs`).
+    The common form (the attributes ICE keepalives and their answers carry) is
+    read by hand (:func:`scan`), as strictly as aioice's parser reads it;
+    anything else goes to that parser (:func:`_read`).
+    """
+    scanned = scan(data)
+    if isinstance(scanned, AskAioice):
+        message = _read(data)
+        if message is None or not message.check_message_integrity(
+            password.encode("utf8")
+        ):
+            return None
+        return message.attributes  # type: ignore[no-any-return]
+    if scanned is None:
         return None
-    return message.attributes  # type: ignore[no-any-return]
+    attributes, integrity_at = scanned
+    if integrity_at is None or not _integrity_matches(
+        data, integrity_at, mac(password)
+    ):
+        return None
+    return attributes

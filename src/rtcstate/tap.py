@@ -125,7 +125,7 @@ class SelectedPair:
         if transaction_id not in self._outstanding:
             return False
         password = self._connection.remote_password
-        if password is None or stun.authenticated(data, password) is None:
+        if password is None or stun.authenticated(data, password, self._mac) is None:
             return False
         del self._outstanding[transaction_id]
         return True
@@ -156,7 +156,7 @@ class SelectedPair:
         ):
             return False
         password = connection.local_password
-        attributes = stun.authenticated(data, password)
+        attributes = stun.authenticated(data, password, self._mac)
         if attributes is None:
             return False  # aioice answers 400 or 401, or drops it
         controlling = connection.ice_controlling

@@ -169,6 +169,18 @@ class TransportLiveness:
     :param keep: keeps a task referenced until it is done.
     """
 
+    __slots__ = (
+        "_checks",
+        "_config",
+        "_keep",
+        "_monitor",
+        "_off",
+        "_on_fault",
+        "_on_verdict",
+        "_stop_sending",
+        "_transport",
+    )
+
     def __init__(
         self,
         transport: RTCIceTransport,

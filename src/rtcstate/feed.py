@@ -34,6 +34,16 @@ class ChangeFeed:
     :param current: returns the current value of an attribute.
     """
 
+    __slots__ = (
+        "_current",
+        "_ended",
+        "_history",
+        "_history_size",
+        "_iterators",
+        "_transport_history",
+        "_waiters",
+    )
+
     def __init__(
         self,
         history_size: int,

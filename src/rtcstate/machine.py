@@ -103,10 +103,14 @@ class _Ice:
 class StateMachine:
     """The W3C states of one connection, derived from its transports."""
 
+    # slots: hundreds of connections each hold one
+    __slots__ = ("_closed", "_dtls", "_hung_up", "_ice", "_states")
+
     def __init__(self) -> None:
         self._ice: dict[Hashable, _Ice] = {}
         self._dtls: dict[Hashable, DtlsTransportState] = {}
-        self._hung_up: set[Hashable] = set()  # DTLS closed by the remote
+        # DTLS closed by the remote; rare, so an empty frozenset costs nothing
+        self._hung_up: frozenset[Hashable] = frozenset()
         # iceConnectionState first: in a step that changes both, it fires first
         self._states: dict[Attribute, IceConnectionState | PeerConnectionState] = {
             "iceConnectionState": IceConnectionState.NEW,
@@ -218,7 +222,7 @@ class StateMachine:
             if state is not before_dtls:
                 hangup = state is DtlsTransportState.CLOSED and dtls_snap.remote_hangup
                 if hangup:
-                    self._hung_up.add(key)
+                    self._hung_up |= {key}
                 moves.append(
                     TransportChange(
                         "dtls",
@@ -250,7 +254,7 @@ class StateMachine:
         self._closed = True
         self._ice.clear()
         self._dtls.clear()
-        self._hung_up.clear()
+        self._hung_up = frozenset()
         return self._set(
             {
                 "iceConnectionState": IceConnectionState.CLOSED,
@@ -282,7 +286,7 @@ class StateMachine:
             del self._ice[key]
         for key in [k for k in self._dtls if k not in dtls]:
             del self._dtls[key]
-            self._hung_up.discard(key)
+            self._hung_up -= {key}
 
     def _ice_detail(self, entry: _Ice, snap: IceSnapshot) -> str:
         if entry.reason is None:

@@ -80,6 +80,21 @@ class StateTracker:
         ``time()`` by default.
     """
 
+    __slots__ = (
+        "_clock",
+        "_feed",
+        "_followup",
+        "_liveness",
+        "_machine",
+        "_on_change",
+        "_options",
+        "_pending",
+        "_tasks",
+        "_transports",
+        "_updating",
+        "_warned",
+    )
+
     def __init__(
         self,
         pc: RTCPeerConnection,

@@ -28,7 +28,7 @@ __all__ = ["Transports"]
 _Listeners = list[tuple[Any, Callable[[], None]]]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Entry:
     transport: Any
     index: int
@@ -49,6 +49,19 @@ class Transports:
         than the connection (it goes on without them).
     """
 
+    __slots__ = (
+        "__weakref__",  # the transports' listeners hold it weakly
+        "_dtls",
+        "_ice",
+        "_labels",
+        "_loopback",
+        "_next_index",
+        "_on_error",
+        "_on_statechange",
+        "_pc",
+        "_stopped",
+    )
+
     def __init__(
         self,
         pc: RTCPeerConnection,
@@ -68,7 +81,7 @@ class Transports:
         self._labels: dict[Any, str] = {}
         # DTLS transports rtcstate stopped itself (consent expired): their
         # closing is not the remote's
-        self._stopped: set[RTCDtlsTransport] = set()
+        self._stopped: frozenset[RTCDtlsTransport] = frozenset()
 
     @property
     def ice(self) -> list[RTCIceTransport]:
@@ -116,7 +129,7 @@ class Transports:
             _unsubscribe(entry.listeners)
         self._ice.clear()
         self._dtls.clear()
-        self._stopped.clear()
+        self._stopped = frozenset()
 
     def snapshots(
         self,
@@ -157,7 +170,7 @@ class Transports:
         for dtls in [d for d in self._dtls if d.transport is transport]:
             if sctp is not None and sctp.transport is dtls:
                 await sctp.stop()
-            self._stopped.add(dtls)
+            self._stopped |= {dtls}
             await dtls.stop()
         await _shims.end_consent(transport)
 

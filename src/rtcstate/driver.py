@@ -39,7 +39,7 @@ from .liveness import (
 from .states import IceTransportState, Liveness
 from .tap import SelectedPair
 
-__all__ = ["LivenessDriver", "TransportLiveness"]
+__all__ = ["LivenessDriver", "Owner", "TransportLiveness"]
 
 logger = logging.getLogger("rtcstate")
 
@@ -156,46 +156,43 @@ class LivenessDriver:
                 self._on_verdict(event.liveness, event.reason)
 
 
+class Owner(Protocol):
+    """What :class:`TransportLiveness` reports to, for any of its transports
+    (one object, not three closures per transport: hundreds of connections)."""
+
+    def set_liveness(
+        self, transport: RTCIceTransport, liveness: Liveness, reason: str | None
+    ) -> None:
+        """A verdict and its reason."""
+
+    def liveness_fault(self, transport: RTCIceTransport, exc: Exception) -> None:
+        """An internal error, once, after liveness was switched off for the
+        transport and aioice's consent checks restored."""
+
+    def stop_sending(self, transport: RTCIceTransport) -> Coroutine[Any, Any, None]:
+        """The coroutine that stops everything sending over the transport."""
+
+    def keep(self, task: asyncio.Future[Any]) -> None:
+        """Keep a task referenced until it is done."""
+
+
 class TransportLiveness:
     """The liveness of one ICE transport, on the running loop.
 
     :param transport: the ICE transport.
     :param config: the timers.
-    :param on_verdict: called with each verdict and its reason.
-    :param on_fault: called once with an internal error, after liveness was
-        switched off for this transport and aioice's consent checks restored.
-    :param stop_sending: returns the coroutine that stops everything sending
-        over the transport; run when consent expires.
-    :param keep: keeps a task referenced until it is done.
+    :param owner: told of verdicts and faults; stops the sending when consent
+        expires.
     """
 
-    __slots__ = (
-        "_checks",
-        "_config",
-        "_keep",
-        "_monitor",
-        "_off",
-        "_on_fault",
-        "_on_verdict",
-        "_stop_sending",
-        "_transport",
-    )
+    __slots__ = ("_checks", "_config", "_monitor", "_off", "_owner", "_transport")
 
     def __init__(
-        self,
-        transport: RTCIceTransport,
-        config: LivenessConfig,
-        on_verdict: Callable[[Liveness, str], None],
-        on_fault: Callable[[Exception], None],
-        stop_sending: Callable[[], Coroutine[Any, Any, None]],
-        keep: Callable[[asyncio.Future[Any]], None],
+        self, transport: RTCIceTransport, config: LivenessConfig, owner: Owner
     ) -> None:
         self._transport = transport
         self._config = config
-        self._on_verdict = on_verdict
-        self._on_fault = on_fault
-        self._stop_sending = stop_sending
-        self._keep = keep
+        self._owner = owner
         self._checks: LivenessDriver | None = None
         self._monitor: LivenessDriver | None = None
         self._off = False
@@ -259,10 +256,11 @@ class TransportLiveness:
         )
 
     def _verdict(self, liveness: Liveness, reason: str) -> None:
+        owner = self._owner
         if liveness is Liveness.FAILED:
             # RFC 7675: consent expired, stop sending to the remote.
-            self._keep(asyncio.ensure_future(self._stop_sending()))
-        self._on_verdict(liveness, reason)
+            owner.keep(asyncio.ensure_future(owner.stop_sending(self._transport)))
+        owner.set_liveness(self._transport, liveness, reason)
 
     def _fault(self, exc: Exception) -> None:
         if self._off:
@@ -273,4 +271,4 @@ class TransportLiveness:
             _shims.restore_consent(self._transport)
         except Exception:
             logger.warning("aioice's consent checks not restored", exc_info=True)
-        self._on_fault(exc)
+        self._owner.liveness_fault(self._transport, exc)

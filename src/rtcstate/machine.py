@@ -44,6 +44,9 @@ from .states import (
 
 __all__ = ["DtlsSnapshot", "IceSnapshot", "StateMachine", "Step"]
 
+# shared: each frozenset() is a new 216-byte object, per connection
+_NONE: frozenset[Hashable] = frozenset()
+
 
 @dataclass(frozen=True, slots=True)
 class IceSnapshot:
@@ -109,8 +112,7 @@ class StateMachine:
     def __init__(self) -> None:
         self._ice: dict[Hashable, _Ice] = {}
         self._dtls: dict[Hashable, DtlsTransportState] = {}
-        # DTLS closed by the remote; rare, so an empty frozenset costs nothing
-        self._hung_up: frozenset[Hashable] = frozenset()
+        self._hung_up = _NONE  # DTLS closed by the remote (rare)
         # iceConnectionState first: in a step that changes both, it fires first
         self._states: dict[Attribute, IceConnectionState | PeerConnectionState] = {
             "iceConnectionState": IceConnectionState.NEW,
@@ -254,7 +256,7 @@ class StateMachine:
         self._closed = True
         self._ice.clear()
         self._dtls.clear()
-        self._hung_up = frozenset()
+        self._hung_up = _NONE
         return self._set(
             {
                 "iceConnectionState": IceConnectionState.CLOSED,

@@ -15,7 +15,7 @@ DEFAULT_HISTORY_SIZE = 1000
 Loopback = Literal["auto", "always", "never"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Options:
     """What :class:`~rtcstate.PeerConnection` and :func:`~rtcstate.watch` take
     as keywords, checked when made.

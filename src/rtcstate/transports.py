@@ -26,6 +26,8 @@ from .options import Loopback
 
 __all__ = ["Transports"]
 _Listeners = list[tuple[Any, Callable[[], None]]]
+# shared: each frozenset() is a new 216-byte object, per connection
+_NONE: frozenset[Any] = frozenset()
 
 
 @dataclass(eq=False, slots=True)
@@ -81,7 +83,7 @@ class Transports:
         self._labels: dict[Any, str] = {}
         # DTLS transports rtcstate stopped itself (consent expired): their
         # closing is not the remote's
-        self._stopped: frozenset[RTCDtlsTransport] = frozenset()
+        self._stopped: frozenset[RTCDtlsTransport] = _NONE
 
     @property
     def ice(self) -> list[RTCIceTransport]:
@@ -129,7 +131,7 @@ class Transports:
             _unsubscribe(entry.listeners)
         self._ice.clear()
         self._dtls.clear()
-        self._stopped = frozenset()
+        self._stopped = _NONE
 
     def snapshots(
         self,

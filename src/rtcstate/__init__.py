@@ -22,7 +22,7 @@ from .states import (
     PeerConnectionState,
 )
 from .validation import parse_candidate
-from .watch import ConnectionWatcher, watch
+from .watcher import ConnectionWatcher, watch
 
 __all__ = [
     "DEFAULT_HISTORY_SIZE",

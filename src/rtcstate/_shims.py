@@ -279,8 +279,8 @@ def sends_on_socket(protocol: Any) -> bool:
     return isinstance(getattr(protocol, "transport", None), asyncio.BaseTransport)
 
 
-#: a StunProtocol's datagram_received(data, addr)
 DatagramReceived = Callable[[Any, Any], None]
+"""a StunProtocol's datagram_received(data, addr)"""
 
 
 def wrap_datagram_received(

@@ -29,10 +29,10 @@ from typing import Any
 
 logger = logging.getLogger("rtcstate")
 
-#: The two W3C state events.
 STATE_EVENTS = frozenset({"connectionstatechange", "iceconnectionstatechange"})
-#: The events whose handlers may take the change (StateChange, TransportChange).
+"""The two W3C state events."""
 CHANGE_EVENTS = STATE_EVENTS | {"transportstatechange", "remotehangup"}
+"""The events whose handlers may take the change (StateChange, TransportChange)."""
 
 
 def takes_argument(handler: Callable[..., Any]) -> bool:

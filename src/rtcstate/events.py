@@ -10,8 +10,8 @@ from .states import IceConnectionState, PeerConnectionState
 __all__ = ["Cause", "StateChange", "TransportChange"]
 
 CauseKind = Literal["ice", "dtls", "transports", "close"]
-#: The two public state attributes of a peer connection.
 Attribute = Literal["connectionState", "iceConnectionState"]
+"""The two public state attributes of a peer connection."""
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from .liveness import LivenessConfig
 
 __all__ = ["DEFAULT_HISTORY_SIZE", "Loopback", "Options"]
 
-#: How many changes ``state_history`` keeps by default (the oldest are dropped).
 DEFAULT_HISTORY_SIZE = 1000
+"""How many changes ``state_history`` keeps by default (the oldest are dropped)."""
 
 Loopback = Literal["auto", "always", "never"]
 

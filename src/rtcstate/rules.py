@@ -88,8 +88,6 @@ class IceConnectionRule:
         return ice <= self.states
 
 
-#: webrtc-pc RTCIceConnectionState, after "closed" (which the ``closed`` flag
-#: decides): the first row whose quantifier holds over the ICE transports wins.
 ICE_CONNECTION_RULES: tuple[IceConnectionRule, ...] = (
     IceConnectionRule(
         IceConnectionState.FAILED, Quantifier.ANY, frozenset({_I.FAILED})
@@ -114,6 +112,8 @@ ICE_CONNECTION_RULES: tuple[IceConnectionRule, ...] = (
         frozenset({_I.CONNECTED, _I.COMPLETED, _I.CLOSED}),
     ),
 )
+"""webrtc-pc RTCIceConnectionState, after "closed" (which the ``closed`` flag decides):
+the first row whose quantifier holds over the ICE transports wins."""
 
 
 @dataclass(frozen=True)
@@ -150,8 +150,6 @@ class ConnectionRule:
 
 _ICE_UP = frozenset({IceConnectionState.CONNECTED, IceConnectionState.COMPLETED})
 
-#: webrtc-pc RTCPeerConnectionState, after "closed": first matching row wins,
-#: and "connecting" is what is left when no row matches.
 CONNECTION_RULES: tuple[ConnectionRule, ...] = (
     ConnectionRule(
         PeerConnectionState.FAILED,
@@ -177,6 +175,8 @@ CONNECTION_RULES: tuple[ConnectionRule, ...] = (
         dtls=frozenset({_D.CONNECTED, _D.CLOSED}),
     ),
 )
+"""webrtc-pc RTCPeerConnectionState, after "closed": first matching row wins, and
+"connecting" is what is left when no row matches."""
 
 # The W3C text's own "connected" row: iceConnectionState "connected" only.
 _W3C_LITERAL_CONNECTED = ConnectionRule(
@@ -270,9 +270,9 @@ def connection_state(
 
 # --- one ICE transport --------------------------------------------------------
 
-#: aiortc's RTCIceTransport.state values. aiortc says "completed" as soon as a
-#: pair is nominated (its checks then stop), and never "connected"/"disconnected".
 NATIVE_ICE_STATES = frozenset({"new", "checking", "completed", "failed", "closed"})
+"""aiortc's RTCIceTransport.state values. aiortc says "completed" as soon as a pair is
+nominated (its checks then stop), and never "connected"/"disconnected"."""
 
 
 def ice_transport_state(
@@ -401,12 +401,6 @@ def reachable_ice_connection_states(
 _P = PeerConnectionState
 _C = IceConnectionState
 
-#: Every change of connectionState the rules produce from the transport changes
-#: aiortc makes while the connection is open. Nothing goes back to new (that
-#: would take every transport closing without close(), which aiortc never
-#: does), failed only goes to closed (no ICE restart), closed is final; from
-#: new the connection starts connecting, or fails at once (ICE failing with no
-#: candidate at all).
 CONNECTION_TRANSITIONS: dict[PeerConnectionState, frozenset[PeerConnectionState]] = {
     _P.NEW: frozenset({_P.CONNECTING, _P.FAILED, _P.CLOSED}),
     _P.CONNECTING: frozenset({_P.CONNECTED, _P.DISCONNECTED, _P.FAILED, _P.CLOSED}),
@@ -415,10 +409,12 @@ CONNECTION_TRANSITIONS: dict[PeerConnectionState, frozenset[PeerConnectionState]
     _P.FAILED: frozenset({_P.CLOSED}),
     _P.CLOSED: frozenset(),
 }
+"""Every change of connectionState the rules produce from the transport changes aiortc
+makes while the connection is open. Nothing goes back to new (that would take every
+transport closing without close(), which aiortc never does), failed only goes to closed
+(no ICE restart), closed is final; from new the connection starts connecting, or fails
+at once (ICE failing with no candidate at all)."""
 
-#: Every change of iceConnectionState the rules can produce. A transport
-#: leaves new only for checking or failed, even when its only remote candidate
-#: is peer-reflexive (see :func:`next_ice_transport_state`).
 ICE_CONNECTION_TRANSITIONS: dict[IceConnectionState, frozenset[IceConnectionState]] = {
     _C.NEW: frozenset({_C.CHECKING, _C.FAILED, _C.CLOSED}),
     _C.CHECKING: frozenset(
@@ -436,6 +432,9 @@ ICE_CONNECTION_TRANSITIONS: dict[IceConnectionState, frozenset[IceConnectionStat
     _C.FAILED: frozenset({_C.CLOSED}),
     _C.CLOSED: frozenset(),
 }
+"""Every change of iceConnectionState the rules can produce. A transport leaves new only
+for checking or failed, even when its only remote candidate is peer-reflexive (see
+:func:`next_ice_transport_state`)."""
 
 
 @dataclass(frozen=True)
@@ -468,7 +467,6 @@ class AttributeRules:
         return self.enum(current) in self.transitions[self.enum(previous)]
 
 
-#: The two public state attributes, by name.
 ATTRIBUTES: dict[str, AttributeRules] = {
     "connectionState": AttributeRules(
         "connectionState",
@@ -483,6 +481,7 @@ ATTRIBUTES: dict[str, AttributeRules] = {
         _ICE_TERMINAL,
     ),
 }
+"""The two public state attributes, by name."""
 
 
 def is_valid_transition(attribute: str, previous: str, current: str) -> bool:

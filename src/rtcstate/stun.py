@@ -59,18 +59,18 @@ _USERNAME, _PRIORITY, _MESSAGE_INTEGRITY = 0x0006, 0x0024, 0x0008
 _ICE_CONTROLLED, _ICE_CONTROLLING, _FINGERPRINT = 0x8029, 0x802A, 0x8028
 _XOR_MAPPED_ADDRESS, _USE_CANDIDATE = 0x0020, 0x0025
 
-#: the magic cookie, as it stands at bytes 4:8 of every RFC 5389 message
 COOKIE_BYTES = struct.pack("!I", _COOKIE)
-#: the first two bytes (the message type) of a binding request
+"""the magic cookie, as it stands at bytes 4:8 of every RFC 5389 message"""
 BINDING_REQUEST = b"\x00\x01"
-#: the first two bytes (the message type) of a binding success response
+"""the first two bytes (the message type) of a binding request"""
 BINDING_SUCCESS = b"\x01\x01"
+"""the first two bytes (the message type) of a binding success response"""
 
 
 # --- HMAC-SHA1 ---------------------------------------------------------------------
 
-#: an HMAC-SHA1 key: the password's bytes, or the same made by :func:`prepared_mac`
 Key = bytes | hmac.HMAC
+"""an HMAC-SHA1 key: the password's bytes, or the same made by :func:`prepared_mac`"""
 
 
 def prepared_mac(key: bytes) -> hmac.HMAC:

@@ -54,8 +54,8 @@ class SelectedPair:
     always judged on the path the data takes.
     """
 
-    #: keepalives whose answer is still accepted (older ones count as lost)
     OUTSTANDING = 64
+    """keepalives whose answer is still accepted (older ones count as lost)"""
 
     def __init__(self, transport: RTCIceTransport, pair: Any) -> None:
         self._connection = _shims.connection(transport)

@@ -16,7 +16,6 @@ from aiortc import RTCIceCandidate
 
 __all__ = ["check_candidate", "check_description", "parse_candidate"]
 
-#: Media transport protocols aiortc can negotiate (RFC 8839, RFC 8841).
 KNOWN_PROFILES = frozenset(
     {
         "UDP/TLS/RTP/SAVPF",
@@ -27,6 +26,7 @@ KNOWN_PROFILES = frozenset(
         "DTLS/SCTP",
     }
 )
+"""Media transport protocols aiortc can negotiate (RFC 8839, RFC 8841)."""
 _CANDIDATE_TYPES = frozenset({"host", "srflx", "prflx", "relay"})
 
 

@@ -25,8 +25,8 @@ from ..peerconnection import PeerConnection
 from ..testing import FaultyLink
 
 CONNECT_TIMEOUT = 10.0
-#: a cut asked for with --cut-for alone starts this long after connecting
 DEFAULT_CUT_AFTER = 2.0
+"""a cut asked for with --cut-for alone starts this long after connecting"""
 DEFAULT_CUT_FOR = 4.0
 
 

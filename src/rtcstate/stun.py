@@ -6,29 +6,29 @@ Theory of operation
 A connection sends one keepalive (an ICE binding request, RFC 8445 7.1.1) a second
 on its selected pair, receives the answer, and answers the remote's keepalive: three
 STUN messages a second, each signed with MESSAGE-INTEGRITY (HMAC-SHA1 with an ICE
-password) and closed with a FINGERPRINT (CRC-32). aioice's ``Message`` serialises
+password) and closed with a FINGERPRINT (CRC-32). aioice's `Message` serialises
 a message three times to sign it, which costs as much as the rest of a
 keepalive's handling, so the two messages rtcstate sends are built here by hand:
 
-* **built by hand**: the binding request (:func:`binding_request`: USERNAME,
-  PRIORITY, ICE-CONTROLLING or ICE-CONTROLLED, USE-CANDIDATE) and the binding
-  success response (:func:`binding_response`: XOR-MAPPED-ADDRESS), each
-  byte for byte what aioice's ``Connection.build_request`` and
-  ``request_received`` make (``tests/test_stun.py`` and
-  ``tests/test_internals.py`` compare the bytes). The parts that do not change
-  between keepalives of one pair (the request's attributes, an IPv4 address) are
-  cached.
-* **read by aioice**: what arrives is read by aioice's own ``stun.parse_message``
-  and ``check_message_integrity`` (:func:`authenticated`), so whatever rtcstate
-  takes from the network, aioice takes too, by construction. Reading by hand
-  saved about 4.6 us a connection-second (an answer and a keepalive read), some
-  1.5 % of an idle connection's CPU, which does not pay for a second parser of
-  untrusted input.
+* **built by hand**: the binding request
+  ([`binding_request`][rtcstate.stun.binding_request]: USERNAME, PRIORITY,
+  ICE-CONTROLLING or ICE-CONTROLLED, USE-CANDIDATE) and the binding success response
+  ([`binding_response`][rtcstate.stun.binding_response]: XOR-MAPPED-ADDRESS), each byte
+  for byte what aioice's `Connection.build_request` and `request_received` make
+  (`tests/test_stun.py` and `tests/test_internals.py` compare the bytes). The parts that
+  do not change between keepalives of one pair (the request's attributes, an IPv4
+  address) are cached.
+* **read by aioice**: what arrives is read by aioice's own `stun.parse_message` and
+  `check_message_integrity` ([`authenticated`][rtcstate.stun.authenticated]), so
+  whatever rtcstate takes from the network, aioice takes too, by construction. Reading
+  by hand saved about 4.6 us a connection-second (an answer and a keepalive read), some
+  1.5 % of an idle connection's CPU, which does not pay for a second parser of untrusted
+  input.
 
-HMAC-SHA1 keys (the ICE passwords) are prepared once (:func:`prepared_mac`, the
-standard library's ``hmac`` object before any message) and copied for each
-message: :class:`Macs` keeps them by password. ``hmac.digest`` would pad the key
-and hash it again on every call.
+HMAC-SHA1 keys (the ICE passwords) are prepared once
+([`prepared_mac`][rtcstate.stun.prepared_mac], the standard library's `hmac` object
+before any message) and copied for each message: [`Macs`][rtcstate.stun.Macs] keeps them
+by password. `hmac.digest` would pad the key and hash it again on every call.
 """
 
 from __future__ import annotations
@@ -70,13 +70,14 @@ BINDING_SUCCESS = b"\x01\x01"
 # --- HMAC-SHA1 ---------------------------------------------------------------------
 
 Key = bytes | hmac.HMAC
-"""an HMAC-SHA1 key: the password's bytes, or the same made by :func:`prepared_mac`"""
+"""an HMAC-SHA1 key: the password's bytes, or the same made by
+[`prepared_mac`][rtcstate.stun.prepared_mac]"""
 
 
 def prepared_mac(key: bytes) -> hmac.HMAC:
-    """HMAC-SHA1 with ``key``, before any message: the key schedule (the padded
+    """HMAC-SHA1 with `key`, before any message: the key schedule (the padded
     key's inner and outer hash states, RFC 2104) done once. Each message is
-    signed or checked on a ``copy()`` of it."""
+    signed or checked on a `copy()` of it."""
     return hmac.new(key, digestmod=hashlib.sha1)
 
 
@@ -88,8 +89,9 @@ def _digest(key: Key, message: bytes) -> bytes:
 
 class Macs:
     """The ICE passwords of one selected pair, each prepared once
-    (:func:`prepared_mac`). A pair has two, the local and the remote one, which
-    do not change (new ones come with a new pair), so a third clears the cache.
+    ([`prepared_mac`][rtcstate.stun.prepared_mac]). A pair has two, the local and the
+    remote one, which do not change (new ones come with a new pair), so a third clears
+    the cache.
 
     Called with a password, returns its prepared HMAC."""
 
@@ -117,13 +119,13 @@ def _attribute(kind: int, value: bytes) -> bytes:
 
 
 def _fingerprint(message: bytes) -> int:
-    """FINGERPRINT of ``message``, up to the attribute, with a header length
+    """FINGERPRINT of `message`, up to the attribute, with a header length
     that counts it (RFC 8489 14.7)."""
     return (binascii.crc32(message) ^ _FINGERPRINT_XOR) & 0xFFFFFFFF
 
 
 def _signed(kind: int, transaction_id: bytes, body: bytes, key: Key) -> bytes:
-    """Header, ``body``, MESSAGE-INTEGRITY and FINGERPRINT, as aioice's
+    """Header, `body`, MESSAGE-INTEGRITY and FINGERPRINT, as aioice's
     add_message_integrity makes them."""
     # MESSAGE-INTEGRITY covers the header with a length that includes itself
     header = struct.pack("!HHI12s", kind, len(body) + 24, _COOKIE, transaction_id)
@@ -197,7 +199,7 @@ def binding_request(
 ) -> bytes:
     """An ICE binding request (RFC 8445 7.1.1) with MESSAGE-INTEGRITY and
     FINGERPRINT, as aioice's Connection.build_request would make it
-    (``use_candidate``: its ``nominate``, for a controlling agent)."""
+    (`use_candidate`: its `nominate`, for a controlling agent)."""
     body = _request_body(
         username, priority, controlling, tie_breaker, use_candidate and controlling
     )
@@ -208,7 +210,7 @@ def binding_request(
 
 
 def _read(data: bytes) -> Any:
-    """aioice's own reading of a STUN message, or ``None`` where aioice refuses
+    """aioice's own reading of a STUN message, or `None` where aioice refuses
     it."""
     from aioice import stun as aioice_stun
 
@@ -221,7 +223,7 @@ def _read(data: bytes) -> Any:
 def authenticated(data: bytes, password: str) -> dict[str, Any] | None:
     """The attributes of a STUN message, by their aioice names and as aioice
     reads them, if aioice reads it and its MESSAGE-INTEGRITY is right for
-    ``password``; else ``None``."""
+    `password`; else `None`."""
     message = _read(data)
     if message is None or not message.check_message_integrity(password.encode("utf8")):
         return None

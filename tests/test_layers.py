@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     # the aiortc edge, the I/O adapters
     {"_shims", "tap", "transports", "driver", "feed"},
     {"tracker"},  # wiring
-    {"api", "emitter", "validation", "peerconnection", "watch", "__init__"},
+    {"api", "emitter", "validation", "peerconnection", "watcher", "__init__"},
     {"testing", "tools", "tools.cli", "tools.demo", "tools.timeline", "__main__"},
 ]
 
@@ -97,12 +97,12 @@ def test_the_check_reads_every_form_of_import(tmp_path: Path) -> None:
     source = tmp_path / "x.py"
     source.write_text(
         "from . import rules\nfrom .tracker import StateTracker\n"
-        "import rtcstate.watch\nfrom rtcstate.tools import demo\n"
+        "import rtcstate.watcher\nfrom rtcstate.tools import demo\n"
     )
     assert _imports("machine", source) == {
         "rules",
         "tracker",
-        "watch",
+        "watcher",
         "tools",
         "tools.demo",
     }

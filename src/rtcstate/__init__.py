@@ -1,9 +1,9 @@
 """rtcstate: trustworthy WebRTC connection state for aiortc.
 
-``PeerConnection`` is a drop-in :class:`aiortc.RTCPeerConnection` whose
-``connectionState`` and ``iceConnectionState`` follow the W3C webrtc-pc rules;
-:func:`watch` gives the same for a connection created elsewhere. The rules
-themselves are pure functions in :mod:`rtcstate.rules`.
+`PeerConnection` is a drop-in `aiortc.RTCPeerConnection` whose
+`connectionState` and `iceConnectionState` follow the W3C webrtc-pc rules;
+[`watch`][rtcstate.watch] gives the same for a connection created elsewhere. The rules
+themselves are pure functions in [`rtcstate.rules`][].
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .states import (
     PeerConnectionState,
 )
 from .validation import parse_candidate
-from .watch import ConnectionWatcher, watch
+from .watcher import ConnectionWatcher, watch
 
 __all__ = [
     "DEFAULT_HISTORY_SIZE",

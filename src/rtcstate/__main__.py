@@ -1,4 +1,4 @@
-"""``python -m rtcstate``: the ``rtcstate`` command (:mod:`rtcstate.tools.cli`)."""
+"""`python -m rtcstate`: the `rtcstate` command ([`rtcstate.tools.cli`][])."""
 
 import sys
 

@@ -1,15 +1,16 @@
 """Every use of an aiortc or aioice private attribute, in one place.
 
-rtcstate needs facts aiortc's public API does not give (the remote's
-end-of-candidates, the selected candidate pair and its socket), and behaviour it
-cannot reach publicly (switching off the self-close, sending a keepalive on the
-selected pair, ending consent). Each is read or set here and nowhere else (the
-tap on the selected pair, :mod:`rtcstate.tap`, reaches aioice only through the
-functions below), checked by :func:`check` when a connection is wrapped and by
-:func:`nominated_pair` and :func:`guard_connection` when a transport is, and
-covered by ``tests/test_internals.py``, so an aiortc or aioice release that
-renames them fails loudly instead of silently giving wrong states. Verified with
-aiortc 1.16.0 and aioice 0.13.0 (the ranges pinned in pyproject.toml).
+rtcstate needs facts aiortc's public API does not give (the remote's end-of-candidates,
+the selected candidate pair and its socket), and behaviour it cannot reach publicly
+(switching off the self-close, sending a keepalive on the selected pair, ending
+consent). Each is read or set here and nowhere else (the tap on the selected pair,
+[`rtcstate.tap`][], reaches aioice only through the functions below), checked by
+[`check`][rtcstate._shims.check] when a connection is wrapped and by
+[`nominated_pair`][rtcstate._shims.nominated_pair] and
+[`guard_connection`][rtcstate._shims.guard_connection] when a transport is, and covered
+by `tests/test_internals.py`, so an aiortc or aioice release that renames them fails
+loudly instead of silently giving wrong states. Verified with aiortc 1.16.0 and aioice
+0.13.0 (the ranges pinned in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ _SELF_CLOSE_DISABLED: Any = _SelfCloseDisabled()
 
 
 def check(pc: RTCPeerConnection) -> None:
-    """Raise :class:`InternalsChangedError` if ``pc`` lacks what rtcstate reads."""
+    """Raise [`InternalsChangedError`][rtcstate.InternalsChangedError] if `pc` lacks
+    what rtcstate reads."""
     import aiortc
 
     # the close-task slot: without it the self-close cannot be switched off
@@ -95,7 +97,7 @@ def check(pc: RTCPeerConnection) -> None:
 
 
 def disable_self_close(pc: RTCPeerConnection) -> None:
-    """Stop aiortc from calling ``pc.close()`` when every DTLS transport closed."""
+    """Stop aiortc from calling `pc.close()` when every DTLS transport closed."""
     check(pc)
     # written: a browser's connection stays open on a remote hang-up
     setattr(pc, _CLOSE_TASK, _SELF_CLOSE_DISABLED)
@@ -165,9 +167,9 @@ _PAIR_ATTRIBUTES = (
 
 
 def nominated_pair(transport: RTCIceTransport) -> Any | None:
-    """aioice's nominated CandidatePair of the transport's component 1, or
-    ``None`` while there is none; :class:`InternalsChangedError` if aioice no
-    longer keeps it, or it lacks what rtcstate reads."""
+    """aioice's nominated CandidatePair of the transport's component 1, or `None` while
+    there is none; [`InternalsChangedError`][rtcstate.InternalsChangedError] if aioice
+    no longer keeps it, or it lacks what rtcstate reads."""
     try:
         # Connection._nominated: the selected pair, which aioice does not publish
         nominated_pairs = connection(transport)._nominated
@@ -182,7 +184,7 @@ def nominated_pair(transport: RTCIceTransport) -> Any | None:
 
 
 def nominated(connection: Any, component: int) -> Any | None:
-    """aioice's nominated pair of ``component`` now (a remote may nominate
+    """aioice's nominated pair of `component` now (a remote may nominate
     another one later)."""
     # Connection._nominated: aioice sends on the pair it holds here
     return connection._nominated.get(component)
@@ -195,7 +197,7 @@ def pair_protocol(pair: Any) -> Any:
 
 
 def pair_remote_addr(pair: Any) -> tuple[str, int]:
-    """The remote address of a CandidatePair, as ``(host, port)``."""
+    """The remote address of a CandidatePair, as `(host, port)`."""
     # CandidatePair.remote_addr: where the pair's datagrams go and come from
     return (pair.remote_addr[0], pair.remote_addr[1])
 
@@ -228,7 +230,7 @@ def tie_breaker(connection: Any) -> int:
 
 def answers_only(connection: Any, pair: Any) -> bool:
     """Whether aioice would do nothing but answer a plain, authenticated check
-    that arrives on ``pair``: the connection is not closing, its early checks
+    that arrives on `pair`: the connection is not closing, its early checks
     are done (before that aioice queues checks) and the pair has succeeded
     (otherwise aioice triggers a check of its own)."""
     # Connection._closing, _early_checks_done, CandidatePair.state: what
@@ -241,7 +243,7 @@ def answers_only(connection: Any, pair: Any) -> bool:
 
 
 def nomination_changes_nothing(connection: Any, pair: Any) -> bool:
-    """Whether a USE-CANDIDATE on ``pair`` would change nothing in aioice.
+    """Whether a USE-CANDIDATE on `pair` would change nothing in aioice.
 
     A controlling remote (a browser that sent the offer) puts USE-CANDIDATE
     on every keepalive. aioice's check_incoming then marks the pair
@@ -267,7 +269,7 @@ def nomination_changes_nothing(connection: Any, pair: Any) -> bool:
 
 
 def datagram_transport(protocol: Any) -> Any:
-    """The asyncio transport aioice's StunProtocol sends on, or ``None``."""
+    """The asyncio transport aioice's StunProtocol sends on, or `None`."""
     # StunProtocol.transport: the socket, to send hand-built STUN on it
     return protocol.transport
 
@@ -279,14 +281,14 @@ def sends_on_socket(protocol: Any) -> bool:
     return isinstance(getattr(protocol, "transport", None), asyncio.BaseTransport)
 
 
-#: a StunProtocol's datagram_received(data, addr)
 DatagramReceived = Callable[[Any, Any], None]
+"""a StunProtocol's datagram_received(data, addr)"""
 
 
 def wrap_datagram_received(
     protocol: Any, wrap: Callable[[DatagramReceived], DatagramReceived]
 ) -> Callable[[], None]:
-    """Put ``wrap(original)`` in place of the protocol's datagram_received, on
+    """Put `wrap(original)` in place of the protocol's datagram_received, on
     the instance; returns the function that takes it away again (if it is
     still there)."""
     # StunProtocol.datagram_received: asyncio's transport (and aioice's TURN
@@ -304,7 +306,7 @@ def wrap_datagram_received(
 def aioice_keepalive(
     connection: Any, pair: Any, transaction_id: bytes, password: str, nominate: bool
 ) -> Any:
-    """aioice's own binding request for ``pair``, signed and fingerprinted, as
+    """aioice's own binding request for `pair`, signed and fingerprinted, as
     its consent checks are (for a route whose requests are not built by hand)."""
     # Connection.build_request: aioice's request for the pair, in its own form
     request = connection.build_request(pair, nominate=nominate)
@@ -326,26 +328,26 @@ def send_stun(protocol: Any, message: Any, addr: tuple[str, int]) -> None:
 
 def guard_connection(transport: RTCIceTransport, loopback: str = "auto") -> None:
     """Make aioice's connection safe to close at any moment, and able to use
-    loopback. Idempotent (the first call's ``loopback`` stays).
+    loopback. Idempotent (the first call's `loopback` stays).
 
-    Two races in aioice 0.13 leak on a ``close()`` at the wrong time:
+    Two races in aioice 0.13 leak on a `close()` at the wrong time:
 
-    * its consent task starts when ``connect()`` returns; if ``close()`` ran
+    * its consent task starts when `connect()` returns; if `close()` ran
       while the check list was completing, the task starts after the close and
       runs forever;
     * a gathering adds its sockets to the connection only when it ends, so a
-      ``close()`` before or during the gathering never closes them.
+      `close()` before or during the gathering never closes them.
 
-    The instance's ``query_consent`` and ``gather_candidates`` are wrapped: the
+    The instance's `query_consent` and `gather_candidates` are wrapped: the
     first returns at once on a closing connection, the second does not start
     on one and closes the connection again (aioice's close is safe to repeat)
     if it was closed meanwhile.
 
     aioice never gathers loopback addresses, so on a host whose only interface
     is loopback it has no candidate and never connects. The gathering wrapper
-    adds a 127.0.0.1 host candidate: with ``loopback="auto"`` when nothing else
-    was gathered, with ``"always"`` in any case, never with ``"never"``, and
-    never under the relay-only policy (``iceTransportPolicy="relay"``).
+    adds a 127.0.0.1 host candidate: with `loopback="auto"` when nothing else
+    was gathered, with `"always"` in any case, never with `"never"`, and
+    never under the relay-only policy (`iceTransportPolicy="relay"`).
     """
     aioice_connection = connection(transport)
     # Connection.query_consent, gather_candidates: wrapped on the instance (the
@@ -430,8 +432,9 @@ def take_over_consent(transport: RTCIceTransport) -> None:
 
 
 def restore_consent(transport: RTCIceTransport) -> None:
-    """Undo :func:`take_over_consent`: aioice checks consent itself again (as
-    with ``liveness=None``), unless it is closing or already does."""
+    """Undo [`take_over_consent`][rtcstate._shims.take_over_consent]: aioice checks
+    consent itself again (as with `liveness=None`), unless it is closing or already
+    does."""
     aioice_connection = connection(transport)
     # Connection._query_consent_task, query_consent: started again as connect() does
     task = getattr(aioice_connection, "_query_consent_task", None)
@@ -448,7 +451,7 @@ def end_consent(transport: RTCIceTransport) -> asyncio.Future[None]:
 
     Closes aioice's connection, as aioice itself does when its own consent checks
     fail: every socket of the transport closes, and aiortc's RTCIceTransport
-    reports "failed" (not "closed", which only ``stop()`` gives).
+    reports "failed" (not "closed", which only `stop()` gives).
     """
     # Connection.close(), reached through RTCIceTransport._connection: aiortc's
     # stop() would report "closed"

@@ -1,6 +1,7 @@
-"""What :class:`~rtcstate.PeerConnection` and :class:`~rtcstate.ConnectionWatcher`
-share: one attach path (:meth:`StateAPI._attach`, and the hooks both call from
-aiortc's signalling), and the state surface they offer."""
+"""What [`PeerConnection`][rtcstate.PeerConnection] and
+[`ConnectionWatcher`][rtcstate.ConnectionWatcher] share: one attach path
+(`StateAPI._attach`, and the hooks both call from aiortc's signalling), and the state
+surface they offer."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from .tracker import StateTracker
 
 
 class StateAPI:
-    """Reads the W3C states from ``self._tracker`` (a :class:`StateTracker`)."""
+    """Reads the W3C states from `self._tracker` (a `StateTracker`)."""
 
     _tracker: StateTracker
     _hangup_close: asyncio.Future[Any] | None = None
@@ -30,9 +31,9 @@ class StateAPI:
         emit: Callable[[str, StateChange | TransportChange], object],
         options: Options,
     ) -> None:
-        """Track ``pc``: rtcstate's events go out through ``emit``, and aiortc no
-        longer closes ``pc`` by itself on a remote hang-up (its states follow
-        the transports instead, as in a browser; ``close_on_remote_hangup``
+        """Track `pc`: rtcstate's events go out through `emit`, and aiortc no
+        longer closes `pc` by itself on a remote hang-up (its states follow
+        the transports instead, as in a browser; `close_on_remote_hangup`
         closes it at once)."""
         _shims.disable_self_close(pc)
 
@@ -52,8 +53,8 @@ class StateAPI:
             self._hangup_close = asyncio.ensure_future(pc.close())
 
     def _signaling_changed(self, signaling_state: str) -> None:
-        """``signalingstatechange``: descriptions were applied, so transports
-        may have been created or bundled away; ``closed`` is aiortc's close()."""
+        """`signalingstatechange`: descriptions were applied, so transports
+        may have been created or bundled away; `closed` is aiortc's close()."""
         if signaling_state == "closed":
             self._tracker.close()
         else:
@@ -72,18 +73,18 @@ class StateAPI:
 
     @property
     def connectionState(self) -> PeerConnectionState:
-        """``RTCPeerConnection.connectionState``, by the webrtc-pc rules.
+        """`RTCPeerConnection.connectionState`, by the webrtc-pc rules.
 
-        Changes fire ``"connectionstatechange"``. Compares equal to the W3C string.
+        Changes fire `"connectionstatechange"`. Compares equal to the W3C string.
         """
         return self._tracker.connection_state
 
     @property
     def iceConnectionState(self) -> IceConnectionState:
-        """``RTCPeerConnection.iceConnectionState``, by the webrtc-pc rules.
+        """`RTCPeerConnection.iceConnectionState`, by the webrtc-pc rules.
 
-        Changes fire ``"iceconnectionstatechange"``, before any
-        ``"connectionstatechange"`` caused by the same transport change.
+        Changes fire `"iceconnectionstatechange"`, before any
+        `"connectionstatechange"` caused by the same transport change.
         """
         return self._tracker.ice_connection_state
 
@@ -91,22 +92,22 @@ class StateAPI:
     def state_history(self) -> list[StateChange]:
         """Every change of both states, oldest first, with its time and cause.
 
-        Includes the change to ``closed`` made by ``close()`` (which fires no event).
-        Bounded by ``history_size``; the oldest entries are dropped first.
+        Includes the change to `closed` made by `close()` (which fires no event).
+        Bounded by `history_size`; the oldest entries are dropped first.
         """
         return self._tracker.feed.history
 
     @property
     def transport_history(self) -> list[TransportChange]:
         """Every change of every counted transport's state, oldest first: the
-        ICE transports' ``RTCIceTransportState`` (as rtcstate derives it) and the
-        DTLS transports' ``RTCDtlsTransportState``. Bounded like
-        :attr:`state_history`."""
+        ICE transports' `RTCIceTransportState` (as rtcstate derives it) and the
+        DTLS transports' `RTCDtlsTransportState`. Bounded like
+        [`state_history`][rtcstate.api.StateAPI.state_history]."""
         return self._tracker.feed.transport_history
 
     def get_ice_transport_state(self, transport: RTCIceTransport) -> IceTransportState:
-        """The ``RTCIceTransportState`` rtcstate derives for one ICE transport of
-        this connection (aiortc's ``transport.state`` lacks connected and
+        """The `RTCIceTransportState` rtcstate derives for one ICE transport of
+        this connection (aiortc's `transport.state` lacks connected and
         disconnected).
 
         :raises ValueError: if the transport is not one this connection counts.
@@ -120,13 +121,13 @@ class StateAPI:
     async def wait_for_connection_state(
         self, *states: PeerConnectionState | str, timeout: float | None = None
     ) -> PeerConnectionState:
-        """Wait until ``connectionState`` is one of ``states``; return it.
+        """Wait until `connectionState` is one of `states`; return it.
 
         Returns at once if it already is.
 
-        :raises asyncio.TimeoutError: when ``timeout`` seconds pass first.
-        :raises UnreachableStateError: as soon as none of ``states`` can be reached
-            any more (``closed`` is final; ``failed`` can only become ``closed``).
+        :raises asyncio.TimeoutError: when `timeout` seconds pass first.
+        :raises UnreachableStateError: as soon as none of `states` can be reached
+            any more (`closed` is final; `failed` can only become `closed`).
         :raises ValueError: for no state, or a value that is not a W3C state.
         """
         result: PeerConnectionState = await self._tracker.wait_for(
@@ -137,9 +138,10 @@ class StateAPI:
     async def wait_for_ice_connection_state(
         self, *states: IceConnectionState | str, timeout: float | None = None
     ) -> IceConnectionState:
-        """Wait until ``iceConnectionState`` is one of ``states``; return it.
+        """Wait until `iceConnectionState` is one of `states`; return it.
 
-        Same contract as :meth:`wait_for_connection_state`.
+        Same contract as
+        [`wait_for_connection_state`][rtcstate.api.StateAPI.wait_for_connection_state].
         """
         result: IceConnectionState = await self._tracker.wait_for(
             "iceConnectionState", states, timeout
@@ -147,13 +149,15 @@ class StateAPI:
         return result
 
     def connection_state_changes(self) -> StateChanges[PeerConnectionState]:
-        """An async iterator of every ``connectionState`` change from now on.
+        """An async iterator of every `connectionState` change from now on.
 
         It misses none, however slowly it is consumed, and ends after the change
-        to ``closed``.
+        to `closed`.
         """
         return self._tracker.changes("connectionState")
 
     def ice_connection_state_changes(self) -> StateChanges[IceConnectionState]:
-        """Like :meth:`connection_state_changes`, for ``iceConnectionState``."""
+        """Like
+        [`connection_state_changes`][rtcstate.api.StateAPI.connection_state_changes],
+        for `iceConnectionState`."""
         return self._tracker.changes("iceConnectionState")

@@ -1,22 +1,22 @@
 """The thin asyncio layer that runs the sans-IO liveness of one ICE transport.
 
-:class:`LivenessDriver` runs one sans-IO core
-(:class:`~rtcstate.liveness.LivenessMonitor` on a selected pair, or
-:class:`~rtcstate.liveness.ChecksDeadline` before there is one): it feeds the
+[`LivenessDriver`][rtcstate.driver.LivenessDriver] runs one sans-IO core
+([`LivenessMonitor`][rtcstate.liveness.LivenessMonitor] on a selected pair, or
+[`ChecksDeadline`][rtcstate.liveness.ChecksDeadline] before there is one): it feeds the
 core every datagram from the remote and the answers to keepalives apart (seen
-on the pair's socket), arms one ``loop.call_at`` timer at the core's
-``get_timer()``, sends the keepalives the core asks for, and passes verdicts
+on the pair's socket), arms one `loop.call_at` timer at the core's
+`get_timer()`, sends the keepalives the core asks for, and passes verdicts
 on. Nothing here decides anything.
 
-:class:`TransportLiveness` runs the cores of one ICE transport in turn: the
-deadline while ICE checks, the monitor once aiortc has a selected pair. When one
-says ``failed`` (consent expired), it carries out the stop (RFC 7675: stop
+[`TransportLiveness`][rtcstate.driver.TransportLiveness] runs the cores of one ICE
+transport in turn: the deadline while ICE checks, the monitor once aiortc has a selected
+pair. When one says `failed` (consent expired), it carries out the stop (RFC 7675: stop
 sending to the remote); the tracker only receives the verdicts.
 
 This runs inside aioice's datagram path and on the loop's timers, so an
 exception of its own (or of a core, or of the pair) must not escape into either:
 liveness stops for that transport, the datagram still reaches aioice, aioice's
-own consent checks are given back, and ``on_fault`` is told once.
+own consent checks are given back, and `on_fault` is told once.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ logger = logging.getLogger("rtcstate")
 
 
 class Core(Protocol):
-    """The sans-IO interface :class:`LivenessDriver` runs."""
+    """The sans-IO interface [`LivenessDriver`][rtcstate.driver.LivenessDriver] runs."""
 
     def answer_received(self, now: float) -> None: ...
     def packet_received(self, now: float) -> None: ...
@@ -55,12 +55,14 @@ class Core(Protocol):
 
 
 class LivenessDriver:
-    """Runs one sans-IO core until :meth:`stop` or its ``failed`` verdict.
+    """Runs one sans-IO core until [`stop`][rtcstate.driver.LivenessDriver.stop] or its
+    `failed` verdict.
 
     :param core: the monitor (or deadline) to run, created at the loop's time.
-    :param pair: the selected pair to watch and send keepalives on, or ``None``
+    :param pair: the selected pair to watch and send keepalives on, or `None`
         for a core that sends none.
-    :param on_verdict: called with each new :class:`Liveness` and its reason.
+    :param on_verdict: called with each new [`Liveness`][rtcstate.Liveness] and its
+        reason.
     :param on_fault: called once, after the driver stopped itself, with an
         exception raised inside it (a bug, or an aioice that changed).
     """
@@ -209,7 +211,7 @@ class TransportLiveness:
 
     def follow(self, state: IceTransportState, native: str) -> None:
         """Run the deadline while the transport checks; start the monitor once
-        aiortc has selected a pair (``completed``), stop it when ICE ends."""
+        aiortc has selected a pair (`completed`), stop it when ICE ends."""
         if self._off:
             return
         try:

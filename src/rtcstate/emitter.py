@@ -1,21 +1,22 @@
-"""pyee emitter behaviour shared by :class:`PeerConnection` and :func:`watch`.
+"""pyee emitter behaviour shared by [`PeerConnection`][rtcstate.PeerConnection] and
+[`watch`][rtcstate.watch].
 
-Two additions to pyee's ``AsyncIOEventEmitter``:
+Two additions to pyee's `AsyncIOEventEmitter`:
 
-* Handlers of ``connectionstatechange`` / ``iceconnectionstatechange`` (and
-  rtcstate's ``transportstatechange``) may take no argument (aiortc's style:
-  read ``pc.connectionState`` inside) or one argument, the change that fired
-  them (:class:`~rtcstate.events.StateChange`, ``TransportChange``). The
+* Handlers of `connectionstatechange` / `iceconnectionstatechange` (and
+  rtcstate's `transportstatechange`) may take no argument (aiortc's style:
+  read `pc.connectionState` inside) or one argument, the change that fired
+  them ([`StateChange`][rtcstate.StateChange], `TransportChange`). The
   choice is made from the handler's signature when it is registered. This hooks
-  pyee's ``_add_event_handler`` (pyee 13), which ``on``, ``once``, ``add_listener``
-  and ``listens_to`` all go through; ``tests/test_emitter.py`` guards it.
-* Their async handlers start at once, inside ``emit``, as a JavaScript async
+  pyee's `_add_event_handler` (pyee 13), which `on`, `once`, `add_listener`
+  and `listens_to` all go through; `tests/test_emitter.py` guards it.
+* Their async handlers start at once, inside `emit`, as a JavaScript async
   function (or a Python 3.12 eager task) does: the code before the first
-  ``await`` runs before the next handler, so a handler starts within
+  `await` runs before the next handler, so a handler starts within
   microseconds of the change, whatever else the loop has queued. The rest runs
-  as a task that pyee keeps referenced (``wait_for_complete``, ``cancel``).
-* An exception from a handler goes to the ``"error"`` event as pyee does; when
-  nobody listens to ``"error"`` it is logged instead of raised, so one failing
+  as a task that pyee keeps referenced (`wait_for_complete`, `cancel`).
+* An exception from a handler goes to the `"error"` event as pyee does; when
+  nobody listens to `"error"` it is logged instead of raised, so one failing
   handler never stops the other handlers or state tracking.
 """
 
@@ -29,14 +30,14 @@ from typing import Any
 
 logger = logging.getLogger("rtcstate")
 
-#: The two W3C state events.
 STATE_EVENTS = frozenset({"connectionstatechange", "iceconnectionstatechange"})
-#: The events whose handlers may take the change (StateChange, TransportChange).
+"""The two W3C state events."""
 CHANGE_EVENTS = STATE_EVENTS | {"transportstatechange", "remotehangup"}
+"""The events whose handlers may take the change (StateChange, TransportChange)."""
 
 
 def takes_argument(handler: Callable[..., Any]) -> bool:
-    """Whether ``handler`` can be called with one positional argument."""
+    """Whether `handler` can be called with one positional argument."""
     try:
         signature = inspect.signature(handler)
     except (TypeError, ValueError):  # some builtins have no signature
@@ -51,7 +52,7 @@ def takes_argument(handler: Callable[..., Any]) -> bool:
 
 class _Started:
     """Awaitable that finishes a coroutine already run up to its first
-    suspension, where it yielded ``pending`` (what ``yield from`` would do
+    suspension, where it yielded `pending` (what `yield from` would do
     from there on, PEP 380)."""
 
     def __init__(self, coro: Coroutine[Any, Any, Any], pending: Any) -> None:
@@ -83,8 +84,8 @@ async def _finish(started: _Started) -> Any:
 
 
 def start_eagerly(result: Any) -> Any:
-    """Run a coroutine ``result`` up to its first suspension now; return a task
-    for the rest, or ``None`` if it finished. Anything else is returned as is.
+    """Run a coroutine `result` up to its first suspension now; return a task
+    for the rest, or `None` if it finished. Anything else is returned as is.
     An exception before the first suspension is raised here."""
     if not inspect.iscoroutine(result):
         return result
@@ -96,7 +97,7 @@ def start_eagerly(result: Any) -> Any:
 
 
 class StateEventsMixin:
-    """Mix into a pyee ``AsyncIOEventEmitter`` subclass, before it in the bases."""
+    """Mix into a pyee `AsyncIOEventEmitter` subclass, before it in the bases."""
 
     def _add_event_handler(
         self, event: str, k: Callable[..., Any], v: Callable[..., Any]

@@ -10,21 +10,21 @@ from .states import IceConnectionState, PeerConnectionState
 __all__ = ["Cause", "StateChange", "TransportChange"]
 
 CauseKind = Literal["ice", "dtls", "transports", "close"]
-#: The two public state attributes of a peer connection.
 Attribute = Literal["connectionState", "iceConnectionState"]
+"""The two public state attributes of a peer connection."""
 
 
 @dataclass(frozen=True)
 class Cause:
     """Why an aggregate state changed.
 
-    :ivar kind: ``"ice"`` or ``"dtls"`` when one transport moved, ``"transports"``
-        when the set of transports changed (one added or bundled away), ``"close"``
-        when the application called ``close()``.
+    :ivar kind: `"ice"` or `"dtls"` when one transport moved, `"transports"`
+        when the set of transports changed (one added or bundled away), `"close"`
+        when the application called `close()`.
     :ivar transport: a label for the transport that moved, for example
-        ``"ice#0 (mids 0,1)"``; ``None`` for the other kinds.
-    :ivar state: the state that transport moved to (its ``RTCIceTransportState``
-        or ``RTCDtlsTransportState``), or ``None``.
+        `"ice#0 (mids 0,1)"`; `None` for the other kinds.
+    :ivar state: the state that transport moved to (its `RTCIceTransportState`
+        or `RTCDtlsTransportState`), or `None`.
     :ivar detail: free text with more, for example what aiortc reported.
     """
 
@@ -44,16 +44,16 @@ class Cause:
 
 @dataclass(frozen=True)
 class StateChange:
-    """One change of ``connectionState`` or ``iceConnectionState``.
+    """One change of `connectionState` or `iceConnectionState`.
 
-    Handlers of ``connectionstatechange`` / ``iceconnectionstatechange`` that take
+    Handlers of `connectionstatechange` / `iceconnectionstatechange` that take
     one argument receive this, so they know the exact state that fired them even
     when they run after a later change.
 
-    :ivar attribute: ``"connectionState"`` or ``"iceConnectionState"``.
+    :ivar attribute: `"connectionState"` or `"iceConnectionState"`.
     :ivar previous: the value before the change.
     :ivar current: the value after it.
-    :ivar time: the event loop's ``time()`` when it happened.
+    :ivar time: the event loop's `time()` when it happened.
     :ivar cause: why it happened.
     """
 
@@ -65,7 +65,7 @@ class StateChange:
 
     @property
     def event(self) -> str:
-        """The event name this change fires (``"connectionstatechange"`` ...)."""
+        """The event name this change fires (`"connectionstatechange"` ...)."""
         return self.attribute.lower() + "change"
 
     def __str__(self) -> str:
@@ -74,25 +74,25 @@ class StateChange:
 
 @dataclass(frozen=True)
 class TransportChange:
-    """One change of one transport's state (``RTCIceTransportState`` as rtcstate
-    derives it, or ``RTCDtlsTransportState``), whether or not it moved the
+    """One change of one transport's state (`RTCIceTransportState` as rtcstate
+    derives it, or `RTCDtlsTransportState`), whether or not it moved the
     connection's aggregate states.
 
-    ``previous == current`` records a change in how the state is derived, not in
+    `previous == current` records a change in how the state is derived, not in
     the state: liveness switched off for the transport by an internal error
-    (``detail`` says ``liveness off: internal error (...)``).
+    (`detail` says `liveness off: internal error (...)`).
 
-    :ivar kind: ``"ice"`` or ``"dtls"``.
-    :ivar transport: the transport's label, for example ``"ice#0 (mid 0)"``.
+    :ivar kind: `"ice"` or `"dtls"`.
+    :ivar transport: the transport's label, for example `"ice#0 (mid 0)"`.
     :ivar previous: its state before.
     :ivar current: its state after.
-    :ivar time: the event loop's ``time()`` when it happened.
+    :ivar time: the event loop's `time()` when it happened.
     :ivar detail: more, for example the liveness monitor's reason.
     :ivar remote_hangup: a DTLS transport closed by the remote (its
         close_notify): the remote hung up. The connection stays open, as in a
         browser, until the application closes it (or
-        ``close_on_remote_hangup=True`` does); this change also fires
-        ``"remotehangup"``.
+        `close_on_remote_hangup=True` does); this change also fires
+        `"remotehangup"`.
     """
 
     kind: Literal["ice", "dtls"]
@@ -105,7 +105,7 @@ class TransportChange:
 
     @property
     def event(self) -> str:
-        """The event name this change fires: ``"transportstatechange"``, an
+        """The event name this change fires: `"transportstatechange"`, an
         rtcstate extension (no W3C event reports one transport's changes)."""
         return "transportstatechange"
 

@@ -1,9 +1,9 @@
 """The change feed of one connection: histories, waiters and async iterators.
 
 It is handed each step's changes after the state machine made them, keeps them
-in two bounded histories, wakes the ``wait_for…`` calls whose states were
+in two bounded histories, wakes the `wait_for…` calls whose states were
 reached (or fails those that can no longer be), and queues the changes for
-every :class:`StateChanges` iterator. It decides no state.
+every [`StateChanges`][rtcstate.StateChanges] iterator. It decides no state.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ S = TypeVar("S", PeerConnectionState, IceConnectionState)
 
 class UnreachableStateError(Exception):
     """A waited-for state can no longer be reached (for example: the connection
-    was closed while waiting for ``connected``)."""
+    was closed while waiting for `connected`)."""
 
 
 class ChangeFeed:
@@ -74,7 +74,7 @@ class ChangeFeed:
 
     @property
     def waiting(self) -> int:
-        """How many ``wait_for`` calls are pending."""
+        """How many `wait_for` calls are pending."""
         return len(self._waiters)
 
     def record(
@@ -111,7 +111,7 @@ class ChangeFeed:
     async def wait_for(
         self, attribute: Attribute, states: Iterable[str], timeout: float | None
     ) -> Any:
-        """Wait until ``attribute`` is one of ``states``; return it."""
+        """Wait until `attribute` is one of `states`; return it."""
         wanted = ATTRIBUTES[attribute].coerce(states)
         if not wanted:
             raise ValueError(f"wait for which {attribute}? Give at least one state")
@@ -136,7 +136,7 @@ class ChangeFeed:
             self._waiters.pop(waiter, None)
 
     def changes(self, attribute: Attribute) -> StateChanges[Any]:
-        """A new iterator of ``attribute``'s changes from now on."""
+        """A new iterator of `attribute`'s changes from now on."""
         return StateChanges(self, attribute)
 
     def _subscribe(self, iterator: StateChanges[Any]) -> bool:
@@ -160,9 +160,9 @@ class ChangeFeed:
 class StateChanges(Generic[S]):
     """Async iterator of every change of one attribute from its creation on.
 
-    It is registered when created (not at the first ``__anext__``), so no change
+    It is registered when created (not at the first `__anext__`), so no change
     between creation and iteration is missed. It yields the final change to
-    ``closed`` (made by ``close()``, which fires no event) and then stops.
+    `closed` (made by `close()`, which fires no event) and then stops.
     """
 
     def __init__(self, feed: ChangeFeed, attribute: Attribute) -> None:

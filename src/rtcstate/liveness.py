@@ -8,40 +8,41 @@ ways. Every other packet from the remote (its own checks, DTLS, SCTP, RTP) only
 shows that the path works towards us; it is a hint to ask again at once.
 
 The monitor never reads a clock, never sleeps and never sends: like aioquic's
-connection, it is driven with an explicit ``now`` by
+connection, it is driven with an explicit `now` by
 
-* :meth:`LivenessMonitor.answer_received` for an answer to one of our keepalives,
-* :meth:`LivenessMonitor.packet_received` for any other packet from the remote,
-* :meth:`LivenessMonitor.get_timer` / :meth:`LivenessMonitor.handle_timer`, which
-  the I/O layer arms with ``loop.call_at`` and fires when due,
-* :meth:`LivenessMonitor.next_event`, which hands out what to do: send a keepalive,
-  or report a new :class:`~rtcstate.states.Liveness`.
+* [`LivenessMonitor.answer_received`][rtcstate.liveness.LivenessMonitor.answer_received]
+  for an answer to one of our keepalives,
+* [`LivenessMonitor.packet_received`][rtcstate.liveness.LivenessMonitor.packet_received]
+  for any other packet from the remote,
+* [`LivenessMonitor.get_timer`][rtcstate.liveness.LivenessMonitor.get_timer] /
+  [`LivenessMonitor.handle_timer`][rtcstate.liveness.LivenessMonitor.handle_timer],
+  which the I/O layer arms with `loop.call_at` and fires when due,
+* [`LivenessMonitor.next_event`][rtcstate.liveness.LivenessMonitor.next_event], which
+  hands out what to do: send a keepalive, or report a new
+  [`Liveness`][rtcstate.Liveness].
 
 Time since the last answer decides everything:
 
-============================  ============================================
-no answer for                 the monitor
-============================  ============================================
->= ``keepalive_interval``     sends one keepalive (the healthy pace)
->= ``probe_after``            probes every ``probe_interval``
->= ``disconnected_timeout``   says ``disconnected``; probes every
-                              ``disconnected_probe_interval``
->= ``failed_timeout``         says ``failed``, terminal: stops sending
-                              (RFC 7675)
-============================  ============================================
+| no answer for             | the monitor                                        |
+| ------------------------- | -------------------------------------------------- |
+| >= `keepalive_interval`   | sends one keepalive (the healthy pace)             |
+| >= `probe_after`          | probes every `probe_interval`                      |
+| >= `disconnected_timeout` | says `disconnected`; probes every                  |
+|                           | `disconnected_probe_interval`                      |
+| >= `failed_timeout`       | says `failed`, terminal: stops sending (RFC 7675)  |
 
-An answer at any point starts over (and ``disconnected`` becomes ``alive``). A
+An answer at any point starts over (and `disconnected` becomes `alive`). A
 packet from the remote while probing or disconnected triggers a probe at once
-(at most one per ``probe_interval``), so a restored path is seen within a round
+(at most one per `probe_interval`), so a restored path is seen within a round
 trip. An idle but present remote answers every keepalive, so it never looks gone.
 
-Before a pair is selected there is nothing to send keepalives on, but checks
-can run forever (aioice alone does, for example against wrong ICE
-credentials). :class:`ChecksDeadline` bounds them, as libwebrtc does: checks
-that find no working pair within ``failed_timeout`` say ``failed``.
+Before a pair is selected there is nothing to send keepalives on, but checks can run
+forever (aioice alone does, for example against wrong ICE credentials).
+[`ChecksDeadline`][rtcstate.liveness.ChecksDeadline] bounds them, as libwebrtc does:
+checks that find no working pair within `failed_timeout` say `failed`.
 
-Both say ``failed`` with a :class:`LivenessChanged` event: consent expired (or
-was never won), and the I/O layer stops sending to the remote.
+Both say `failed` with a [`LivenessChanged`][rtcstate.liveness.LivenessChanged] event:
+consent expired (or was never won), and the I/O layer stops sending to the remote.
 """
 
 from __future__ import annotations
@@ -68,10 +69,10 @@ class LivenessConfig:
         (so an idle remote costs at most one request per this interval).
     :ivar probe_after: silence after which keepalives speed up (the last one may
         have been lost).
-    :ivar probe_interval: between keepalives once silent, until ``disconnected``.
+    :ivar probe_interval: between keepalives once silent, until `disconnected`.
     :ivar disconnected_probe_interval: between keepalives while disconnected.
-    :ivar disconnected_timeout: silence that reports ``disconnected``.
-    :ivar failed_timeout: silence that reports ``failed``.
+    :ivar disconnected_timeout: silence that reports `disconnected`.
+    :ivar failed_timeout: silence that reports `failed`.
     :ivar stall_tolerance: a timer firing later than this means the event loop
         was blocked; the blocked time is not counted as silence, since nothing
         could be sent or read meanwhile (packets that did wait in the socket
@@ -79,14 +80,14 @@ class LivenessConfig:
     :ivar keepalive_grid: healthy keepalives go out on multiples of this on the
         event loop's clock, so the connections of one process share wake-ups
         (on a virtual machine a wake-up can cost more than the packets it
-        sends). ``None``, the default, is a tenth of ``keepalive_interval``.
-        Steady state stays exactly ``keepalive_interval`` apart; the
+        sends). `None`, the default, is a tenth of `keepalive_interval`.
+        Steady state stays exactly `keepalive_interval` apart; the
         first after a probe moves by at most half a step. Keep
-        ``keepalive_interval + keepalive_grid / 2 < probe_after``, or the
-        healthy keepalive falls back to ``probe_after``.
+        `keepalive_interval + keepalive_grid / 2 < probe_after`, or the
+        healthy keepalive falls back to `probe_after`.
     :raises ValueError: unless every value is a positive finite number,
-        ``keepalive_interval < probe_after < disconnected_timeout < failed_timeout``
-        and neither probe interval nor the grid exceeds ``keepalive_interval``.
+        `keepalive_interval < probe_after < disconnected_timeout < failed_timeout`
+        and neither probe interval nor the grid exceeds `keepalive_interval`.
     """
 
     keepalive_interval: float = 1.0
@@ -147,7 +148,7 @@ class KeepaliveDue:
 
 @dataclass(frozen=True)
 class LivenessChanged:
-    """The verdict changed; ``failed`` means consent expired: stop sending."""
+    """The verdict changed; `failed` means consent expired: stop sending."""
 
     liveness: Liveness
     reason: str
@@ -157,7 +158,7 @@ Event = KeepaliveDue | LivenessChanged
 
 
 class LivenessMonitor:
-    """Decides ``alive`` / ``disconnected`` / ``failed`` for one selected pair.
+    """Decides `alive` / `disconnected` / `failed` for one selected pair.
 
     :param config: the timers.
     :param now: the time the pair was selected (it counts as an answer).
@@ -223,7 +224,8 @@ class LivenessMonitor:
         return min(healthy, probe_start)
 
     def get_timer(self) -> float | None:
-        """When :meth:`handle_timer` must next run, or ``None`` once failed."""
+        """When [`handle_timer`][rtcstate.liveness.LivenessMonitor.handle_timer] must
+        next run, or `None` once failed."""
         if self._liveness is Liveness.FAILED:
             return None
         c = self._config
@@ -235,7 +237,7 @@ class LivenessMonitor:
         return min(self._next_keepalive(), self._last_answer + timeout)
 
     def handle_timer(self, now: float) -> None:
-        """Advance to ``now``: queue the verdicts and the keepalive that are due."""
+        """Advance to `now`: queue the verdicts and the keepalive that are due."""
         if self._liveness is Liveness.FAILED:
             return
         c = self._config
@@ -271,7 +273,7 @@ class LivenessMonitor:
         self._events.append(KeepaliveDue())
 
     def next_event(self) -> Event | None:
-        """The oldest pending event, or ``None``."""
+        """The oldest pending event, or `None`."""
         return self._events.pop(0) if self._events else None
 
     def _set(self, liveness: Liveness, reason: str) -> None:
@@ -282,9 +284,10 @@ class LivenessMonitor:
 class ChecksDeadline:
     """Bounds the checking phase of one ICE transport, as libwebrtc does.
 
-    Same interface as :class:`LivenessMonitor`; it only ever says ``failed``.
+    Same interface as [`LivenessMonitor`][rtcstate.liveness.LivenessMonitor]; it only
+    ever says `failed`.
 
-    :param config: its ``failed_timeout`` is the bound.
+    :param config: its `failed_timeout` is the bound.
     :param now: when the checks started.
     """
 
@@ -300,7 +303,7 @@ class ChecksDeadline:
         """Nothing to do: there is no selected pair yet."""
 
     def get_timer(self) -> float | None:
-        """When :meth:`handle_timer` must run, or ``None`` once it said failed."""
+        """When `handle_timer` must run, or `None` once it said failed."""
         return self._deadline
 
     def handle_timer(self, now: float) -> None:
@@ -314,5 +317,5 @@ class ChecksDeadline:
             )
 
     def next_event(self) -> Event | None:
-        """The oldest pending event, or ``None``."""
+        """The oldest pending event, or `None`."""
         return self._events.pop(0) if self._events else None

@@ -2,27 +2,31 @@
 
 Theory of operation
 -------------------
-Everything that decides a state lives here; nothing here reads aiortc, a clock or
-the event loop. :class:`StateMachine` is driven, like h11's ``ConnectionState``,
-by plain values:
+Everything that decides a state lives here; nothing here reads aiortc, a clock or the
+event loop. [`StateMachine`][rtcstate.machine.StateMachine] is driven, like h11's
+`ConnectionState`, by plain values:
 
-* :meth:`StateMachine.step` with one :class:`IceSnapshot` per counted ICE
-  transport and one :class:`DtlsSnapshot` per DTLS transport (what aiortc says
-  of each, read by :mod:`rtcstate.transports`), the :class:`Cause` of the step
-  and ``now``. It returns a :class:`Step`: the transports' changes, then the
-  aggregate ones (``iceConnectionState`` before ``connectionState``), and
-  whether another step must follow;
-* :meth:`StateMachine.set_liveness` with a liveness verdict for one ICE
-  transport (from :mod:`rtcstate.liveness`), kept until a step reports it;
-* :meth:`StateMachine.liveness_off` when liveness is switched off for one
-  transport (its state then follows aiortc alone);
-* :meth:`StateMachine.close` when the application closes the connection: both
-  states become ``closed`` at once and nothing changes afterwards.
+* [`StateMachine.step`][rtcstate.machine.StateMachine.step] with one
+  [`IceSnapshot`][rtcstate.machine.IceSnapshot] per counted ICE transport and one
+  [`DtlsSnapshot`][rtcstate.machine.DtlsSnapshot] per DTLS transport (what aiortc says
+  of each, read by [`rtcstate.transports`][]), the [`Cause`][rtcstate.Cause] of the step
+  and `now`. It returns a [`Step`][rtcstate.machine.Step]: the transports' changes, then
+  the aggregate ones (`iceConnectionState` before `connectionState`), and whether
+  another step must follow;
+* [`StateMachine.set_liveness`][rtcstate.machine.StateMachine.set_liveness] with a
+  liveness verdict for one ICE transport (from [`rtcstate.liveness`][]), kept until a
+  step reports it;
+* [`StateMachine.liveness_off`][rtcstate.machine.StateMachine.liveness_off] when
+  liveness is switched off for one transport (its state then follows aiortc alone);
+* [`StateMachine.close`][rtcstate.machine.StateMachine.close] when the application
+  closes the connection: both states become `closed` at once and nothing changes
+  afterwards.
 
-A step derives each ICE transport's state with :func:`rules.ice_transport_state`,
-moves it by at most one state (:func:`rules.next_ice_transport_state`: a jump is
-split and the rest comes in a follow-up step), then aggregates with the two spec
-tables in :mod:`rtcstate.rules`. Transports are keyed by any hashable value; a key
+A step derives each ICE transport's state with
+[`rules.ice_transport_state`][rtcstate.rules.ice_transport_state], moves it by at most
+one state ([`rules.next_ice_transport_state`][rtcstate.rules.next_ice_transport_state]:
+a jump is split and the rest comes in a follow-up step), then aggregates with the two
+spec tables in [`rtcstate.rules`][]. Transports are keyed by any hashable value; a key
 missing from a step's snapshots is a transport no longer counted.
 """
 
@@ -52,8 +56,8 @@ _NONE: frozenset[Hashable] = frozenset()
 class IceSnapshot:
     """What aiortc says of one ICE transport at the time of a step.
 
-    :ivar label: names the transport in changes and causes (``ice#0 (mid 0)``).
-    :ivar native: aiortc's ``RTCIceTransport.state``.
+    :ivar label: names the transport in changes and causes (`ice#0 (mid 0)`).
+    :ivar native: aiortc's `RTCIceTransport.state`.
     :ivar has_remote_candidates: at least one remote candidate is known.
     :ivar local_gathering_complete: the ICE gatherer finished.
     :ivar remote_end_of_candidates: the remote signalled end-of-candidates.
@@ -72,8 +76,8 @@ class IceSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class DtlsSnapshot:
-    """What aiortc says of one DTLS transport: its label and ``state``, and
-    whether a ``closed`` state was the remote's doing (its close_notify)."""
+    """What aiortc says of one DTLS transport: its label and `state`, and
+    whether a `closed` state was the remote's doing (its close_notify)."""
 
     label: str
     native: str
@@ -86,7 +90,7 @@ class Step:
 
     :ivar transport_changes: each transport's change, and the records of a
         liveness switched off; they are the causes of the aggregate changes.
-    :ivar changes: ``iceConnectionState``, then ``connectionState``.
+    :ivar changes: `iceConnectionState`, then `connectionState`.
     :ivar followup: a transport moved only part of the way; step again soon.
     """
 
@@ -122,11 +126,12 @@ class StateMachine:
 
     @property
     def closed(self) -> bool:
-        """:meth:`close` was called (W3C ``[[IsClosed]]``)."""
+        """[`close`][rtcstate.machine.StateMachine.close] was called (W3C
+        `[[IsClosed]]`)."""
         return self._closed
 
     def state(self, attribute: Attribute) -> IceConnectionState | PeerConnectionState:
-        """The current value of ``connectionState`` or ``iceConnectionState``."""
+        """The current value of `connectionState` or `iceConnectionState`."""
         return self._states[attribute]
 
     @property
@@ -138,7 +143,7 @@ class StateMachine:
         return PeerConnectionState(self._states["connectionState"])
 
     def ice_transport_state(self, key: Hashable) -> IceTransportState | None:
-        """The state last reported for one ICE transport, ``None`` if unknown."""
+        """The state last reported for one ICE transport, `None` if unknown."""
         entry = self._ice.get(key)
         return None if entry is None else entry.state
 
@@ -156,7 +161,7 @@ class StateMachine:
 
     def liveness_off(self, key: Hashable, reason: str) -> None:
         """Liveness is off for one transport: it follows aiortc from now on, and
-        the next step records ``reason`` even if the state does not change."""
+        the next step records `reason` even if the state does not change."""
         entry = self._ice.get(key)
         if entry is not None and not self._closed:
             entry.liveness = Liveness.ALIVE
@@ -172,7 +177,7 @@ class StateMachine:
         """Derive every state from the snapshots; return what changed.
 
         The first transport that changed becomes the cause of the aggregate
-        changes; without one, ``cause`` is.
+        changes; without one, `cause` is.
         """
         if self._closed:
             return Step()
@@ -248,8 +253,8 @@ class StateMachine:
         return Step(moves, changes, followup)
 
     def close(self, now: float, detail: str | None = None) -> list[StateChange]:
-        """``close()``: both states become ``closed`` (with no event, which is for
-        the caller to honour); every later call changes nothing. ``detail``
+        """`close()`: both states become `closed` (with no event, which is for
+        the caller to honour); every later call changes nothing. `detail`
         says why, when the application did not call it itself."""
         if self._closed:
             return []

@@ -9,26 +9,27 @@ from .liveness import LivenessConfig
 
 __all__ = ["DEFAULT_HISTORY_SIZE", "Loopback", "Options"]
 
-#: How many changes ``state_history`` keeps by default (the oldest are dropped).
 DEFAULT_HISTORY_SIZE = 1000
+"""How many changes `state_history` keeps by default (the oldest are dropped)."""
 
 Loopback = Literal["auto", "always", "never"]
 
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    """What :class:`~rtcstate.PeerConnection` and :func:`~rtcstate.watch` take
-    as keywords, checked when made.
+    """What [`PeerConnection`][rtcstate.PeerConnection] and [`watch`][rtcstate.watch]
+    take as keywords, checked when made.
 
-    :ivar liveness: timers of the liveness monitor, or ``None`` for none (ICE
+    :ivar liveness: timers of the liveness monitor, or `None` for none (ICE
         transports then leave connected only when aiortc says failed).
-    :ivar loopback: whether to offer a 127.0.0.1 candidate: ``"auto"`` when the
-        host has no other address, ``"always"``, or ``"never"``.
+    :ivar loopback: whether to offer a 127.0.0.1 candidate: `"auto"` when the
+        host has no other address, `"always"`, or `"never"`.
     :ivar history_size: how many changes each history keeps.
     :ivar close_on_remote_hangup: close the connection as soon as the remote
         hangs up (its DTLS close_notify), as aiortc does by itself; by default
-        it stays open, as in a browser, and only ``"remotehangup"`` fires.
-    :raises TypeError: for a ``liveness`` that is not a :class:`LivenessConfig`.
+        it stays open, as in a browser, and only `"remotehangup"` fires.
+    :raises TypeError: for a `liveness` that is not a
+        [`LivenessConfig`][rtcstate.LivenessConfig].
     :raises ValueError: for any other value out of its range.
     """
 

@@ -1,4 +1,4 @@
-"""``rtcstate.PeerConnection``: aiortc's RTCPeerConnection with W3C states."""
+"""`rtcstate.PeerConnection`: aiortc's RTCPeerConnection with W3C states."""
 
 from __future__ import annotations
 
@@ -28,35 +28,36 @@ _SILENT_AFTER_CLOSE = STATE_EVENTS | {"signalingstatechange", "icegatheringstate
 
 
 class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
-    """A drop-in :class:`aiortc.RTCPeerConnection` whose ``connectionState`` and
-    ``iceConnectionState`` follow the W3C webrtc-pc rules.
+    """A drop-in `aiortc.RTCPeerConnection` whose `connectionState` and
+    `iceConnectionState` follow the W3C webrtc-pc rules.
 
     Differences from aiortc's class, all as in webrtc-pc and browsers:
 
-    * both states take every W3C value (``disconnected``, ICE ``connected``...),
+    * both states take every W3C value (`disconnected`, ICE `connected`...),
       computed from the connection's real ICE and DTLS transports;
-    * ``iceconnectionstatechange`` / ``connectionstatechange`` fire once per
-      real change, ICE first; a handler may take the :class:`StateChange`;
-    * ``close()`` sets both states to ``closed`` at the call and fires no event;
+    * `iceconnectionstatechange` / `connectionstatechange` fire once per real change,
+      ICE first; a handler may take the [`StateChange`][rtcstate.StateChange];
+    * `close()` sets both states to `closed` at the call and fires no event;
     * a remote hang-up does not close the connection: the states follow the
-      transports (DTLS ``closed``, then ICE fails). The aiortc objects stay up
-      until the application calls ``close()``.
+      transports (DTLS `closed`, then ICE fails). The aiortc objects stay up
+      until the application calls `close()`.
 
     :param configuration: as for aiortc.
     :param liveness: timers of the liveness monitor that notices a silent remote
-        (``disconnected``), its return and its loss (``failed``); ``None``
+        (`disconnected`), its return and its loss (`failed`); `None`
         switches it off, leaving ICE to aiortc (about 30 s to fail).
     :param loopback: whether to offer a 127.0.0.1 host candidate, which aiortc
-        never gathers: ``"auto"`` (the default) only when the host has no other
+        never gathers: `"auto"` (the default) only when the host has no other
         address, so that peers on a loopback-only host still connect;
-        ``"always"``; or ``"never"``.
-    :param history_size: how many changes :attr:`state_history` keeps.
+        `"always"`; or `"never"`.
+    :param history_size: how many changes
+        [`state_history`][rtcstate.api.StateAPI.state_history] keeps.
     :param close_on_remote_hangup: when the remote hangs up (closes DTLS), close
-        this connection at once, as aiortc does by itself: ``connectionState``
-        reads ``closed`` (cause ``close() called (the remote hung up)``) with no
-        event, as for ``close()``. By default it stays open, as in a browser,
-        and reads ``failed`` once liveness gives up. Either way
-        ``"remotehangup"`` fires within milliseconds of the hang-up.
+        this connection at once, as aiortc does by itself: `connectionState`
+        reads `closed` (cause `close() called (the remote hung up)`) with no
+        event, as for `close()`. By default it stays open, as in a browser,
+        and reads `failed` once liveness gives up. Either way
+        `"remotehangup"` fires within milliseconds of the hang-up.
     """
 
     def __init__(
@@ -85,7 +86,7 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         return super().emit(event, *args, **kwargs)
 
     def close(self) -> Coroutine[Any, Any, None]:
-        """``RTCPeerConnection.close()``: both states are ``closed`` as soon as this
+        """`RTCPeerConnection.close()`: both states are `closed` as soon as this
         is called, no state event fires, and nothing fires afterwards. Await the
         result to let aiortc stop its transports."""
         self._tracker.close()
@@ -99,7 +100,8 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         self,
         sessionDescription: RTCSessionDescription | None = None,
     ) -> None:
-        """As aiortc's, with the SDP checked first, as :meth:`setRemoteDescription`."""
+        """As aiortc's, with the SDP checked first, as
+        [`setRemoteDescription`][rtcstate.PeerConnection.setRemoteDescription]."""
         if sessionDescription is not None:
             validation.check_description(sessionDescription.sdp)
         await super().setLocalDescription(sessionDescription)
@@ -109,16 +111,16 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         sessionDescription: RTCSessionDescription,
     ) -> None:
         """As aiortc's, with the SDP checked first
-        (:func:`rtcstate.validation.check_description`): malformed SDP raises
-        :class:`ValueError` saying what is wrong, where aiortc accepts some of it
+        ([`rtcstate.validation.check_description`][]): malformed SDP raises
+        `ValueError` saying what is wrong, where aiortc accepts some of it
         silently and rejects some with messages that do not."""
         validation.check_description(sessionDescription.sdp)
         await super().setRemoteDescription(sessionDescription)
 
     async def addIceCandidate(self, candidate: RTCIceCandidate | None) -> None:
         """As aiortc's, with the candidate checked first
-        (:func:`rtcstate.validation.check_candidate`): a field out of range or an
-        unknown m-line raises :class:`ValueError` instead of being dropped."""
+        ([`rtcstate.validation.check_candidate`][]): a field out of range or an
+        unknown m-line raises `ValueError` instead of being dropped."""
         if candidate is not None:
             remote = self.remoteDescription
             mids = None if remote is None else _mids(remote.sdp)

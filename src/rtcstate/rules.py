@@ -6,24 +6,24 @@ A peer connection owns a set of ICE transports and DTLS transports (one pair per
 m-line, or a single shared pair when bundled; the SCTP transport's pair counts too).
 Its two public states are *derived*: nothing sets them directly.
 
-1. Each ICE transport's ``RTCIceTransportState`` is derived in exactly one place,
-   :func:`ice_transport_state`, from what aiortc reports for it (which lacks
-   ``connected`` and ``disconnected``), what is known of its candidates, and what a
-   liveness monitor says of its selected pair.
-2. ``iceConnectionState`` is the first row of :data:`ICE_CONNECTION_RULES` that
-   matches the multiset of ICE transport states (webrtc-pc, "RTCIceConnectionState
-   Enum").
-3. ``connectionState`` is the first row of :data:`CONNECTION_RULES` that matches
-   the aggregate ICE state and the DTLS transport states (webrtc-pc,
-   "RTCPeerConnectionState Enum").
+1. Each ICE transport's `RTCIceTransportState` is derived in exactly one place,
+   [`ice_transport_state`][rtcstate.rules.ice_transport_state], from what aiortc reports
+   for it (which lacks `connected` and `disconnected`), what is known of its candidates,
+   and what a liveness monitor says of its selected pair.
+2. `iceConnectionState` is the first row of
+   [`ICE_CONNECTION_RULES`][rtcstate.rules.ICE_CONNECTION_RULES] that matches the
+   multiset of ICE transport states (webrtc-pc, "RTCIceConnectionState Enum").
+3. `connectionState` is the first row of
+   [`CONNECTION_RULES`][rtcstate.rules.CONNECTION_RULES] that matches the aggregate ICE
+   state and the DTLS transport states (webrtc-pc, "RTCPeerConnectionState Enum").
 
-A connection closed by ``close()`` is ``closed`` in both, whatever its transports
+A connection closed by `close()` is `closed` in both, whatever its transports
 say; that is the first row of both tables.
 
-One deliberate departure from the W3C text: the text's ``connected`` row names
-only ``iceConnectionState == "connected"``, so ``completed`` with connected DTLS
-would read ``connecting``. libwebrtc and MDN say ``connected`` there, and so does
-rtcstate by default; ``w3c_literal=True`` gives the text's reading.
+One deliberate departure from the W3C text: the text's `connected` row names
+only `iceConnectionState == "connected"`, so `completed` with connected DTLS
+would read `connecting`. libwebrtc and MDN say `connected` there, and so does
+rtcstate by default; `w3c_literal=True` gives the text's reading.
 
 Everything here is pure: plain values in, plain values out, no I/O and no clock.
 """
@@ -88,8 +88,6 @@ class IceConnectionRule:
         return ice <= self.states
 
 
-#: webrtc-pc RTCIceConnectionState, after "closed" (which the ``closed`` flag
-#: decides): the first row whose quantifier holds over the ICE transports wins.
 ICE_CONNECTION_RULES: tuple[IceConnectionRule, ...] = (
     IceConnectionRule(
         IceConnectionState.FAILED, Quantifier.ANY, frozenset({_I.FAILED})
@@ -114,15 +112,17 @@ ICE_CONNECTION_RULES: tuple[IceConnectionRule, ...] = (
         frozenset({_I.CONNECTED, _I.COMPLETED, _I.CLOSED}),
     ),
 )
+"""webrtc-pc RTCIceConnectionState, after "closed" (which the `closed` flag decides):
+the first row whose quantifier holds over the ICE transports wins."""
 
 
 @dataclass(frozen=True)
 class ConnectionRule:
     """One row of the connectionState table.
 
-    The row matches when the aggregate ICE state is in ``ice`` (``None``: any) and
-    the DTLS transports satisfy ``dtls_quantifier`` over ``dtls`` (``None``: any);
-    ``either`` makes the two conditions alternatives instead of both required.
+    The row matches when the aggregate ICE state is in `ice` (`None`: any) and
+    the DTLS transports satisfy `dtls_quantifier` over `dtls` (`None`: any);
+    `either` makes the two conditions alternatives instead of both required.
     """
 
     result: PeerConnectionState
@@ -150,8 +150,6 @@ class ConnectionRule:
 
 _ICE_UP = frozenset({IceConnectionState.CONNECTED, IceConnectionState.COMPLETED})
 
-#: webrtc-pc RTCPeerConnectionState, after "closed": first matching row wins,
-#: and "connecting" is what is left when no row matches.
 CONNECTION_RULES: tuple[ConnectionRule, ...] = (
     ConnectionRule(
         PeerConnectionState.FAILED,
@@ -177,6 +175,8 @@ CONNECTION_RULES: tuple[ConnectionRule, ...] = (
         dtls=frozenset({_D.CONNECTED, _D.CLOSED}),
     ),
 )
+"""webrtc-pc RTCPeerConnectionState, after "closed": first matching row wins, and
+"connecting" is what is left when no row matches."""
 
 # The W3C text's own "connected" row: iceConnectionState "connected" only.
 _W3C_LITERAL_CONNECTED = ConnectionRule(
@@ -202,12 +202,13 @@ def _coerce(enum: type[E], values: Iterable[str], what: str) -> frozenset[E]:
 def ice_connection_state(
     ice_states: Iterable[IceTransportState | str], *, closed: bool = False
 ) -> IceConnectionState:
-    """Aggregate ICE transport states into ``RTCIceConnectionState``.
+    """Aggregate ICE transport states into `RTCIceConnectionState`.
 
-    :param ice_states: the ``RTCIceTransportState`` of every ICE transport of the
-        connection, each transport once (W3C strings or :class:`IceTransportState`).
-    :param closed: the connection's ``[[IsClosed]]`` slot: ``close()`` was called.
-    :raises ValueError: for a value that is not an ``RTCIceTransportState``.
+    :param ice_states: the `RTCIceTransportState` of every ICE transport of the
+        connection, each transport once (W3C strings or
+        [`IceTransportState`][rtcstate.IceTransportState]).
+    :param closed: the connection's `[[IsClosed]]` slot: `close()` was called.
+    :raises ValueError: for a value that is not an `RTCIceTransportState`.
     """
     ice = _coerce(IceTransportState, ice_states, "ICE transport state")
     if closed:
@@ -244,15 +245,15 @@ def connection_state(
     closed: bool = False,
     w3c_literal: bool = False,
 ) -> PeerConnectionState:
-    """Aggregate into ``RTCPeerConnectionState``.
+    """Aggregate into `RTCPeerConnectionState`.
 
-    :param ice_connection: the connection's ``iceConnectionState`` (from
-        :func:`ice_connection_state`).
-    :param dtls_states: the ``RTCDtlsTransportState`` of every DTLS transport, each
+    :param ice_connection: the connection's `iceConnectionState` (from
+        [`ice_connection_state`][rtcstate.rules.ice_connection_state]).
+    :param dtls_states: the `RTCDtlsTransportState` of every DTLS transport, each
         transport once.
-    :param closed: ``close()`` was called.
-    :param w3c_literal: read the W3C text literally, so that ICE ``completed`` with
-        connected DTLS gives ``connecting`` (libwebrtc and MDN say ``connected``,
+    :param closed: `close()` was called.
+    :param w3c_literal: read the W3C text literally, so that ICE `completed` with
+        connected DTLS gives `connecting` (libwebrtc and MDN say `connected`,
         the default).
     :raises ValueError: for a value outside the W3C enumerations.
     """
@@ -270,9 +271,9 @@ def connection_state(
 
 # --- one ICE transport --------------------------------------------------------
 
-#: aiortc's RTCIceTransport.state values. aiortc says "completed" as soon as a
-#: pair is nominated (its checks then stop), and never "connected"/"disconnected".
 NATIVE_ICE_STATES = frozenset({"new", "checking", "completed", "failed", "closed"})
+"""aiortc's RTCIceTransport.state values. aiortc says "completed" as soon as a pair is
+nominated (its checks then stop), and never "connected"/"disconnected"."""
 
 
 def ice_transport_state(
@@ -283,17 +284,17 @@ def ice_transport_state(
     remote_end_of_candidates: bool,
     liveness: Liveness | str = Liveness.ALIVE,
 ) -> IceTransportState:
-    """Derive one transport's ``RTCIceTransportState`` (the single place it is done).
+    """Derive one transport's `RTCIceTransportState` (the single place it is done).
 
-    :param native: what aiortc's ``RTCIceTransport.state`` says.
+    :param native: what aiortc's `RTCIceTransport.state` says.
     :param has_remote_candidates: the transport knows at least one remote
-        candidate. Without one, W3C says ``new`` even though aiortc says
-        ``checking`` once started.
+        candidate. Without one, W3C says `new` even though aiortc says
+        `checking` once started.
     :param local_gathering_complete: the ICE gatherer finished gathering.
     :param remote_end_of_candidates: the remote signalled end-of-candidates.
     :param liveness: what the liveness monitor says of the selected pair.
         It only matters once a pair is in use.
-    :returns: ``completed`` exactly when W3C's definition holds: gathering done,
+    :returns: `completed` exactly when W3C's definition holds: gathering done,
         remote end-of-candidates received, checks finished and a pair in use.
     """
     if native not in NATIVE_ICE_STATES:
@@ -328,14 +329,14 @@ def next_ice_transport_state(
     A jump over a state is split into steps, one per call (the web-platform
     tests expect new, checking, connected, completed):
 
-    * from ``new``, a working pair reports ``checking`` first. That is a remote
+    * from `new`, a working pair reports `checking` first. That is a remote
       learnt only from its checks (a peer-reflexive candidate, W3C
       "RTCIceTransportState": it counts as a remote candidate), which aiortc
       reports by no event before the pair is selected;
-    * a transport that has never been connected reports ``connected`` before
-      ``completed``.
+    * a transport that has never been connected reports `connected` before
+      `completed`.
 
-    ``failed`` and ``closed`` are terminal: aiortc has no ICE restart.
+    `failed` and `closed` are terminal: aiortc has no ICE restart.
     """
     if previous in (IceTransportState.FAILED, IceTransportState.CLOSED):
         if derived is IceTransportState.CLOSED:
@@ -380,9 +381,9 @@ _ICE_TERMINAL: dict[IceConnectionState, frozenset[IceConnectionState]] = {
 def reachable_connection_states(
     current: PeerConnectionState | str,
 ) -> frozenset[PeerConnectionState]:
-    """States ``connectionState`` can still take from ``current`` (itself included).
+    """States `connectionState` can still take from `current` (itself included).
 
-    ``closed`` is final; ``failed`` can only become ``closed``, because a failed
+    `closed` is final; `failed` can only become `closed`, because a failed
     ICE transport needs an ICE restart (which aiortc lacks) and a failed DTLS
     transport never recovers.
     """
@@ -392,7 +393,7 @@ def reachable_connection_states(
 def reachable_ice_connection_states(
     current: IceConnectionState | str,
 ) -> frozenset[IceConnectionState]:
-    """States ``iceConnectionState`` can still take from ``current``."""
+    """States `iceConnectionState` can still take from `current`."""
     return ATTRIBUTES["iceConnectionState"].reachable(current)
 
 
@@ -401,12 +402,6 @@ def reachable_ice_connection_states(
 _P = PeerConnectionState
 _C = IceConnectionState
 
-#: Every change of connectionState the rules produce from the transport changes
-#: aiortc makes while the connection is open. Nothing goes back to new (that
-#: would take every transport closing without close(), which aiortc never
-#: does), failed only goes to closed (no ICE restart), closed is final; from
-#: new the connection starts connecting, or fails at once (ICE failing with no
-#: candidate at all).
 CONNECTION_TRANSITIONS: dict[PeerConnectionState, frozenset[PeerConnectionState]] = {
     _P.NEW: frozenset({_P.CONNECTING, _P.FAILED, _P.CLOSED}),
     _P.CONNECTING: frozenset({_P.CONNECTED, _P.DISCONNECTED, _P.FAILED, _P.CLOSED}),
@@ -415,10 +410,12 @@ CONNECTION_TRANSITIONS: dict[PeerConnectionState, frozenset[PeerConnectionState]
     _P.FAILED: frozenset({_P.CLOSED}),
     _P.CLOSED: frozenset(),
 }
+"""Every change of connectionState the rules produce from the transport changes aiortc
+makes while the connection is open. Nothing goes back to new (that would take every
+transport closing without close(), which aiortc never does), failed only goes to closed
+(no ICE restart), closed is final; from new the connection starts connecting, or fails
+at once (ICE failing with no candidate at all)."""
 
-#: Every change of iceConnectionState the rules can produce. A transport
-#: leaves new only for checking or failed, even when its only remote candidate
-#: is peer-reflexive (see :func:`next_ice_transport_state`).
 ICE_CONNECTION_TRANSITIONS: dict[IceConnectionState, frozenset[IceConnectionState]] = {
     _C.NEW: frozenset({_C.CHECKING, _C.FAILED, _C.CLOSED}),
     _C.CHECKING: frozenset(
@@ -436,14 +433,18 @@ ICE_CONNECTION_TRANSITIONS: dict[IceConnectionState, frozenset[IceConnectionStat
     _C.FAILED: frozenset({_C.CLOSED}),
     _C.CLOSED: frozenset(),
 }
+"""Every change of iceConnectionState the rules can produce. A transport leaves new only
+for checking or failed, even when its only remote candidate is peer-reflexive (see
+[`next_ice_transport_state`][rtcstate.rules.next_ice_transport_state])."""
 
 
 @dataclass(frozen=True)
 class AttributeRules:
-    """What the rules say of one public state attribute, looked up by its name
-    in :data:`ATTRIBUTES` (so no code branches on the attribute's name).
+    """What the rules say of one public state attribute, looked up by its name in
+    [`ATTRIBUTES`][rtcstate.rules.ATTRIBUTES] (so no code branches on the attribute's
+    name).
 
-    :ivar name: ``"connectionState"`` or ``"iceConnectionState"``.
+    :ivar name: `"connectionState"` or `"iceConnectionState"`.
     :ivar enum: its W3C enum.
     :ivar transitions: its state graph.
     :ivar terminal: the states it can still reach from a terminal state.
@@ -455,12 +456,12 @@ class AttributeRules:
     terminal: Mapping[Any, frozenset[Any]]
 
     def coerce(self, values: Iterable[str]) -> frozenset[Any]:
-        """The enum members named by ``values``; :class:`ValueError` for a value
+        """The enum members named by `values`; `ValueError` for a value
         that is not one."""
         return _coerce(self.enum, values, self.name)
 
     def reachable(self, current: str) -> frozenset[Any]:
-        """States the attribute can still take from ``current`` (itself included)."""
+        """States the attribute can still take from `current` (itself included)."""
         state = self.enum(current)
         return self.terminal.get(state, frozenset(self.enum))
 
@@ -468,7 +469,6 @@ class AttributeRules:
         return self.enum(current) in self.transitions[self.enum(previous)]
 
 
-#: The two public state attributes, by name.
 ATTRIBUTES: dict[str, AttributeRules] = {
     "connectionState": AttributeRules(
         "connectionState",
@@ -483,11 +483,12 @@ ATTRIBUTES: dict[str, AttributeRules] = {
         _ICE_TERMINAL,
     ),
 }
+"""The two public state attributes, by name."""
 
 
 def is_valid_transition(attribute: str, previous: str, current: str) -> bool:
-    """Whether ``previous -> current`` is an edge of the state graph of
-    ``attribute`` (``"connectionState"`` or ``"iceConnectionState"``)."""
+    """Whether `previous -> current` is an edge of the state graph of
+    `attribute` (`"connectionState"` or `"iceConnectionState"`)."""
     rules = ATTRIBUTES.get(attribute)
     if rules is None:
         raise ValueError(f"unknown attribute {attribute!r}")

@@ -1,8 +1,8 @@
 """State enumerations of W3C webrtc-pc.
 
 Every member's value is the W3C string, and members *are* strings: they compare
-equal to the plain string (``pc.connectionState == "failed"``), hash like it, and
-print as it (``f"{state}"`` gives ``connected``, not ``PeerConnectionState.CONNECTED``).
+equal to the plain string (`pc.connectionState == "failed"`), hash like it, and
+print as it (`f"{state}"` gives `connected`, not `PeerConnectionState.CONNECTED`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class _StrEnum(str, Enum):
 
 
 class IceTransportState(_StrEnum):
-    """``RTCIceTransportState``: the state of one ICE transport."""
+    """`RTCIceTransportState`: the state of one ICE transport."""
 
     NEW = "new"
     CHECKING = "checking"
@@ -33,7 +33,7 @@ class IceTransportState(_StrEnum):
 
 
 class DtlsTransportState(_StrEnum):
-    """``RTCDtlsTransportState``: the state of one DTLS transport."""
+    """`RTCDtlsTransportState`: the state of one DTLS transport."""
 
     NEW = "new"
     CONNECTING = "connecting"
@@ -43,7 +43,7 @@ class DtlsTransportState(_StrEnum):
 
 
 class IceConnectionState(_StrEnum):
-    """``RTCIceConnectionState``: the connection's aggregate ICE state."""
+    """`RTCIceConnectionState`: the connection's aggregate ICE state."""
 
     NEW = "new"
     CHECKING = "checking"
@@ -55,7 +55,7 @@ class IceConnectionState(_StrEnum):
 
 
 class PeerConnectionState(_StrEnum):
-    """``RTCPeerConnectionState``: the connection's aggregate state."""
+    """`RTCPeerConnectionState`: the connection's aggregate state."""
 
     NEW = "new"
     CONNECTING = "connecting"
@@ -68,9 +68,9 @@ class PeerConnectionState(_StrEnum):
 class Liveness(_StrEnum):
     """What a liveness monitor says of one ICE transport's selected pair.
 
-    ``ALIVE`` leaves the transport's state to ICE; ``DISCONNECTED`` and ``FAILED``
+    `ALIVE` leaves the transport's state to ICE; `DISCONNECTED` and `FAILED`
     override a connected or completed transport (see
-    :func:`rtcstate.rules.ice_transport_state`).
+    [`rtcstate.rules.ice_transport_state`][]).
     """
 
     ALIVE = "alive"

@@ -1,8 +1,8 @@
 """The tap on an ICE transport's selected pair: what the liveness driver sees of
 it and sends on it, and the responder that answers the remote's keepalives.
 
-The STUN is built and read by :mod:`rtcstate.stun`; every aiortc or aioice
-internal is reached through :mod:`rtcstate._shims`.
+The STUN is built and read by [`rtcstate.stun`][]; every aiortc or aioice
+internal is reached through [`rtcstate._shims`][].
 """
 
 from __future__ import annotations
@@ -25,18 +25,19 @@ _Callbacks = tuple[Callable[[], None], Callable[[], None], Callable[[Exception],
 class SelectedPair:
     """The selected candidate pair of one ICE transport, for the liveness driver.
 
-    :meth:`watch` sees every datagram the pair's socket receives from the remote
-    address, before aioice handles it, and tells answers to our keepalives
-    (authenticated with the session's credentials) from other packets.
-    :meth:`send_keepalive` sends an ICE binding request (an RFC 7675 consent
-    check) on that socket as a fire-and-forget datagram; aioice ignores the
-    answer, which matches none of its own transactions.
+    [`watch`][rtcstate.tap.SelectedPair.watch] sees every datagram the pair's socket
+    receives from the remote address, before aioice handles it, and tells answers to our
+    keepalives (authenticated with the session's credentials) from other packets.
+    [`send_keepalive`][rtcstate.tap.SelectedPair.send_keepalive] sends an ICE binding
+    request (an RFC 7675 consent check) on that socket as a fire-and-forget datagram;
+    aioice ignores the answer, which matches none of its own transactions.
 
     The remote's keepalives on this pair are answered here too, by hand, when
-    aioice would do nothing but answer them (see :meth:`_answer`): that is most
+    aioice would do nothing but answer them (see `_answer`): that is most
     of the idle cost of a connection. Anything else goes on to aioice.
 
-    Two routes, by the kind of local candidate (:attr:`fast`):
+    Two routes, by the kind of local candidate
+    ([`fast`][rtcstate.tap.SelectedPair.fast]):
 
     * a socket of aioice's own (host, server-reflexive and peer-reflexive
       candidates): keepalives and answers are built by hand and sent on it;
@@ -46,7 +47,7 @@ class SelectedPair:
       requests are left to aioice.
 
     Nothing here can lose a datagram: an exception inside the tap hands the
-    datagram to aioice unchanged and reports the error to ``on_error``.
+    datagram to aioice unchanged and reports the error to `on_error`.
 
     A controlling remote may nominate another pair later (libwebrtc sometimes
     moves from IPv4 to IPv6 within a second), and aioice then sends on that
@@ -54,8 +55,8 @@ class SelectedPair:
     always judged on the path the data takes.
     """
 
-    #: keepalives whose answer is still accepted (older ones count as lost)
     OUTSTANDING = 64
+    """keepalives whose answer is still accepted (older ones count as lost)"""
 
     def __init__(self, transport: RTCIceTransport, pair: Any) -> None:
         self._connection = _shims.connection(transport)
@@ -78,8 +79,8 @@ class SelectedPair:
         on_answer: Callable[[], None],
         on_error: Callable[[Exception], None],
     ) -> None:
-        """Call ``on_answer()`` for each answer to a keepalive, ``on_packet()``
-        for each other datagram from the remote address, and ``on_error(exc)``
+        """Call `on_answer()` for each answer to a keepalive, `on_packet()`
+        for each other datagram from the remote address, and `on_error(exc)`
         when any of this raises (the datagram then goes on to aioice)."""
         self.unwatch()
         self._callbacks = (on_packet, on_answer, on_error)
@@ -112,7 +113,7 @@ class SelectedPair:
             self._unwatch = None
 
     def _is_answer(self, data: bytes | str) -> bool:
-        """Whether ``data`` is an authenticated binding success response to one
+        """Whether `data` is an authenticated binding success response to one
         of our keepalives."""
         # STUN binding success response: type 0x0101, transaction id at 8:20
         if (
@@ -131,16 +132,16 @@ class SelectedPair:
         return True
 
     def _answer(self, data: bytes | str) -> bool:
-        """Answer the remote's keepalive ``data`` as aioice's request_received
-        would, and say so; ``False`` leaves the datagram to aioice.
+        """Answer the remote's keepalive `data` as aioice's request_received
+        would, and say so; `False` leaves the datagram to aioice.
 
         Only a request aioice would answer and otherwise ignore is taken: a
         binding request that aioice's parser reads, with our exact USERNAME, a
         valid MESSAGE-INTEGRITY, no role attribute that conflicts (either one
         may), and no USE-CANDIDATE unless it changes nothing
-        (:func:`rtcstate._shims.nomination_changes_nothing`), on a pair that
+        ([`rtcstate._shims.nomination_changes_nothing`][]), on a pair that
         has succeeded, once the early checks are done
-        (:func:`rtcstate._shims.answers_only`). For such a request on a known,
+        ([`rtcstate._shims.answers_only`][]). For such a request on a known,
         succeeded pair, aioice's check_incoming changes nothing.
         """
         if (
@@ -195,7 +196,7 @@ class SelectedPair:
             self.watch(*callbacks)
 
     def send_keepalive(self) -> bool:
-        """Send one binding request on aioice's nominated pair; ``False`` if
+        """Send one binding request on aioice's nominated pair; `False` if
         the socket is gone."""
         self._follow_nomination()
         connection = self._connection
@@ -242,7 +243,7 @@ def _never(data: bytes | str) -> bool:
 
 
 def selected_pair(transport: RTCIceTransport) -> SelectedPair | None:
-    """The transport's nominated pair, or ``None`` while there is none."""
+    """The transport's nominated pair, or `None` while there is none."""
     pair = _shims.nominated_pair(transport)
     if pair is None:
         return None

@@ -5,26 +5,28 @@ Theory of operation
 -------------------
 The tracker owns four parts and decides nothing itself:
 
-* :class:`~rtcstate.transports.Transports`, the counted transports, which call
-  :meth:`StateTracker.update` when one of them fires ``"statechange"``;
-* :class:`~rtcstate.machine.StateMachine`, which turns the transports'
+* [`Transports`][rtcstate.transports.Transports], the counted transports, which call
+  [`StateTracker.update`][rtcstate.tracker.StateTracker.update] when one of them fires
+  `"statechange"`;
+* [`StateMachine`][rtcstate.machine.StateMachine], which turns the transports'
   snapshots into changes;
-* one :class:`~rtcstate.driver.TransportLiveness` per ICE transport, whose
-  verdicts come back through :meth:`StateTracker.set_liveness`;
-* :class:`~rtcstate.feed.ChangeFeed`, which keeps and hands out the changes.
+* one [`TransportLiveness`][rtcstate.driver.TransportLiveness] per ICE transport, whose
+  verdicts come back through
+  [`StateTracker.set_liveness`][rtcstate.tracker.StateTracker.set_liveness];
+* [`ChangeFeed`][rtcstate.feed.ChangeFeed], which keeps and hands out the changes.
 
 A step reads the snapshots, runs the machine, starts or stops liveness for the
 new states, records the changes, wakes waiters and iterators, and finally fires
-the events through ``on_change`` (transport changes first, then ICE, then the
+the events through `on_change` (transport changes first, then ICE, then the
 connection). A change made by a handler during a step is queued and stepped
 after it, so events always fire in order.
 
-Never worse than aiortc: the entry points (:meth:`StateTracker.update`,
-``sync_transports``, ``set_liveness``, ``close``) are called from aiortc's
-callbacks and signalling methods, so an exception of rtcstate's is logged there
-and never raised into aiortc. An exception in one transport's liveness switches
-liveness off for that transport only: its state then follows aiortc, as with
-``liveness=None``, and its history says why.
+Never worse than aiortc: the entry points
+([`StateTracker.update`][rtcstate.tracker.StateTracker.update], `sync_transports`,
+`set_liveness`, `close`) are called from aiortc's callbacks and signalling methods, so
+an exception of rtcstate's is logged there and never raised into aiortc. An exception in
+one transport's liveness switches liveness off for that transport only: its state then
+follows aiortc, as with `liveness=None`, and its history says why.
 """
 
 from __future__ import annotations
@@ -69,15 +71,15 @@ def _fail_safe(method: _Method) -> _Method:
 
 
 class StateTracker:
-    """Derives ``connectionState`` / ``iceConnectionState`` for one connection.
+    """Derives `connectionState` / `iceConnectionState` for one connection.
 
     :param pc: the aiortc connection whose transports are read.
-    :param on_change: called with each :class:`TransportChange` and then each
-        :class:`StateChange` of a step, ICE before connection when one step
-        changes both; never for ``close()``.
+    :param on_change: called with each [`TransportChange`][rtcstate.TransportChange] and
+        then each [`StateChange`][rtcstate.StateChange] of a step, ICE before connection
+        when one step changes both; never for `close()`.
     :param options: the front end's options (history size, liveness, loopback).
     :param clock: returns the time stamped on changes; the running loop's
-        ``time()`` by default.
+        `time()` by default.
     """
 
     __slots__ = (
@@ -124,7 +126,7 @@ class StateTracker:
 
     @property
     def closed(self) -> bool:
-        """``close()`` was called (W3C ``[[IsClosed]]``)."""
+        """`close()` was called (W3C `[[IsClosed]]`)."""
         return self._machine.closed
 
     @property
@@ -152,7 +154,7 @@ class StateTracker:
         return state
 
     def liveness(self, transport: RTCIceTransport) -> TransportLiveness | None:
-        """The liveness of one counted ICE transport (``None`` without a monitor)."""
+        """The liveness of one counted ICE transport (`None` without a monitor)."""
         return self._liveness.get(transport)
 
     def transport_states(self) -> dict[str, str]:
@@ -208,8 +210,8 @@ class StateTracker:
 
     @_fail_safe
     def close(self, detail: str | None = None) -> None:
-        """The application called ``close()``: both states become ``closed`` at
-        once, with no event; nothing changes afterwards. ``detail`` says why
+        """The application called `close()`: both states become `closed` at
+        once, with no event; nothing changes afterwards. `detail` says why
         when rtcstate closes it on the application's behalf."""
         if self.closed:
             return

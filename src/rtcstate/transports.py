@@ -1,13 +1,13 @@
 """The transports one aiortc connection counts, and what aiortc says of them.
 
-A connection counts the ICE and DTLS transports of its transceivers and of its
-SCTP transport (one pair per m-line, or one shared pair when bundled). Which ones
-count is re-read by :meth:`Transports.sync` when the descriptions change (as in a
-browser, where transports come into being with setLocalDescription /
-setRemoteDescription). Each counted transport is subscribed to, through a weak
-reference so that aiortc's objects never keep a dropped tracker alive, and
-:meth:`Transports.snapshots` reads them into the plain values the state machine
-takes. Nothing here decides a state.
+A connection counts the ICE and DTLS transports of its transceivers and of its SCTP
+transport (one pair per m-line, or one shared pair when bundled). Which ones count is
+re-read by [`Transports.sync`][rtcstate.transports.Transports.sync] when the
+descriptions change (as in a browser, where transports come into being with
+setLocalDescription / setRemoteDescription). Each counted transport is subscribed to,
+through a weak reference so that aiortc's objects never keep a dropped tracker alive,
+and [`Transports.snapshots`][rtcstate.transports.Transports.snapshots] reads them into
+the plain values the state machine takes. Nothing here decides a state.
 """
 
 from __future__ import annotations
@@ -41,11 +41,11 @@ class _Entry:
 
 
 class Transports:
-    """The counted ICE and DTLS transports of ``pc``.
+    """The counted ICE and DTLS transports of `pc`.
 
     :param pc: the aiortc connection.
-    :param on_statechange: called with a :class:`Cause` when one of them fires
-        ``"statechange"``.
+    :param on_statechange: called with a [`Cause`][rtcstate.Cause] when one of them
+        fires `"statechange"`.
     :param loopback: passed to the guards installed on each new ICE transport.
     :param on_error: told of an exception in those guards, which are worth less
         than the connection (it goes on without them).
@@ -184,7 +184,7 @@ class Transports:
         )
 
     def label(self, transport: RTCIceTransport | RTCDtlsTransport) -> str:
-        """``ice#0 (mid 0,1)``: the transport's kind, index and the mids it carries."""
+        """`ice#0 (mid 0,1)`: the transport's kind, index and the mids it carries."""
         label = self._labels.get(transport)
         if label is None:
             label = self._make_label(transport)

@@ -1,10 +1,10 @@
 """Clear errors for bad SDP and bad ICE candidates, before aiortc sees them.
 
-aiortc accepts some malformed input silently (an SDP of ``"garbage"`` is an
+aiortc accepts some malformed input silently (an SDP of `"garbage"` is an
 offer with no media; a candidate for an unknown mid is dropped) and rejects
-other input with errors that do not say what is wrong (``not enough values to
-unpack``, a bare ``AssertionError``). :class:`~rtcstate.PeerConnection` runs
-these checks first, and raises :class:`ValueError` naming the line at fault.
+other input with errors that do not say what is wrong (`not enough values to
+unpack`, a bare `AssertionError`). [`PeerConnection`][rtcstate.PeerConnection] runs
+these checks first, and raises `ValueError` naming the line at fault.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from aiortc import RTCIceCandidate
 
 __all__ = ["check_candidate", "check_description", "parse_candidate"]
 
-#: Media transport protocols aiortc can negotiate (RFC 8839, RFC 8841).
 KNOWN_PROFILES = frozenset(
     {
         "UDP/TLS/RTP/SAVPF",
@@ -27,14 +26,15 @@ KNOWN_PROFILES = frozenset(
         "DTLS/SCTP",
     }
 )
+"""Media transport protocols aiortc can negotiate (RFC 8839, RFC 8841)."""
 _CANDIDATE_TYPES = frozenset({"host", "srflx", "prflx", "relay"})
 
 
 def check_description(sdp: str) -> None:
     """Check an SDP's syntax and what aiortc silently tolerates.
 
-    :raises ValueError: for an SDP that does not start with ``v=0``, a line that
-        is not ``<letter>=<value>``, an m-line with an unknown transport protocol,
+    :raises ValueError: for an SDP that does not start with `v=0`, a line that
+        is not `<letter>=<value>`, an m-line with an unknown transport protocol,
         an active m-line without ICE credentials or DTLS fingerprint, or a
         malformed candidate line.
     """
@@ -164,7 +164,7 @@ def _check_values(
 def check_candidate(
     candidate: RTCIceCandidate, mids: Collection[str] | None = None
 ) -> None:
-    """Check a remote candidate before ``addIceCandidate``.
+    """Check a remote candidate before `addIceCandidate`.
 
     :param mids: the mids of the remote description, when there is one.
     :raises ValueError: for a field out of range, or a candidate for an m-line
@@ -200,11 +200,11 @@ def parse_candidate(
     sdpMid: str | None = None,
     sdpMLineIndex: int | None = None,
 ) -> RTCIceCandidate:
-    """Parse a candidate string (``candidate:...`` or ``a=candidate:...``), as the
-    ``candidate`` member of a browser's ``RTCIceCandidateInit``.
+    """Parse a candidate string (`candidate:...` or `a=candidate:...`), as the
+    `candidate` member of a browser's `RTCIceCandidateInit`.
 
-    aiortc's ``candidate_from_sdp`` raises a bare ``AssertionError`` or
-    ``IndexError`` on bad input; this raises :class:`ValueError` saying why.
+    aiortc's `candidate_from_sdp` raises a bare `AssertionError` or
+    `IndexError` on bad input; this raises `ValueError` saying why.
     """
     from aiortc.sdp import candidate_from_sdp
 

@@ -1,8 +1,8 @@
-"""``rtcstate demo``: two peers over loopback, a live timeline of their states.
+"""`rtcstate demo`: two peers over loopback, a live timeline of their states.
 
-The peers talk through a :class:`~rtcstate.testing.FaultyLink` on 127.0.0.1, so
-faults can be injected: ``--cut-after 3 --cut-for 4`` shows ``disconnected``,
-then ``connected`` again; ``--cut-for 20`` shows ``failed``; ``--loss 0.3``
+The peers talk through a [`FaultyLink`][rtcstate.testing.FaultyLink] on 127.0.0.1, so
+faults can be injected: `--cut-after 3 --cut-for 4` shows `disconnected`,
+then `connected` again; `--cut-for 20` shows `failed`; `--loss 0.3`
 shows that loss alone is not a disconnection.
 """
 
@@ -25,8 +25,8 @@ from ..peerconnection import PeerConnection
 from ..testing import FaultyLink
 
 CONNECT_TIMEOUT = 10.0
-#: a cut asked for with --cut-for alone starts this long after connecting
 DEFAULT_CUT_AFTER = 2.0
+"""a cut asked for with --cut-for alone starts this long after connecting"""
 DEFAULT_CUT_FOR = 4.0
 
 

@@ -1,4 +1,4 @@
-"""``rtcstate.watch()``: W3C states for an aiortc connection created elsewhere."""
+"""`rtcstate.watch()`: W3C states for an aiortc connection created elsewhere."""
 
 from __future__ import annotations
 
@@ -16,17 +16,17 @@ __all__ = ["ConnectionWatcher", "watch"]
 
 
 class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
-    """W3C ``connectionState`` / ``iceConnectionState`` of an aiortc connection.
+    """W3C `connectionState` / `iceConnectionState` of an aiortc connection.
 
     It has the same states, events, history and helpers as
-    :class:`~rtcstate.PeerConnection`; listen on the watcher, not on the
+    [`PeerConnection`][rtcstate.PeerConnection]; listen on the watcher, not on the
     connection (whose own events keep aiortc's values). Create it with
-    :func:`watch`, which checks the options.
+    [`watch`][rtcstate.watch], which checks the options.
 
     To follow the transports, the watcher listens to the connection's
-    ``"signalingstatechange"`` and wraps its ``addIceCandidate`` and ``close``
-    on the instance (``close`` then also waits for rtcstate's own clean-up);
-    like :class:`~rtcstate.PeerConnection` it also stops aiortc from closing the
+    `"signalingstatechange"` and wraps its `addIceCandidate` and `close` on the instance
+    (`close` then also waits for rtcstate's own clean-up); like
+    [`PeerConnection`][rtcstate.PeerConnection] it also stops aiortc from closing the
     connection by itself on a remote hang-up.
     """
 
@@ -84,27 +84,29 @@ def watch(
     history_size: int = DEFAULT_HISTORY_SIZE,
     close_on_remote_hangup: bool = False,
 ) -> ConnectionWatcher:
-    """Track the W3C states of an existing aiortc ``RTCPeerConnection``.
+    """Track the W3C states of an existing aiortc `RTCPeerConnection`.
 
+    ```pycon
     >>> watcher = rtcstate.watch(pc)
     >>> await watcher.wait_for_connection_state("connected")
+    ```
 
-    Call it before ``setLocalDescription`` / ``setRemoteDescription`` to see every
+    Call it before `setLocalDescription` / `setRemoteDescription` to see every
     change; called later, it starts from the transports' current states.
-    ``liveness``, ``loopback``, ``history_size`` and ``close_on_remote_hangup``
-    are as for :class:`~rtcstate.PeerConnection`.
+    `liveness`, `loopback`, `history_size` and `close_on_remote_hangup`
+    are as for [`PeerConnection`][rtcstate.PeerConnection].
 
     The watcher changes the connection it watches in one way: aiortc no longer
     closes it by itself when the remote hangs up (so that its states can follow
-    the transports, as in a browser). Handlers on ``pc`` keep seeing aiortc's
-    values and no longer see that ``closed``: listen on the watcher instead, or
-    pass ``close_on_remote_hangup=True`` to keep aiortc's quick close. A
-    :class:`RuntimeWarning` says so when ``pc`` already has state listeners.
+    the transports, as in a browser). Handlers on `pc` keep seeing aiortc's
+    values and no longer see that `closed`: listen on the watcher instead, or
+    pass `close_on_remote_hangup=True` to keep aiortc's quick close. A
+    `RuntimeWarning` says so when `pc` already has state listeners.
 
-    Unlike :class:`~rtcstate.PeerConnection`, the watcher does not check SDP and
-    candidates before aiortc applies them: it follows signalling done by code
-    it does not own. Call :func:`rtcstate.validation.check_description` and
-    :func:`rtcstate.validation.check_candidate` there for the same errors.
+    Unlike [`PeerConnection`][rtcstate.PeerConnection], the watcher does not check SDP
+    and candidates before aiortc applies them: it follows signalling done by code it
+    does not own. Call [`rtcstate.validation.check_description`][] and
+    [`rtcstate.validation.check_candidate`][] there for the same errors.
     """
     options = Options(liveness, loopback, history_size, close_on_remote_hangup)
     watcher = ConnectionWatcher(pc, options)

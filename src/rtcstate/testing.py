@@ -53,7 +53,7 @@ from .events import StateChange
 from .liveness import LivenessConfig
 from .peerconnection import PeerConnection
 from .rules import is_valid_transition
-from .watch import ConnectionWatcher
+from .watcher import ConnectionWatcher
 
 __all__ = [
     "FAST_LIVENESS",

@@ -159,7 +159,7 @@ class LivenessDriver:
 
 
 class Owner(Protocol):
-    """What :class:`TransportLiveness` reports to, for any of its transports
+    """What `TransportLiveness` reports to, for any of its transports
     (one object, not three closures per transport: hundreds of connections)."""
 
     def set_liveness(

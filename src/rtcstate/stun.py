@@ -6,34 +6,34 @@ Theory of operation
 A connection sends one keepalive (an ICE binding request, RFC 8445 7.1.1) a second
 on its selected pair, receives the answer, and answers the remote's keepalive: three
 STUN messages a second, each signed with MESSAGE-INTEGRITY (HMAC-SHA1 with an ICE
-password) and closed with a FINGERPRINT (CRC-32). aioice's ``Message`` serialises
+password) and closed with a FINGERPRINT (CRC-32). aioice's `Message` serialises
 a message three times to sign it and its parser costs about 5 us a message, as much
 as the rest of a keepalive's handling, so the common forms are done here by hand:
 
-* **built by hand**: the binding request (:func:`binding_request`: USERNAME,
+* **built by hand**: the binding request (`binding_request`: USERNAME,
   PRIORITY, ICE-CONTROLLING or ICE-CONTROLLED, USE-CANDIDATE) and the binding
-  success response (:func:`binding_response`: XOR-MAPPED-ADDRESS), each
-  byte for byte what aioice's ``Connection.build_request`` and
-  ``request_received`` make (``tests/test_stun.py`` and
-  ``tests/test_internals.py`` compare the bytes). The parts that do not change
+  success response (`binding_response`: XOR-MAPPED-ADDRESS), each
+  byte for byte what aioice's `Connection.build_request` and
+  `request_received` make (`tests/test_stun.py` and
+  `tests/test_internals.py` compare the bytes). The parts that do not change
   between keepalives of one pair (the request's attributes, an IPv4 address) are
   cached.
-* **read by hand**: :func:`scan` walks a message exactly as aioice's
-  ``parse_message`` does, for the attributes keepalives and their answers carry
-  (``USERNAME``, ``PRIORITY``, the roles, ``USE-CANDIDATE``,
-  ``XOR-MAPPED-ADDRESS``, ``MESSAGE-INTEGRITY``, ``FINGERPRINT``), and refuses
-  what aioice refuses; :func:`authenticated` then checks MESSAGE-INTEGRITY.
+* **read by hand**: `scan` walks a message exactly as aioice's
+  `parse_message` does, for the attributes keepalives and their answers carry
+  (`USERNAME`, `PRIORITY`, the roles, `USE-CANDIDATE`,
+  `XOR-MAPPED-ADDRESS`, `MESSAGE-INTEGRITY`, `FINGERPRINT`), and refuses
+  what aioice refuses; `authenticated` then checks MESSAGE-INTEGRITY.
 * **deferred to aioice**: a message holding any other attribute aioice reads, or
-  a value cut short by the datagram's end, makes :func:`scan` return
-  :data:`ASK_AIOICE`, and :func:`authenticated` reads it with aioice's
-  ``stun.parse_message`` and ``check_message_integrity`` (:func:`_read`). Whatever
+  a value cut short by the datagram's end, makes `scan` return
+  `ASK_AIOICE`, and `authenticated` reads it with aioice's
+  `stun.parse_message` and `check_message_integrity` (`_read`). Whatever
   rtcstate takes from the network, aioice would take too;
-  ``tests/test_stun_fuzz.py`` holds the two readers together on random and
+  `tests/test_stun_fuzz.py` holds the two readers together on random and
   mutated messages.
 
-HMAC-SHA1 keys (the ICE passwords) are prepared once (:func:`prepared_mac`, the
-standard library's ``hmac`` object before any message) and copied for each
-message: :class:`Macs` keeps them by password. ``hmac.digest`` would pad the key
+HMAC-SHA1 keys (the ICE passwords) are prepared once (`prepared_mac`, the
+standard library's `hmac` object before any message) and copied for each
+message: `Macs` keeps them by password. `hmac.digest` would pad the key
 and hash it again on every call.
 """
 
@@ -69,24 +69,24 @@ _USERNAME, _PRIORITY, _MESSAGE_INTEGRITY = 0x0006, 0x0024, 0x0008
 _ICE_CONTROLLED, _ICE_CONTROLLING, _FINGERPRINT = 0x8029, 0x802A, 0x8028
 _XOR_MAPPED_ADDRESS, _USE_CANDIDATE = 0x0020, 0x0025
 
-#: the magic cookie, as it stands at bytes 4:8 of every RFC 5389 message
 COOKIE_BYTES = struct.pack("!I", _COOKIE)
-#: the first two bytes (the message type) of a binding request
+"""the magic cookie, as it stands at bytes 4:8 of every RFC 5389 message"""
 BINDING_REQUEST = b"\x00\x01"
-#: the first two bytes (the message type) of a binding success response
+"""the first two bytes (the message type) of a binding request"""
 BINDING_SUCCESS = b"\x01\x01"
+"""the first two bytes (the message type) of a binding success response"""
 
 
 # --- HMAC-SHA1 ---------------------------------------------------------------------
 
-#: an HMAC-SHA1 key: the password's bytes, or the same made by :func:`prepared_mac`
 Key = bytes | hmac.HMAC
+"""an HMAC-SHA1 key: the password's bytes, or the same made by `prepared_mac`"""
 
 
 def prepared_mac(key: bytes) -> hmac.HMAC:
-    """HMAC-SHA1 with ``key``, before any message: the key schedule (the padded
+    """HMAC-SHA1 with `key`, before any message: the key schedule (the padded
     key's inner and outer hash states, RFC 2104) done once. Each message is
-    signed or checked on a ``copy()`` of it."""
+    signed or checked on a `copy()` of it."""
     return hmac.new(key, digestmod=hashlib.sha1)
 
 
@@ -98,7 +98,7 @@ def _digest(key: Key, message: bytes) -> bytes:
 
 class Macs:
     """The ICE passwords of one selected pair, each prepared once
-    (:func:`prepared_mac`). A pair has two, the local and the remote one, which
+    (`prepared_mac`). A pair has two, the local and the remote one, which
     do not change (new ones come with a new pair), so a third clears the cache.
 
     Called with a password, returns its prepared HMAC."""
@@ -127,13 +127,13 @@ def _attribute(kind: int, value: bytes) -> bytes:
 
 
 def _fingerprint(message: bytes) -> int:
-    """FINGERPRINT of ``message``, up to the attribute, with a header length
+    """FINGERPRINT of `message`, up to the attribute, with a header length
     that counts it (RFC 8489 14.7)."""
     return (binascii.crc32(message) ^ _FINGERPRINT_XOR) & 0xFFFFFFFF
 
 
 def _signed(kind: int, transaction_id: bytes, body: bytes, key: Key) -> bytes:
-    """Header, ``body``, MESSAGE-INTEGRITY and FINGERPRINT, as aioice's
+    """Header, `body`, MESSAGE-INTEGRITY and FINGERPRINT, as aioice's
     add_message_integrity makes them."""
     # MESSAGE-INTEGRITY covers the header with a length that includes itself
     header = struct.pack("!HHI12s", kind, len(body) + 24, _COOKIE, transaction_id)
@@ -207,7 +207,7 @@ def binding_request(
 ) -> bytes:
     """An ICE binding request (RFC 8445 7.1.1) with MESSAGE-INTEGRITY and
     FINGERPRINT, as aioice's Connection.build_request would make it
-    (``use_candidate``: its ``nominate``, for a controlling agent)."""
+    (`use_candidate`: its `nominate`, for a controlling agent)."""
     body = _request_body(
         username, priority, controlling, tie_breaker, use_candidate and controlling
     )
@@ -218,11 +218,11 @@ def binding_request(
 
 
 class AskAioice:
-    """What :func:`scan` returns for a message outside the form it reads."""
+    """What `scan` returns for a message outside the form it reads."""
 
 
-#: :func:`scan`'s answer for a message only aioice's parser may judge
 ASK_AIOICE = AskAioice()
+"""`scan`'s answer for a message only aioice's parser may judge"""
 
 # the attributes scan checks as aioice's parser does, by aioice's names
 _BY_HAND = {
@@ -246,8 +246,8 @@ def _aioice_attributes() -> frozenset[int]:
 
 def scan(data: bytes) -> tuple[dict[str, Any], int | None] | AskAioice | None:
     """Walk a STUN message as aioice's parse_message does: its attributes (by
-    aioice's names) and the offset of its MESSAGE-INTEGRITY; ``None`` where
-    aioice refuses the message; :data:`ASK_AIOICE` where it holds something
+    aioice's names) and the offset of its MESSAGE-INTEGRITY; `None` where
+    aioice refuses the message; `ASK_AIOICE` where it holds something
     this does not check (an attribute aioice reads and this does not, or a
     value cut short by the datagram's end)."""
     if len(data) < 20 or len(data) != 20 + int.from_bytes(data[2:4], "big"):
@@ -295,7 +295,7 @@ def scan(data: bytes) -> tuple[dict[str, Any], int | None] | AskAioice | None:
 
 
 def _integrity_matches(data: bytes, offset: int, key: Key) -> bool:
-    """Whether the 20-byte MESSAGE-INTEGRITY at ``offset`` is right for ``key``
+    """Whether the 20-byte MESSAGE-INTEGRITY at `offset` is right for `key`
     (computed with a header length that ends with it, RFC 8489 14.5)."""
     header = data[:2] + struct.pack("!H", offset - 20 + 24) + data[4:20]
     expected = _digest(key, header + data[20:offset])
@@ -303,7 +303,7 @@ def _integrity_matches(data: bytes, offset: int, key: Key) -> bool:
 
 
 def _read(data: bytes) -> Any:
-    """aioice's own reading of a STUN message, or ``None`` where aioice refuses
+    """aioice's own reading of a STUN message, or `None` where aioice refuses
     it."""
     from aioice import stun as aioice_stun
 
@@ -317,13 +317,13 @@ def authenticated(
     data: bytes, password: str, mac: Callable[[str], hmac.HMAC]
 ) -> dict[str, Any] | None:
     """The attributes of a STUN message, by their aioice names, if aioice
-    reads it and its MESSAGE-INTEGRITY is right for ``password``; else
-    ``None``. What rtcstate takes from the network, aioice takes too.
+    reads it and its MESSAGE-INTEGRITY is right for `password`; else
+    `None`. What rtcstate takes from the network, aioice takes too.
 
-    ``mac(password)`` gives the password prepared for HMAC (a :class:`Macs`).
+    `mac(password)` gives the password prepared for HMAC (a `Macs`).
     The common form (the attributes ICE keepalives and their answers carry) is
-    read by hand (:func:`scan`), as strictly as aioice's parser reads it;
-    anything else goes to that parser (:func:`_read`).
+    read by hand (`scan`), as strictly as aioice's parser reads it;
+    anything else goes to that parser (`_read`).
     """
     scanned = scan(data)
     if isinstance(scanned, AskAioice):

@@ -1,37 +1,45 @@
-"""Test helpers for applications: negotiation, a faulty UDP link between two
+r"""Test helpers for applications: negotiation, a faulty UDP link between two
 peers, and rtcstate's own soak and leak checks.
 
-:func:`negotiate` runs the offer/answer between two peers in one process and
-:func:`connect` also waits until both read ``connected``::
+[`negotiate`][rtcstate.testing.negotiate] runs the offer/answer between two peers
+in one process and [`connect`][rtcstate.testing.connect] also waits until both read
+`connected`:
 
-    a, b = rtcstate.PeerConnection(), rtcstate.PeerConnection()
-    a.createDataChannel("chat")
-    await connect(a, b)
+```python
+a, b = rtcstate.PeerConnection(), rtcstate.PeerConnection()
+a.createDataChannel("chat")
+await connect(a, b)
+```
 
-:class:`FaultyLink` is a UDP relay on 127.0.0.1. Rewrite each side's SDP with it
-before handing it to the other side (``negotiate(a, b, link=link)`` does), and
-the peers talk through the relay, which can cut, drop or delay each direction::
+[`FaultyLink`][rtcstate.testing.FaultyLink] is a UDP relay on 127.0.0.1. Rewrite each
+side's SDP with it before handing it to the other side
+(`negotiate(a, b, link=link)` does), and
+the peers talk through the relay, which can cut, drop or delay each direction:
 
-    async with FaultyLink() as link:
-        await a.setLocalDescription(await a.createOffer())
-        await b.setRemoteDescription(link.offer_to_answerer(a.localDescription))
-        await b.setLocalDescription(await b.createAnswer())
-        await a.setRemoteDescription(link.answer_to_offerer(b.localDescription))
-        ...
-        link.cut()          # both directions, silently
-        link.restore()
-        link.set_loss(0.3)  # 30 % random loss in both directions
-        link.set_filter(lambda data: data[:2] == b"\x00\x01")  # no STUN requests
+```python
+async with FaultyLink() as link:
+    await a.setLocalDescription(await a.createOffer())
+    await b.setRemoteDescription(link.offer_to_answerer(a.localDescription))
+    await b.setLocalDescription(await b.createAnswer())
+    await a.setRemoteDescription(link.answer_to_offerer(b.localDescription))
+    ...
+    link.cut()          # both directions, silently
+    link.restore()
+    link.set_loss(0.3)  # 30 % random loss in both directions
+    link.set_filter(lambda data: data[:2] == b"\x00\x01")  # no STUN requests
+```
 
 It relays one ICE transport: a session with a BUNDLE group (the first m-line's
 transport is the one relayed), or a single m-line. Everything it
 does is bounded (packets relayed, packets held for delay) and it closes its
-sockets on :meth:`FaultyLink.close`.
+sockets on [`FaultyLink.close`][rtcstate.testing.FaultyLink.close].
 
-:func:`fault_schedule` and :func:`apply_faults` play random, seeded faults on a
-link; :func:`soak` and :func:`connect_close_cycles` use them and
-:class:`Footprint` to check rtcstate itself on this machine (the benchmarks
-``soak.py`` and ``leaks.py`` run them at length).
+[`fault_schedule`][rtcstate.testing.fault_schedule] and
+[`apply_faults`][rtcstate.testing.apply_faults] play random, seeded faults on a link;
+[`soak`][rtcstate.testing.soak] and
+[`connect_close_cycles`][rtcstate.testing.connect_close_cycles] use them and
+[`Footprint`][rtcstate.testing.Footprint] to check rtcstate itself on this machine (the
+benchmarks `soak.py` and `leaks.py` run them at length).
 """
 
 from __future__ import annotations
@@ -73,8 +81,6 @@ __all__ = [
     "soak",
 ]
 
-#: Short liveness timers for tests: a cut reads ``disconnected`` after 0.6 s
-#: and ``failed`` after 1.5 s. Vary them with ``dataclasses.replace``.
 FAST_LIVENESS = LivenessConfig(
     keepalive_interval=0.2,
     probe_after=0.3,
@@ -83,6 +89,8 @@ FAST_LIVENESS = LivenessConfig(
     disconnected_timeout=0.6,
     failed_timeout=1.5,
 )
+"""Short liveness timers for tests: a cut reads `disconnected` after 0.6 s
+and `failed` after 1.5 s. Vary them with `dataclasses.replace`."""
 
 Which = Literal["both", "to_offerer", "to_answerer"]
 
@@ -96,8 +104,8 @@ class Direction:
     delay: float = 0.0
     forwarded: int = 0
     dropped: int = 0
-    #: STUN binding requests seen (forwarded or not): keepalives and checks
     stun_requests: int = 0
+    """STUN binding requests seen (forwarded or not): keepalives and checks"""
     drop: Callable[[bytes], bool] | None = None
     _dest: tuple[str, int] | None = field(default=None, repr=False)
 
@@ -249,12 +257,12 @@ class FaultyLink:
             direction.cut = True
 
     def restore(self, which: Which = "both") -> None:
-        """Undo :meth:`cut`."""
+        """Undo [`cut`][rtcstate.testing.FaultyLink.cut]."""
         for direction in self._directions(which):
             direction.cut = False
 
     def set_loss(self, rate: float, which: Which = "both") -> None:
-        """Drop each packet with probability ``rate`` (0 to 1)."""
+        """Drop each packet with probability `rate` (0 to 1)."""
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"loss rate must be between 0 and 1, not {rate!r}")
         for direction in self._directions(which):
@@ -263,7 +271,7 @@ class FaultyLink:
     def set_filter(
         self, drop: Callable[[bytes], bool] | None, which: Which = "both"
     ) -> None:
-        """Drop each packet for which ``drop(data)`` is true; ``None`` removes
+        """Drop each packet for which `drop(data)` is true; `None` removes
         the filter. For example, an ICE-lite server that answers only binding
         requests carrying USE-CANDIDATE."""
         if drop is not None and not callable(drop):
@@ -272,7 +280,7 @@ class FaultyLink:
             direction.drop = drop
 
     def set_delay(self, seconds: float, which: Which = "both") -> None:
-        """Hold each packet ``seconds`` before forwarding it (0 to 10)."""
+        """Hold each packet `seconds` before forwarding it (0 to 10)."""
         if not 0.0 <= seconds <= 10.0:
             raise ValueError(f"delay must be between 0 and 10 s, not {seconds!r}")
         for direction in self._directions(which):
@@ -331,12 +339,13 @@ class FaultyLink:
 
 
 class Negotiator(Protocol):
-    """What :func:`negotiate` calls on a peer: aiortc's offer/answer methods.
+    """What [`negotiate`][rtcstate.testing.negotiate] calls on a peer: aiortc's
+    offer/answer methods.
 
-    An aiortc ``RTCPeerConnection`` (so a :class:`~rtcstate.PeerConnection`) is
+    An aiortc `RTCPeerConnection` (so a [`PeerConnection`][rtcstate.PeerConnection]) is
     one; wrap another implementation in an object with these to negotiate with
-    it. ``localDescription`` must hold the complete description (gathering
-    done) once ``setLocalDescription`` returns, as aiortc's does.
+    it. `localDescription` must hold the complete description (gathering
+    done) once `setLocalDescription` returns, as aiortc's does.
     """
 
     @property
@@ -364,7 +373,7 @@ _NEGOTIATOR_METHODS = (
 
 
 def _negotiator(peer: object, role: str) -> Negotiator:
-    """The object to negotiate with: a watcher's connection, else ``peer``."""
+    """The object to negotiate with: a watcher's connection, else `peer`."""
     if isinstance(peer, ConnectionWatcher):
         return peer.pc
     if not all(callable(getattr(peer, name, None)) for name in _NEGOTIATOR_METHODS):
@@ -395,19 +404,19 @@ async def negotiate(
 ) -> None:
     """Offer/answer between two peers in one process, with complete descriptions.
 
-    ``offerer`` offers what it has (create its data channels and transceivers
-    first) and ``answerer`` answers. Each description is handed over once its
+    `offerer` offers what it has (create its data channels and transceivers
+    first) and `answerer` answers. Each description is handed over once its
     side has gathered its candidates (no trickle). A watcher from
-    :func:`~rtcstate.watch` stands for its connection.
+    [`watch`][rtcstate.watch] stands for its connection.
 
-    :param link: a started :class:`FaultyLink`: both descriptions are rewritten
-        so that the peers talk through it.
+    :param link: a started [`FaultyLink`][rtcstate.testing.FaultyLink]: both
+        descriptions are rewritten so that the peers talk through it.
     :param mangle: rewrites the SDP of both descriptions on their way (after
-        ``link``), for example to remove the candidates.
+        `link`), for example to remove the candidates.
     :param mangle_offer: rewrites the offer's SDP only.
     :param mangle_answer: rewrites the answer's SDP only.
-    :raises TypeError: for a peer that cannot negotiate, or ``mangle`` given
-        with ``mangle_offer`` or ``mangle_answer``.
+    :raises TypeError: for a peer that cannot negotiate, or `mangle` given
+        with `mangle_offer` or `mangle_answer`.
     """
     if mangle is not None:
         if mangle_offer is not None or mangle_answer is not None:
@@ -441,20 +450,21 @@ async def connect(
     link: FaultyLink | None = None,
     mangle: Callable[[str], str] | None = None,
 ) -> None:
-    """:func:`negotiate`, then wait until both peers read ``connected``.
+    """[`negotiate`][rtcstate.testing.negotiate], then wait until both peers read
+    `connected`.
 
-    Each peer is a :class:`~rtcstate.PeerConnection` or a watcher from
-    :func:`~rtcstate.watch` (their W3C ``connectionState`` is read), or a plain
-    aiortc ``RTCPeerConnection`` (aiortc's own). The offerer must have
+    Each peer is a [`PeerConnection`][rtcstate.PeerConnection] or a watcher from
+    [`watch`][rtcstate.watch] (their W3C `connectionState` is read), or a plain
+    aiortc `RTCPeerConnection` (aiortc's own). The offerer must have
     something to negotiate: a data channel, a track or a transceiver.
 
-    :param timeout: seconds both have, together, to read ``connected`` once
+    :param timeout: seconds both have, together, to read `connected` once
         the negotiation is done.
-    :param link: as for :func:`negotiate`.
-    :param mangle: as for :func:`negotiate`.
-    :raises asyncio.TimeoutError: when ``timeout`` passes first.
-    :raises UnreachableStateError: when a peer can no longer read ``connected``
-        (``failed`` or ``closed``).
+    :param link: as for [`negotiate`][rtcstate.testing.negotiate].
+    :param mangle: as for [`negotiate`][rtcstate.testing.negotiate].
+    :raises asyncio.TimeoutError: when `timeout` passes first.
+    :raises UnreachableStateError: when a peer can no longer read `connected`
+        (`failed` or `closed`).
     :raises TypeError: for a peer that is none of these.
     :raises ValueError: when the offer has no m-line: nothing could connect.
     """
@@ -483,7 +493,7 @@ async def connect(
 
 
 async def _aiortc_connected(pc: RTCPeerConnection, timeout: float) -> None:
-    """Wait until aiortc's own ``connectionState`` is ``connected``."""
+    """Wait until aiortc's own `connectionState` is `connected`."""
     from . import UnreachableStateError  # the package's name for it
 
     changed = asyncio.Event()
@@ -512,11 +522,11 @@ async def _aiortc_connected(pc: RTCPeerConnection, timeout: float) -> None:
 
 @dataclass
 class Fault:
-    """One fault of a schedule: ``kind`` from ``at`` seconds for ``duration``.
+    """One fault of a schedule: `kind` from `at` seconds for `duration`.
 
-    ``kind`` is ``"cut"`` (both directions), ``"oneway"`` (``detail`` names the
-    direction), ``"loss"`` (``detail`` is the rate), ``"delay"`` (``detail`` in
-    seconds) or ``"permanent"`` (a cut that is never restored).
+    `kind` is `"cut"` (both directions), `"oneway"` (`detail` names the
+    direction), `"loss"` (`detail` is the rate), `"delay"` (`detail` in
+    seconds) or `"permanent"` (a cut that is never restored).
     """
 
     at: float
@@ -532,12 +542,12 @@ class Fault:
 def fault_schedule(
     rng: random.Random, seconds: float, liveness: LivenessConfig
 ) -> list[Fault]:
-    """Random faults for one link over ``seconds``, drawn from ``rng``.
+    """Random faults for one link over `seconds`, drawn from `rng`.
 
     Every temporary fault is short enough that it can never reach
-    ``liveness.failed_timeout``, and the link has time to recover after each;
+    `liveness.failed_timeout`, and the link has time to recover after each;
     about one schedule in three ends with a permanent cut, early enough to
-    reach ``failed``. The same ``rng`` state gives the same schedule.
+    reach `failed`. The same `rng` state gives the same schedule.
     """
     faults: list[Fault] = []
     limit = liveness.failed_timeout
@@ -565,7 +575,7 @@ def fault_schedule(
 
 
 async def apply_faults(link: FaultyLink, faults: list[Fault], start: float) -> None:
-    """Play ``faults`` on ``link``, each at ``start + fault.at`` (loop time), and
+    """Play `faults` on `link`, each at `start + fault.at` (loop time), and
     undo each after its duration (all but a permanent cut)."""
     loop = asyncio.get_running_loop()
     for fault in faults:
@@ -591,19 +601,19 @@ async def apply_faults(link: FaultyLink, faults: list[Fault], start: float) -> N
 
 @dataclass
 class SoakResult:
-    """What one pair of a :func:`soak` did."""
+    """What one pair of a [`soak`][rtcstate.testing.soak] did."""
 
     index: int
     faults: list[Fault]
-    #: the state its faults imply at the end: ``failed`` or ``connected``
     expected: str
+    """the state its faults imply at the end: `failed` or `connected`"""
     final: str = ""
-    #: the offerer's state history
     history: list[StateChange] = field(default_factory=list)
-    #: changes that are not a transition of the state graph
+    """the offerer's state history"""
     invalid: list[str] = field(default_factory=list)
-    #: what was raised (``"error"`` events, the loop's exception handler)
+    """changes that are not a transition of the state graph"""
     errors: list[str] = field(default_factory=list)
+    """what was raised (`"error"` events, the loop's exception handler)"""
 
     @property
     def ok(self) -> bool:
@@ -613,13 +623,14 @@ class SoakResult:
 async def soak(
     pairs: int, seconds: float, seed: int, liveness: LivenessConfig
 ) -> list[SoakResult]:
-    """Run ``pairs`` rtcstate pairs with ``liveness``, each through its own
-    :class:`FaultyLink` with a :func:`fault_schedule` of its own, for ``seconds``.
+    """Run `pairs` rtcstate pairs with `liveness`, each through its own
+    [`FaultyLink`][rtcstate.testing.FaultyLink] with a
+    [`fault_schedule`][rtcstate.testing.fault_schedule] of its own, for `seconds`.
 
     Each pair's offerer sends a data-channel message every 0.5 s. At the end
     each result says whether every recorded change was a transition of the
     state graph, what was raised, and whether the pair ended where its faults
-    lead. ``seed`` makes the run reproducible (as far as timing allows).
+    lead. `seed` makes the run reproducible (as far as timing allows).
     """
     rng = random.Random(seed)
     loop = asyncio.get_running_loop()
@@ -723,8 +734,9 @@ class Footprint:
 
 
 class CycleReport(NamedTuple):
-    """The :class:`Footprint` before and after :func:`connect_close_cycles`, and
-    how long the cycles took."""
+    """The [`Footprint`][rtcstate.testing.Footprint] before and after
+    [`connect_close_cycles`][rtcstate.testing.connect_close_cycles], and how long the
+    cycles took."""
 
     baseline: Footprint
     end: Footprint
@@ -760,9 +772,11 @@ async def connect_close_cycle() -> None:
 
 
 async def connect_close_cycles(cycles: int, warmup: int = 5) -> CycleReport:
-    """Run ``warmup`` then ``cycles`` :func:`connect_close_cycle`; the
-    :class:`Footprint` after the warm-up (caches, imports, aioice's mDNS state)
-    and at the end. Traces memory meanwhile, unless tracemalloc already does."""
+    """Run `warmup` then `cycles`
+    [`connect_close_cycle`][rtcstate.testing.connect_close_cycle]; the
+    [`Footprint`][rtcstate.testing.Footprint] after the warm-up (caches, imports,
+    aioice's mDNS state) and at the end. Traces memory meanwhile, unless tracemalloc
+    already does."""
     started = not tracemalloc.is_tracing()
     if started:
         tracemalloc.start()

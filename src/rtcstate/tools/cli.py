@@ -1,4 +1,4 @@
-"""The ``rtcstate`` command (also ``python -m rtcstate``): the demo and the
+"""The `rtcstate` command (also `python -m rtcstate`): the demo and the
 timeline renderer."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _timeline(args: argparse.Namespace) -> int:
-    """``rtcstate timeline``: 0, or 2 with one line on stderr; the output file is
+    """`rtcstate timeline`: 0, or 2 with one line on stderr; the output file is
     written whole after the render, or not at all."""
 
     def fail(message: str) -> int:
@@ -84,8 +84,8 @@ def _timeline(args: argparse.Namespace) -> int:
 
 
 def _write_whole(path: Path, text: str) -> None:
-    """Write ``text`` to a new file beside ``path``, then rename it over ``path``:
-    a failure leaves no partial file, and an older ``path`` as it was."""
+    """Write `text` to a new file beside `path`, then rename it over `path`:
+    a failure leaves no partial file, and an older `path` as it was."""
     fd, temporary = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
     )

@@ -2,13 +2,16 @@
 
 One lane per ICE and DTLS transport and one for each aggregate state, per peer,
 coloured by state; hovering a segment shows its state, its span and the cause
-of the change that began it. :func:`render_causes` shows the causes as a table,
-which the HTML page has under the picture. The input is what
-``rtcstate demo --json`` prints, or what :func:`records` makes from a
-connection's ``state_history`` and ``transport_history``.
+of the change that began it.
+[`render_causes`][rtcstate.tools.timeline.render_causes] shows the causes as a table,
+which the HTML page has under the picture. The input is what `rtcstate demo --json`
+prints, or what [`records`][rtcstate.tools.timeline.records] makes from a connection's
+`state_history` and `transport_history`.
 
-    rtcstate demo --cut-after 2 --cut-for 4 --json > blip.jsonl
-    rtcstate timeline blip.jsonl -o blip.html
+```sh
+rtcstate demo --cut-after 2 --cut-for 4 --json > blip.jsonl
+rtcstate timeline blip.jsonl -o blip.html
+```
 """
 
 from __future__ import annotations
@@ -62,17 +65,17 @@ _WIDTHS = dict(
 
 
 def text_width(text: str, size: float, bold: bool = False) -> float:
-    """A generous estimate of the width of ``text`` drawn in ``sans-serif``.
+    """A generous estimate of the width of `text` drawn in `sans-serif`.
 
     Arial's widths and 15 % more (25 % in bold): DejaVu Sans, the usual
-    ``sans-serif`` on Linux, is about 13 % wider than Arial.
+    `sans-serif` on Linux, is about 13 % wider than Arial.
     """
     units = sum(_WIDTHS.get(c, 1000) for c in text)
     return units * size / 1000 * (1.25 if bold else 1.15)
 
 
 def _luminance(colour: str) -> float:
-    """The relative luminance of ``#rrggbb`` (WCAG 2)."""
+    """The relative luminance of `#rrggbb` (WCAG 2)."""
     channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     r, g, b = (
         c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels
@@ -81,13 +84,13 @@ def _luminance(colour: str) -> float:
 
 
 def contrast(one: str, other: str) -> float:
-    """The WCAG contrast ratio of two ``#rrggbb`` colours, from 1 to 21."""
+    """The WCAG contrast ratio of two `#rrggbb` colours, from 1 to 21."""
     light, dark = sorted((_luminance(one), _luminance(other)), reverse=True)
     return (light + 0.05) / (dark + 0.05)
 
 
 def text_colour(fill: str) -> str:
-    """Black or white, whichever reads better on ``fill``."""
+    """Black or white, whichever reads better on `fill`."""
     return max(("#000000", "#ffffff"), key=lambda ink: contrast(ink, fill))
 
 
@@ -187,7 +190,7 @@ def _lanes(
 
 
 def _cause_text(cause: object) -> str:
-    """A state record's cause as :class:`~rtcstate.events.Cause` prints it."""
+    """A state record's cause as [`Cause`][rtcstate.Cause] prints it."""
     if not isinstance(cause, Mapping):
         return str(cause or "")
     if "text" in cause:  # older records() output
@@ -203,11 +206,11 @@ def _cause_text(cause: object) -> str:
 
 
 def _close_with_the_connection(lanes: Mapping[str, _Lane]) -> None:
-    """End every lane at ``closed`` when the connection closes.
+    """End every lane at `closed` when the connection closes.
 
-    ``close()`` closes every transport, but the histories record only the two
-    aggregate states' change to ``closed``, no transport change; without this a
-    closed connection's transports would go on showing ``connected``.
+    `close()` closes every transport, but the histories record only the two
+    aggregate states' change to `closed`, no transport change; without this a
+    closed connection's transports would go on showing `connected`.
     """
     main = lanes.get("connectionState")
     if main is None or not main.changes or main.changes[-1][1] != "closed":
@@ -220,7 +223,7 @@ def _close_with_the_connection(lanes: Mapping[str, _Lane]) -> None:
 
 
 def _el(tag: str, text: str | None = None, /, **attrs: object) -> str:
-    """One SVG element; ``font_size=`` gives ``font-size=``, ``class_=`` ``class=``."""
+    """One SVG element; `font_size=` gives `font-size=`, `class_=` `class=`."""
     rendered = " ".join(
         f'{k.rstrip("_").replace("_", "-")}="{escape(str(v))}"'
         for k, v in attrs.items()
@@ -254,7 +257,7 @@ def _callouts(
     segments: list[_Segment], left_edge: float, right_edge: float
 ) -> tuple[list[bool], list[tuple[list[_Segment], str, _Note]]]:
     """Which segments have room for their state's name inside, and a label below
-    the lane for each run of those that have not: ``"new → checking"`` beside a
+    the lane for each run of those that have not: `"new → checking"` beside a
     line from the run's middle, in rows that do not overlap."""
     inside = [
         seg.right - seg.left >= text_width(seg.state, _SEGMENT) + 6 for seg in segments
@@ -292,7 +295,7 @@ def render_svg(
     heading: bool = True,
     width: int = 1000,
 ) -> str:
-    """An SVG document of the timeline of ``items`` (timeline records).
+    """An SVG document of the timeline of `items` (timeline records).
 
     Each state's name is written inside its segment, or, where the segment is
     too short for it, below the lane beside a line to the segment.
@@ -449,8 +452,8 @@ def render_svg(
 
 @dataclass
 class _Note:
-    """A note's line (at ``x``) and its label's row (0 is nearest the lanes) and
-    box, from ``left`` to ``right``."""
+    """A note's line (at `x`) and its label's row (0 is nearest the lanes) and
+    box, from `left` to `right`."""
 
     x: float
     row: int
@@ -467,12 +470,12 @@ class _Note:
 def _place_notes(
     notes: list[tuple[float, float]], right_edge: float, left_edge: float = 2
 ) -> list[_Note]:
-    """Rows and sides for labels of widths ``w`` beside lines at ``x`` for each
-    ``(x, w)`` in ``notes``, so that no two labels overlap and, where it can be
+    """Rows and sides for labels of widths `w` beside lines at `x` for each
+    `(x, w)` in `notes`, so that no two labels overlap and, where it can be
     had, no line crosses a label.
 
     A label sits right of its line, or left of it when it would pass
-    ``right_edge``; in the lowest row where it fits. A line runs from its label's
+    `right_edge`; in the lowest row where it fits. A line runs from its label's
     row down to the lanes, through the rows below.
     """
     placed: list[_Note] = []
@@ -535,8 +538,9 @@ def _tick(end: float) -> float:
 def render_html(
     items: Iterable[Mapping[str, Any]], title: str = "rtcstate timeline"
 ) -> str:
-    """A self-contained HTML page: the SVG timeline of ``items``, and under it
-    the table of what happened (:func:`render_causes`)."""
+    """A self-contained HTML page: the SVG timeline of `items`, and under it
+    the table of what happened
+    ([`render_causes`][rtcstate.tools.timeline.render_causes])."""
     items = list(items)
     return (
         "<!doctype html>\n<html><head><meta charset='utf-8'>"
@@ -569,8 +573,8 @@ class _Moment:
 
 def render_causes(items: Iterable[Mapping[str, Any]]) -> str:
     """An HTML table of what happened: the notes, and each transport change or
-    ``close()`` with the changes of ``connectionState`` and
-    ``iceConnectionState`` it caused, one row for each.
+    `close()` with the changes of `connectionState` and
+    `iceConnectionState` it caused, one row for each.
 
     The timeline shows the same on hover; the table shows it all at once.
     """
@@ -641,9 +645,9 @@ def render_causes(items: Iterable[Mapping[str, Any]]) -> str:
 
 
 def load(path: str) -> list[dict[str, Any]]:
-    """Read timeline records: JSON lines (the demo's ``--json``) or a JSON list.
+    """Read timeline records: JSON lines (the demo's `--json`) or a JSON list.
 
-    :param path: a file, or ``-`` for standard input.
+    :param path: a file, or `-` for standard input.
     :raises ValueError: when the text is not timeline records; the message names
         the file and the line (or the list item) that is wrong.
     :raises OSError: when the file cannot be read.

@@ -15,7 +15,7 @@ consent checks:
 
 Medians over the rounds, with min-max, printed as a Markdown table.
 
-    python benchmarks/networks.py [--pairs 20] [--seconds 15] [--rounds 2]
+    python benchmarks/cost/networks.py [--pairs 20] [--seconds 15] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from rtcstate import stun
 from rtcstate.testing import negotiate
 
 # the tests' coturn server (tests/support/turn.py), from the repository's root
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.support.turn import TurnServer
 
 PATHS = ("host", "relay/udp", "relay/tcp")

@@ -8,7 +8,7 @@ figure ended from its baseline. The cycles are
 ``rtcstate.testing.connect_close_cycles``; a short run is in the tests
 (tests/test_leaks.py).
 
-    python benchmarks/leaks.py [cycles]        # default 300
+    python benchmarks/reliability/leaks.py [cycles]        # default 300
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ each in its own process, over ROUNDS rounds; medians, min-max and the
 rtcstate/aiortc ratio are printed as a Markdown table. "Connection" is one
 peer connection (a pair is two); liveness is at its defaults.
 
-    python benchmarks/idle.py [--sizes 50 200 500] [--seconds 30] [--rounds 2]
+    python benchmarks/cost/idle.py [--sizes 50 200 500] [--seconds 30] [--rounds 2]
                               [--keepalive 1.0] [--svg docs/img/idle-cpu.svg]
 
 --keepalive K runs rtcstate with ``scaled_liveness(K)``: the defaults are K = 1.

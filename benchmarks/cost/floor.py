@@ -9,7 +9,7 @@ cost model in docs/benchmarks.md.
    are shared). The CPU per datagram sent or received is the floor under any
    keepalive scheme.
 
-    python benchmarks/floor.py [N] [seconds]      # default 200 10
+    python benchmarks/cost/floor.py [N] [seconds]      # default 200 10
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ through its own FaultyLink on 127.0.0.1, and for each the script measures:
 - keepalive (STUN binding) requests per second sent by the local side on a
   healthy idle connection.
 
-    python benchmarks/liveness.py            # about 3 minutes
-    python benchmarks/liveness.py --quick    # fewer trials, shorter waits
+    python benchmarks/detection/liveness.py            # about 3 minutes
+    python benchmarks/detection/liveness.py --quick    # fewer trials, shorter waits
 """
 
 from __future__ import annotations

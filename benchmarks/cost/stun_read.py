@@ -17,7 +17,7 @@ and a keepalive (USERNAME, PRIORITY, a role, MESSAGE-INTEGRITY, FINGERPRINT).
 
 Median over rounds of the time per message, in microseconds.
 
-    python benchmarks/stun_read.py [--rounds 15] [--number 20000]
+    python benchmarks/cost/stun_read.py [--rounds 15] [--number 20000]
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ of ``iceconnectionstatechange`` and ``connectionstatechange``.
 
 Plain aiortc has no counterpart: it reports none of these changes.
 
-    python benchmarks/latency.py [--live 200] [--flappers 8] [--seconds 60]
+    python benchmarks/detection/latency.py [--live 200] [--flappers 8] [--seconds 60]
 """
 
 from __future__ import annotations

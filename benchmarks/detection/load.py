@@ -11,7 +11,7 @@ whether the aiortc pair noticed anything, how many state changes the other
 pairs made (the target is none), the process's CPU load, the messages carried,
 and how late the loop ran its timers (its lag).
 
-    python benchmarks/load.py [--pairs 200] [--rate 2] [--size 256] [--cuts 5]
+    python benchmarks/detection/load.py [--pairs 200] [--rate 2] [--size 256] [--cuts 5]
 """
 
 from __future__ import annotations

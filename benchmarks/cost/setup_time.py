@@ -3,7 +3,7 @@
 Runs the two kinds alternately (A/B) in one process over this machine's own
 addresses and prints medians, min-max and the ratio of medians.
 
-    python benchmarks/setup_time.py [rounds]
+    python benchmarks/cost/setup_time.py [rounds]
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ directions and in one, loss, delay, and for some pairs a permanent cut. Then:
 The same seed gives the same schedules. The soak is ``rtcstate.testing.soak``;
 a short version runs in the tests (tests/test_soak.py).
 
-    python benchmarks/soak.py                       # 20 pairs, 60 s, default timers
-    python benchmarks/soak.py --pairs 4 --seconds 10 --fast --seed 3
+    python benchmarks/reliability/soak.py      # 20 pairs, 60 s, default timers
+    python benchmarks/reliability/soak.py --pairs 4 --seconds 10 --fast --seed 3
 """
 
 from __future__ import annotations

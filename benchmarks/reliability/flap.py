@@ -7,7 +7,7 @@ size of ``state_history`` (bounded by ``history_size``), the asyncio tasks and
 scheduled timers of the loop, and tracemalloc's traced memory, which must stay
 flat.
 
-    python benchmarks/flap.py [flaps]          # default 500
+    python benchmarks/reliability/flap.py [flaps]          # default 500
 """
 
 from __future__ import annotations

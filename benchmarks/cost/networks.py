@@ -169,8 +169,17 @@ async def main(args: Any) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pairs", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--pairs", type=int, default=20, help="pairs connected in each phase (N)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=15.0, help="measured window of each phase"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="rounds through every path and kind"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -160,10 +160,17 @@ async def main(pairs: int, rate: float, size: int, cuts: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pairs", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=2.0)
-    parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--cuts", type=int, default=5)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--pairs", type=int, default=200, help="busy pairs besides the two cut"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=2.0, help="messages per second, each way"
+    )
+    parser.add_argument("--size", type=int, default=256, help="bytes per message")
+    parser.add_argument("--cuts", type=int, default=5, help="cuts of both links")
     args = parser.parse_args()
     asyncio.run(main(args.pairs, args.rate, args.size, args.cuts))

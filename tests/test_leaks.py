@@ -1,6 +1,6 @@
-"""A short run of rtcstate.testing.connect_close_cycles (benchmarks/leaks.py runs
-it at length): connect, data, close, many times; file descriptors, tasks and
-memory come back to their baseline."""
+"""A short run of rtcstate.testing.connect_close_cycles
+(benchmarks/reliability/leaks.py runs it at length): connect, data, close, many
+times; file descriptors, tasks and memory come back to their baseline."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""A short soak (rtcstate.testing.soak, which benchmarks/soak.py runs at length):
-pairs through FaultyLinks with random, seeded faults; every path valid, nothing
-raised, every pair where its faults lead."""
+"""A short soak (rtcstate.testing.soak, which benchmarks/reliability/soak.py runs
+at length): pairs through FaultyLinks with random, seeded faults; every path
+valid, nothing raised, every pair where its faults lead."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ whether the aiortc pair noticed anything, how many state changes the other
 pairs made (the target is none), the process's CPU load, the messages carried,
 and how late the loop ran its timers (its lag).
 
-    python benchmarks/load.py [--pairs 200] [--rate 2] [--size 256] [--cuts 5]
+    python benchmarks/detection/load.py [--pairs 200] [--rate 2] [--size 256] [--cuts 5]
 """
 
 from __future__ import annotations
@@ -160,10 +160,17 @@ async def main(pairs: int, rate: float, size: int, cuts: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pairs", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=2.0)
-    parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--cuts", type=int, default=5)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--pairs", type=int, default=200, help="busy pairs besides the two cut"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=2.0, help="messages per second, each way"
+    )
+    parser.add_argument("--size", type=int, default=256, help="bytes per message")
+    parser.add_argument("--cuts", type=int, default=5, help="cuts of both links")
     args = parser.parse_args()
     asyncio.run(main(args.pairs, args.rate, args.size, args.cuts))

@@ -1,15 +1,16 @@
 """Idle cost at scale: CPU, RSS and packets, rtcstate against plain aiortc.
 
-For each N, connects N pairs of one kind in a fresh process, lets them settle,
-then measures over a window in which nothing happens but keepalives and consent
-checks: the process's CPU time, its RSS, the datagrams sent (STUN binding
-requests apart) and how often the event loop woke up. Kinds alternate (A/B),
-each in its own process, over ROUNDS rounds; medians, min-max and the
-rtcstate/aiortc ratio are printed as a Markdown table. "Connection" is one
-peer connection (a pair is two); liveness is at its defaults.
+For each N of --pairs, connects N pairs of one kind in a fresh process, lets
+them settle, then measures over a window of --seconds in which nothing happens
+but keepalives and consent checks: the process's CPU time, its RSS, the
+datagrams sent (STUN binding requests apart) and how often the event loop woke
+up. Kinds alternate (A/B), each in its own process, over --rounds rounds;
+medians, min-max and the rtcstate/aiortc ratio are printed as a Markdown table.
+"Connection" is one peer connection (a pair is two); liveness is at its
+defaults.
 
-    python benchmarks/idle.py [--sizes 50 200 500] [--seconds 30] [--rounds 2]
-                              [--keepalive 1.0] [--svg docs/img/idle-cpu.svg]
+    python benchmarks/cost/idle.py [--pairs 50 200 500] [--seconds 30] [--rounds 2]
+                                   [--keepalive 1.0] [--svg docs/img/idle-cpu.svg]
 
 --keepalive K runs rtcstate with ``scaled_liveness(K)``: the defaults are K = 1.
 """
@@ -152,8 +153,11 @@ def run_child(
             __file__,
             "--child",
             kind,
+            "--pairs",
             str(pairs),
+            "--seconds",
             str(seconds),
+            "--keepalive",
             str(keepalive),
         ],
         check=True,
@@ -255,24 +259,45 @@ def svg(results: dict[int, dict[str, list[dict[str, float]]]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 500])
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--keepalive", type=float, default=1.0)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        nargs="+",
+        default=[50, 200, 500],
+        help="pairs connected in each measurement (N), one or more",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=30.0, help="measured window, after settling"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="measurements of each kind, alternating"
+    )
+    parser.add_argument(
+        "--keepalive",
+        type=float,
+        default=1.0,
+        help="rtcstate's keepalive interval K (scaled_liveness)",
+    )
     parser.add_argument("--svg", help="write the CPU plot here")
-    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    # one measurement in this process, with one --pairs (what run_child starts)
+    parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
+        if len(args.pairs) != 1:
+            parser.error("--child measures one --pairs")
+        (pairs,) = args.pairs
         _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        kind, pairs, seconds, keepalive = [*args.child, "1.0"][:4]
-        result = child(kind, int(pairs), float(seconds), float(keepalive))
+        result = child(args.child, pairs, args.seconds, args.keepalive)
         print(json.dumps(asyncio.run(result)))
         return
     started = time.perf_counter()
     results: dict[int, dict[str, list[dict[str, float]]]] = {}
-    for pairs in args.sizes:
+    for pairs in args.pairs:
         results[pairs] = {kind: [] for kind in KINDS}
         for _ in range(args.rounds):
             for kind in KINDS:

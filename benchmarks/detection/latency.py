@@ -11,7 +11,7 @@ of ``iceconnectionstatechange`` and ``connectionstatechange``.
 
 Plain aiortc has no counterpart: it reports none of these changes.
 
-    python benchmarks/latency.py [--live 200] [--flappers 8] [--seconds 60]
+    python benchmarks/detection/latency.py [--live 200] [--flappers 8] [--seconds 60]
 """
 
 from __future__ import annotations
@@ -129,9 +129,18 @@ async def main(live: int, flappers: int, seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--live", type=int, default=200)
-    parser.add_argument("--flappers", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=60.0)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--live", type=int, default=200, help="idle connections (LIVE/2 pairs)"
+    )
+    parser.add_argument(
+        "--flappers", type=int, default=8, help="pairs whose links flap"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=60.0, help="how long the links flap"
+    )
     args = parser.parse_args()
     asyncio.run(main(args.live, args.flappers, args.seconds))

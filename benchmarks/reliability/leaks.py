@@ -8,19 +8,26 @@ figure ended from its baseline. The cycles are
 ``rtcstate.testing.connect_close_cycles``; a short run is in the tests
 (tests/test_leaks.py).
 
-    python benchmarks/leaks.py [cycles]        # default 300
+    python benchmarks/reliability/leaks.py [--cycles 300]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import sys
 
 from rtcstate.testing import connect_close_cycles
 
 
 def main() -> None:
-    cycles = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--cycles", type=int, default=300, help="cycles of connect, data, close"
+    )
+    cycles = parser.parse_args().cycles
     baseline, end, elapsed = asyncio.run(connect_close_cycles(cycles))
     print(f"{cycles} cycles of connect, data, close in {elapsed:.0f} s")
     print(f"  open fds:      {baseline.fds} -> {end.fds} ({end.fds - baseline.fds:+d})")

@@ -9,14 +9,16 @@ cost model in docs/benchmarks.md.
    are shared). The CPU per datagram sent or received is the floor under any
    keepalive scheme.
 
-    python benchmarks/floor.py [N] [seconds]      # default 200 10
+Each is measured over a window of --seconds; N is --count.
+
+    python benchmarks/cost/floor.py [--count 200] [--seconds 10]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import random
-import sys
 import time
 from typing import Any
 
@@ -111,5 +113,15 @@ async def main(count: int, seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    args = [float(a) for a in sys.argv[1:]]
-    asyncio.run(main(int(args[0]) if args else 200, args[1] if len(args) > 1 else 10))
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--count", type=int, default=200, help="timers, then UDP sockets (N)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="length of each window"
+    )
+    args = parser.parse_args()
+    asyncio.run(main(args.count, args.seconds))

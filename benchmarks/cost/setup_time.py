@@ -3,14 +3,14 @@
 Runs the two kinds alternately (A/B) in one process over this machine's own
 addresses and prints medians, min-max and the ratio of medians.
 
-    python benchmarks/setup_time.py [rounds]
+    python benchmarks/cost/setup_time.py [--rounds 20]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import statistics
-import sys
 
 from aiortc import RTCConfiguration, RTCPeerConnection
 
@@ -56,4 +56,12 @@ async def main(rounds: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 20))
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=20, help="set-ups of each kind, alternating"
+    )
+    args = parser.parse_args()
+    asyncio.run(main(args.rounds))

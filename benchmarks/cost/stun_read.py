@@ -17,7 +17,7 @@ and a keepalive (USERNAME, PRIORITY, a role, MESSAGE-INTEGRITY, FINGERPRINT).
 
 Median over rounds of the time per message, in microseconds.
 
-    python benchmarks/stun_read.py [--rounds 15] [--number 20000]
+    python benchmarks/cost/stun_read.py [--rounds 15] [--number 20000]
 """
 
 from __future__ import annotations
@@ -101,9 +101,16 @@ def builders() -> dict[str, dict[str, Callable[[], bytes]]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--number", type=int, default=20000)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=15, help="timings of each case, alternating"
+    )
+    parser.add_argument(
+        "--number", type=int, default=20000, help="calls timed in each round"
+    )
     args = parser.parse_args()
     data, read = messages(), readers()
     for name, message in data.items():  # both read it, and alike

@@ -7,14 +7,14 @@ size of ``state_history`` (bounded by ``history_size``), the asyncio tasks and
 scheduled timers of the loop, and tracemalloc's traced memory, which must stay
 flat.
 
-    python benchmarks/flap.py [flaps]          # default 500
+    python benchmarks/reliability/flap.py [--flaps 500]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
-import sys
 import time
 import tracemalloc
 
@@ -74,4 +74,12 @@ async def main(flaps: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 500))
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--flaps", type=int, default=500, help="cuts and restores of the link"
+    )
+    args = parser.parse_args()
+    asyncio.run(main(args.flaps))

@@ -12,8 +12,8 @@ through its own FaultyLink on 127.0.0.1, and for each the script measures:
 - keepalive (STUN binding) requests per second sent by the local side on a
   healthy idle connection.
 
-    python benchmarks/liveness.py            # about 3 minutes
-    python benchmarks/liveness.py --quick    # fewer trials, shorter waits
+    python benchmarks/detection/liveness.py            # about 3 minutes
+    python benchmarks/detection/liveness.py --quick    # fewer trials, shorter waits
 """
 
 from __future__ import annotations
@@ -250,8 +250,13 @@ async def main(quick: bool) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer trials, shorter waits"
+    )
     args = parser.parse_args()
     webrtc.allow_loopback()
     asyncio.run(main(args.quick))

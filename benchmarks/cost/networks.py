@@ -15,7 +15,7 @@ consent checks:
 
 Medians over the rounds, with min-max, printed as a Markdown table.
 
-    python benchmarks/networks.py [--pairs 20] [--seconds 15] [--rounds 2]
+    python benchmarks/cost/networks.py [--pairs 20] [--seconds 15] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from rtcstate import stun
 from rtcstate.testing import negotiate
 
 # the tests' coturn server (tests/support/turn.py), from the repository's root
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.support.turn import TurnServer
 
 PATHS = ("host", "relay/udp", "relay/tcp")
@@ -169,8 +169,17 @@ async def main(args: Any) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pairs", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--pairs", type=int, default=20, help="pairs connected in each phase (N)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=15.0, help="measured window of each phase"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="rounds through every path and kind"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -12,8 +12,9 @@ directions and in one, loss, delay, and for some pairs a permanent cut. Then:
 The same seed gives the same schedules. The soak is ``rtcstate.testing.soak``;
 a short version runs in the tests (tests/test_soak.py).
 
-    python benchmarks/soak.py                       # 20 pairs, 60 s, default timers
-    python benchmarks/soak.py --pairs 4 --seconds 10 --fast --seed 3
+    python benchmarks/reliability/soak.py [--pairs 20] [--seconds 60] [--seed 1]
+                                          [--fast]
+    python benchmarks/reliability/soak.py --pairs 4 --seconds 10 --fast --seed 3
 """
 
 from __future__ import annotations
@@ -28,10 +29,17 @@ from rtcstate.testing import FAST_LIVENESS, soak
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pairs", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--seed", type=int, default=1)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--pairs", type=int, default=20, help="pairs, each on a link")
+    parser.add_argument(
+        "--seconds", type=float, default=60, help="how long faults are played"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, help="draws the faults' schedules"
+    )
     parser.add_argument("--fast", action="store_true", help="short liveness timers")
     args = parser.parse_args()
     config = FAST_LIVENESS if args.fast else rtcstate.LivenessConfig()

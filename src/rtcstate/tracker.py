@@ -159,16 +159,16 @@ class StateTracker:
 
     def transport_states(self) -> dict[str, str]:
         """Label -> state of every counted transport, for logs and debugging."""
-        ice, dtls = self._transports.snapshots()
+        # labels and the states last derived only: nothing read from aiortc
+        # here (repr() calls this)
         out: dict[str, str] = {}
-        for key, snap in ice.items():
-            state = self._machine.ice_transport_state(key)
-            if state is not None:
-                out[snap.label] = state.value
-        for dtls_key, dtls_snap in dtls.items():
-            dtls_state = self._machine.dtls_transport_state(dtls_key)
-            if dtls_state is not None:
-                out[dtls_snap.label] = dtls_state.value
+        machine, label = self._machine, self._transports.label
+        for ice in self._transports.ice:
+            if (state := machine.ice_transport_state(ice)) is not None:
+                out[label(ice)] = state.value
+        for dtls in self._transports.dtls:
+            if (dtls_state := machine.dtls_transport_state(dtls)) is not None:
+                out[label(dtls)] = dtls_state.value
         return out
 
     async def wait_for(

@@ -87,7 +87,13 @@ class Transports:
 
     @property
     def ice(self) -> list[RTCIceTransport]:
+        """The counted ICE transports."""
         return list(self._ice)
+
+    @property
+    def dtls(self) -> list[RTCDtlsTransport]:
+        """The counted DTLS transports."""
+        return list(self._dtls)
 
     def __contains__(self, transport: object) -> bool:
         return transport in self._ice or transport in self._dtls

@@ -141,3 +141,46 @@ async def test_watch_warns_when_the_connection_already_has_state_listeners() -> 
 async def test_close_on_remote_hangup_must_be_a_bool() -> None:
     with pytest.raises(TypeError, match="close_on_remote_hangup must be a bool"):
         rtcstate.PeerConnection(close_on_remote_hangup="yes")  # type: ignore[arg-type]
+
+
+async def test_closing_in_the_failed_handler_leaves_the_teardown_to_aiortc(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The application closes as soon as it reads "failed", before rtcstate's
+    # stop on expired consent has run: that stop must then do nothing, or it
+    # closes ICE under a still-running SCTP transport.
+    from rtcstate import _shims
+
+    ended: list[object] = []
+    end_consent = _shims.end_consent
+
+    def spy(transport: object) -> object:
+        ended.append(transport)
+        return end_consent(transport)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_shims, "end_consent", spy)
+    async with FaultyLink(seed=5) as link:
+        a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
+        b = RTCPeerConnection(config())
+        closing: list[asyncio.Future[None]] = []
+        a.on(
+            "connectionstatechange",
+            lambda: (
+                a.connectionState == "failed"
+                and closing.append(asyncio.ensure_future(a.close()))
+            ),
+        )
+        try:
+            a.createDataChannel("x")
+            await connect(a, b, link=link, timeout=TIMEOUT)
+            link.cut()
+            for _ in range(200):
+                if closing:
+                    break
+                await asyncio.sleep(0.05)
+            assert closing, a.connectionState
+            await asyncio.gather(*closing)
+            assert a.connectionState == "closed"
+            assert ended == []  # aiortc's close() did the teardown, in order
+        finally:
+            await asyncio.gather(a.close(), b.close())

@@ -173,7 +173,14 @@ class Transports:
         What runs over the transport stops first, in the order aiortc's own
         close() uses (SCTP, then DTLS), so that nothing is left writing to a
         dead socket; then ICE, which aiortc then reports as "failed".
+
+        Nothing is done for a transport no longer counted: once the application
+        called close() (often from its "failed" handler, before this runs),
+        aiortc's own close() stops everything in that order, and closing ICE
+        first here would leave SCTP writing to a closed DTLS transport.
         """
+        if transport not in self._ice:
+            return
         sctp = self._pc.sctp
         for dtls in [d for d in self._dtls if d.transport is transport]:
             if sctp is not None and sctp.transport is dtls:

@@ -102,14 +102,18 @@ class LivenessDriver:
     # A packet only moves the monitor's deadlines later: the armed timer may then
     # fire early, find nothing due and re-arm; no call_at per packet.
     def _on_packet(self) -> None:
-        self._monitor.packet_received(self._loop.time())
+        now = self._loop.time()
+        self._pair.last_received = now  # type: ignore[union-attr]  # watched: a pair
+        self._monitor.packet_received(now)
         self._drain()
 
     # An answer, though, comes once per keepalive and moves the timer from the
     # probe deadline to the next grid point: re-arm now, or every connection
     # would wake the loop once more per keepalive, off the grid.
     def _on_answer(self) -> None:
-        self._monitor.answer_received(self._loop.time())
+        now = self._loop.time()
+        self._pair.last_received = now  # type: ignore[union-attr]
+        self._monitor.answer_received(now)
         self._drain()
         if (
             self._handle is not None

@@ -39,9 +39,17 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 from aiortc import RTCIceTransport, RTCPeerConnection
+from aiortc.stats import RTCStatsReport
 
+from . import _shims, stats
 from .driver import TransportLiveness
-from .events import Attribute, Cause, StateChange, TransportChange
+from .events import (
+    Attribute,
+    Cause,
+    SelectedCandidatePair,
+    StateChange,
+    TransportChange,
+)
 from .feed import ChangeFeed, StateChanges
 from .machine import StateMachine
 from .options import Options
@@ -53,6 +61,8 @@ __all__ = ["StateTracker"]
 logger = logging.getLogger("rtcstate")
 
 _Method = TypeVar("_Method", bound=Callable[..., None])
+Record = StateChange | TransportChange | SelectedCandidatePair
+"""What a step reports: state changes, and selected candidate pair changes."""
 
 
 def _fail_safe(method: _Method) -> _Method:
@@ -76,7 +86,9 @@ class StateTracker:
     :param pc: the aiortc connection whose transports are read.
     :param on_change: called with each [`TransportChange`][rtcstate.TransportChange] and
         then each [`StateChange`][rtcstate.StateChange] of a step, ICE before connection
-        when one step changes both; never for `close()`.
+        when one step changes both, then with each
+        [`SelectedCandidatePair`][rtcstate.SelectedCandidatePair] newly selected;
+        never for `close()`.
     :param options: the front end's options (history size, liveness, loopback).
     :param clock: returns the time stamped on changes; the running loop's
         `time()` by default.
@@ -91,6 +103,7 @@ class StateTracker:
         "_on_change",
         "_options",
         "_pending",
+        "_selected",
         "_tasks",
         "_transports",
         "_updating",
@@ -100,7 +113,7 @@ class StateTracker:
     def __init__(
         self,
         pc: RTCPeerConnection,
-        on_change: Callable[[StateChange | TransportChange], object],
+        on_change: Callable[[Record], object],
         options: Options,
         *,
         clock: Callable[[], float] | None = None,
@@ -114,6 +127,8 @@ class StateTracker:
             pc, self.update, options.loopback, self._internal_error
         )
         self._liveness: dict[RTCIceTransport, TransportLiveness] = {}
+        # ICE transport -> (aioice's selected pair, how many times one was selected)
+        self._selected: dict[RTCIceTransport, tuple[Any, int]] = {}
         # dicts as sets: an empty set takes 216 bytes, an empty dict 64
         self._tasks: dict[asyncio.Future[Any], None] = {}
         self._updating = False
@@ -157,6 +172,54 @@ class StateTracker:
         """The liveness of one counted ICE transport (`None` without a monitor)."""
         return self._liveness.get(transport)
 
+    def _tap(self, transport: RTCIceTransport) -> Any:
+        liveness = self._liveness.get(transport)
+        driver = None if liveness is None else liveness.driver
+        return None if driver is None else driver.pair
+
+    def selected_candidate_pair(
+        self, transport: RTCIceTransport
+    ) -> SelectedCandidatePair | None:
+        """The selected pair of one counted ICE transport, or `None` while there is
+        none."""
+        if transport not in self._transports:
+            if self.closed:
+                return None
+            raise ValueError(
+                f"{transport!r} is not an ICE transport this connection counts"
+            )
+        return stats.selected_candidate_pair(
+            transport,
+            self._transports.label(transport),
+            self._tap(transport),
+            self._clock(),
+        )
+
+    def add_stats(self, report: RTCStatsReport) -> None:
+        """Add the ICE side of `getStats()` (see [`rtcstate.stats`][]) to
+        `report`; an error of rtcstate's is logged and leaves aiortc's report as
+        it is."""
+        if self.closed:
+            return
+        try:
+            now = self._clock()
+            machine = self._machine
+            for dtls in self._transports.dtls:
+                ice = dtls.transport
+                state = machine.ice_transport_state(ice)
+                if state is None:
+                    continue
+                _, changes = self._selected.get(ice, (None, 0))
+                stats.add_transport_stats(
+                    report,
+                    stats.TransportStatsInput(
+                        dtls, state.value, self._tap(ice), changes
+                    ),
+                    now,
+                )
+        except Exception as exc:
+            self._internal_error("getStats", exc)
+
     def transport_states(self) -> dict[str, str]:
         """Label -> state of every counted transport, for logs and debugging."""
         # labels and the states last derived only: nothing read from aiortc
@@ -189,6 +252,8 @@ class StateTracker:
         changed = self._transports.sync()
         for transport in [t for t in self._liveness if t not in self._transports]:
             self._liveness.pop(transport).stop()
+        for transport in [t for t in self._selected if t not in self._transports]:
+            del self._selected[transport]
         if changed:
             detail = detail or self._transports.describe()
         self.update(Cause("transports", detail=detail))
@@ -223,6 +288,7 @@ class StateTracker:
         for liveness in self._liveness.values():
             liveness.stop()
         self._liveness.clear()
+        self._selected.clear()
         self._transports.close()
         self._feed.publish(changes)
         self._feed.end()
@@ -251,20 +317,23 @@ class StateTracker:
 
     def _step(self, cause: Cause) -> None:
         ice, dtls = self._transports.snapshots()
-        step = self._machine.step(ice, dtls, cause, self._clock())
+        now = self._clock()
+        step = self._machine.step(ice, dtls, cause, now)
+        selections: list[SelectedCandidatePair] = []
         for transport, snap in ice.items():
             state = self._machine.ice_transport_state(transport)
             if state is not None:
                 self._follow_liveness(transport, state, snap.native)
+                if snap.native == "completed":
+                    selection = self._follow_selection(transport, now)
+                    if selection is not None:
+                        selections.append(selection)
         self._feed.record(step.transport_changes, step.changes)
         if step.followup and self._followup is None:
             self._followup = asyncio.get_running_loop().call_soon(self._run_followup)
         self._feed.publish(step.changes)
         # transport changes first: they are the causes of the aggregate ones
-        events: list[TransportChange | StateChange] = [
-            *step.transport_changes,
-            *step.changes,
-        ]
+        events: list[Record] = [*step.transport_changes, *step.changes, *selections]
         for event in events:
             if self.closed:  # a handler closed the connection: nothing more fires
                 break
@@ -273,6 +342,24 @@ class StateTracker:
     def _run_followup(self) -> None:
         self._followup = None
         self.update(Cause("ice", detail="one state at a time"))
+
+    def _follow_selection(
+        self, transport: RTCIceTransport, now: float
+    ) -> SelectedCandidatePair | None:
+        """The newly selected pair of `transport`, if aioice selected one (a first,
+        or another) since the last step."""
+        try:
+            pair = _shims.nominated_pair(transport)
+            previous, changes = self._selected.get(transport, (None, 0))
+            if pair is None or pair is previous:
+                return None
+            self._selected[transport] = (pair, changes + 1)
+            return stats.selected_candidate_pair(
+                transport, self._transports.label(transport), self._tap(transport), now
+            )
+        except Exception as exc:  # an event is worth less than the states
+            self._internal_error("selectedcandidatepairchange", exc)
+            return None
 
     # --- liveness -------------------------------------------------------------
 
@@ -292,6 +379,15 @@ class StateTracker:
 
     def stop_sending(self, transport: RTCIceTransport) -> Coroutine[Any, Any, None]:
         return self._transports.stop_sending(transport)
+
+    def selected_pair_changed(self, transport: RTCIceTransport) -> None:
+        self.update(
+            Cause(
+                "ice",
+                self._transports.label(transport),
+                detail="another candidate pair selected",
+            )
+        )
 
     def keep(self, task: asyncio.Future[Any]) -> None:
         self._tasks[task] = None

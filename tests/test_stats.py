@@ -306,3 +306,39 @@ async def test_round_trip_time_agrees_with_libwebrtcs_on_the_same_path() -> None
     finally:
         remote.close()
         await local.close()
+
+
+async def test_without_liveness_the_pairs_are_reported_without_counters() -> None:
+    a = rtcstate.PeerConnection(config(), liveness=None)
+    b = rtcstate.PeerConnection(config(), liveness=None)
+    a.createDataChannel("x")
+    try:
+        await connect(a, b)
+        transport, pair = selected(await a.getStats())
+        assert (pair.state, pair.nominated) == ("succeeded", True)
+        assert pair.currentRoundTripTime is None and pair.packetsReceived is None
+        assert transport.selectedCandidatePairChanges == 1
+        view = a.get_selected_candidate_pair(a.sctp.transport.transport)
+        assert view is not None and view.current_round_trip_time is None
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_with_media_the_rtp_stats_name_the_same_transport() -> None:
+    from aiortc.mediastreams import AudioStreamTrack
+
+    a, b = fast(), fast()
+    a.addTrack(AudioStreamTrack())
+    try:
+        await connect(a, b)
+        await asyncio.sleep(0.5)  # some RTP sent
+        report = await a.getStats()
+        transport, _ = selected(report)
+        assert transport.iceState in ("connected", "completed")  # rtcstate's entry
+        rtp = of_type(report, "outbound-rtp")
+        assert rtp and all(s.transportId == transport.id for s in rtp)
+        assert transport.packetsSent > 0  # aiortc's DTLS counts, kept
+    finally:
+        await a.close()
+        await b.close()

@@ -117,6 +117,8 @@ async def test_counters_grow_while_data_flows() -> None:
         # b received the messages; a their acknowledgements and keepalive answers
         assert third_b.packetsReceived >= second_b.packetsReceived + 20
         assert third_b.bytesReceived >= second_b.bytesReceived + 20 * 500
+        assert second.packetsSent >= first.packetsSent + 20
+        assert second.bytesSent >= first.bytesSent + 20 * 500
         assert second.packetsReceived > first.packetsReceived
         assert second.bytesReceived > first.bytesReceived
         assert second.requestsSent > first.requestsSent

@@ -43,16 +43,17 @@ class RTCIceCandidatePairStats(RTCStats):
 
     The counters and times are those of the selected pair only, counted by rtcstate's
     tap since its liveness monitor started on that pair (`None` on the other pairs,
-    and with `liveness=None`). The tap sees what arrives, not what is sent:
+    and with `liveness=None`), and start again when aioice selects another pair.
     `packetsReceived`, `bytesReceived` and `lastPacketReceivedTimestamp` count
     every datagram from the remote, STUN included (W3C leaves STUN out of the
-    timestamp), while `packetsSent`, `bytesSent` and `lastPacketSentTimestamp`
-    are not reported (the transport's stats carry the DTLS transport's sent
-    counts). `requestsSent` and `consentRequestsSent` count rtcstate's keepalives
-    (the consent checks); `requestsReceived` the remote's binding requests seen on
-    a socket of aioice's own, and `responsesSent` the answers rtcstate built
-    itself (aioice answers the others). Round-trip times are in seconds,
-    timestamps in milliseconds since the epoch, as in the W3C text.
+    timestamp); `packetsSent` and `bytesSent` the datagrams aioice sent for
+    aiortc (DTLS), not STUN; `lastPacketSentTimestamp` is not reported (it
+    would read the clock on every datagram sent). `requestsSent` and
+    `consentRequestsSent` count rtcstate's keepalives (the consent checks);
+    `requestsReceived` the remote's binding requests seen on a socket of aioice's
+    own, and `responsesSent` the answers rtcstate built itself (aioice answers the
+    others). Round-trip times are in seconds, timestamps in milliseconds since the
+    epoch, as in the W3C text.
     """
 
     transportId: str
@@ -60,7 +61,9 @@ class RTCIceCandidatePairStats(RTCStats):
     remoteCandidateId: str
     state: str
     nominated: bool
+    packetsSent: int | None = None
     packetsReceived: int | None = None
+    bytesSent: int | None = None
     bytesReceived: int | None = None
     lastPacketReceivedTimestamp: float | None = None
     currentRoundTripTime: float | None = None
@@ -235,6 +238,8 @@ def add_transport_stats(
 def _counters(
     stats: RTCIceCandidatePairStats, tap: SelectedPair, offset_ms: float
 ) -> None:
+    stats.packetsSent = tap.packets_sent
+    stats.bytesSent = tap.bytes_sent
     stats.packetsReceived = tap.packets_received
     stats.bytesReceived = tap.bytes_received
     if tap.last_received is not None:

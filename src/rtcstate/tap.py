@@ -60,9 +60,10 @@ class SelectedPair:
     OUTSTANDING = 64
     """keepalives whose answer is still accepted (older ones count as lost)"""
 
-    # Counters for getStats() ([`rtcstate.stats`][]): plain ints and floats, kept
-    # since the tap was made. Per datagram from the remote the tap adds to two
-    # ints, and the driver stores one float; the rest moves once per keepalive.
+    # Counters for getStats() (rtcstate.stats): plain ints and floats, kept since
+    # the tap went on this pair. Per datagram from the remote the tap adds to two
+    # ints and the driver stores one float; per datagram aioice sends for aiortc
+    # (its send_data, wrapped) two ints; the rest moves once per keepalive.
     __slots__ = (
         "_callbacks",
         "_clock",
@@ -73,12 +74,15 @@ class SelectedPair:
         "_priority",
         "_protocol",
         "_unwatch",
+        "_unwatch_send",
         "bytes_received",
+        "bytes_sent",
         "changes",
         "current_rtt",
         "fast",
         "last_received",
         "packets_received",
+        "packets_sent",
         "remote_addr",
         "requests_received",
         "requests_sent",
@@ -100,15 +104,26 @@ class SelectedPair:
         # transaction id -> the loop's time the keepalive was sent
         self._outstanding: OrderedDict[bytes, float] = OrderedDict()
         self._unwatch: Callable[[], None] | None = None
+        self._unwatch_send: Callable[[], None] | None = None
         # the session's local and remote passwords, prepared for HMAC once
         self._mac = stun.Macs()
         try:
             self._clock: Callable[[], float] = asyncio.get_running_loop().time
         except RuntimeError:  # made outside a loop (tests): the loop's clock
             self._clock = time.monotonic
+        self.changes = 0
+        """times the pair followed aioice to another nominated pair"""
+        self._reset()
+
+    def _reset(self) -> None:
+        """Counters start again on each pair."""
         self.packets_received = 0
         """datagrams from the remote address, answers to keepalives included"""
         self.bytes_received = 0
+        """their bytes"""
+        self.packets_sent = 0
+        """datagrams aioice sent on the pair for aiortc (DTLS: not STUN)"""
+        self.bytes_sent = 0
         """their bytes"""
         self.last_received: float | None = None
         """the loop's time of the last one (stored by the driver)"""
@@ -124,8 +139,6 @@ class SelectedPair:
         """the remote's binding requests seen on a socket of aioice's own"""
         self.responses_sent = 0
         """the answers to them built here (aioice answers the others)"""
-        self.changes = 0
-        """times the pair followed aioice to another nominated pair"""
 
     @property
     def pair(self) -> Any:
@@ -167,11 +180,24 @@ class SelectedPair:
 
         self._unwatch = _shims.wrap_datagram_received(self._protocol, tap)
 
+        def count(original: _shims.SendData) -> _shims.SendData:
+            def send_data(data: bytes, addr: tuple[str, int]) -> Any:
+                self.packets_sent += 1
+                self.bytes_sent += len(data)
+                return original(data, addr)
+
+            return send_data
+
+        self._unwatch_send = _shims.wrap_send_data(self._protocol, count)
+
     def unwatch(self) -> None:
         self._callbacks = None
         if self._unwatch is not None:
             self._unwatch()
             self._unwatch = None
+        if self._unwatch_send is not None:
+            self._unwatch_send()
+            self._unwatch_send = None
 
     def _is_answer(self, data: bytes | str) -> bool:
         """Whether `data` is an authenticated binding success response to one
@@ -259,6 +285,7 @@ class SelectedPair:
         self.remote_addr = _shims.pair_remote_addr(current)
         self.fast = _shims.sends_on_socket(self._protocol)
         self.changes += 1
+        self._reset()
         if callbacks is not None:
             self.watch(*callbacks)
 

@@ -54,6 +54,7 @@ from .feed import ChangeFeed, StateChanges
 from .machine import StateMachine
 from .options import Options
 from .states import IceConnectionState, IceTransportState, Liveness, PeerConnectionState
+from .tap import SelectedPair
 from .transports import Transports
 
 __all__ = ["StateTracker"]
@@ -172,7 +173,8 @@ class StateTracker:
         """The liveness of one counted ICE transport (`None` without a monitor)."""
         return self._liveness.get(transport)
 
-    def _tap(self, transport: RTCIceTransport) -> Any:
+    def _tap(self, transport: RTCIceTransport) -> SelectedPair | None:
+        """The tap on the transport's selected pair, while liveness runs there."""
         liveness = self._liveness.get(transport)
         driver = None if liveness is None else liveness.driver
         return None if driver is None else driver.pair

@@ -27,7 +27,6 @@ logger = logging.getLogger("rtcstate")
 __all__ = [
     "DatagramReceived",
     "InternalsChangedError",
-    "SendData",
     "aioice_keepalive",
     "answers_only",
     "candidate_fields",
@@ -58,7 +57,6 @@ __all__ = [
     "take_over_consent",
     "tie_breaker",
     "wrap_datagram_received",
-    "wrap_send_data",
 ]
 
 
@@ -308,28 +306,6 @@ def wrap_datagram_received(
     def unwrap() -> None:
         if protocol.__dict__.get("datagram_received") is wrapped:
             del protocol.datagram_received
-
-    return unwrap
-
-
-SendData = Callable[[bytes, tuple[str, int]], Any]
-"""a StunProtocol's send_data(data, addr), which returns a coroutine"""
-
-
-def wrap_send_data(
-    protocol: Any, wrap: Callable[[SendData], SendData]
-) -> Callable[[], None]:
-    """Put `wrap(original)` in place of the protocol's send_data, on the instance;
-    returns the function that takes it away again (if it is still there)."""
-    # StunProtocol.send_data: aioice's Connection.sendto (every DTLS datagram
-    # aiortc sends) calls it on the nominated pair's protocol, looked up on the
-    # instance; STUN goes through send_stun or the socket, not through it
-    wrapped = wrap(protocol.send_data)
-    protocol.send_data = wrapped
-
-    def unwrap() -> None:
-        if protocol.__dict__.get("send_data") is wrapped:
-            del protocol.send_data
 
     return unwrap
 

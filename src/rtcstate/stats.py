@@ -46,14 +46,14 @@ class RTCIceCandidatePairStats(RTCStats):
     and with `liveness=None`), and start again when aioice selects another pair.
     `packetsReceived`, `bytesReceived` and `lastPacketReceivedTimestamp` count
     every datagram from the remote, STUN included (W3C leaves STUN out of the
-    timestamp); `packetsSent` and `bytesSent` the datagrams aioice sent for
-    aiortc (DTLS), not STUN; `lastPacketSentTimestamp` is not reported (it
-    would read the clock on every datagram sent). `requestsSent` and
-    `consentRequestsSent` count rtcstate's keepalives (the consent checks);
-    `requestsReceived` the remote's binding requests seen on a socket of aioice's
-    own, and `responsesSent` the answers rtcstate built itself (aioice answers the
-    others). Round-trip times are in seconds, timestamps in milliseconds since the
-    epoch, as in the W3C text.
+    timestamp). `packetsSent` and `bytesSent` are the DTLS transport's counts
+    (every datagram but STUN goes through it, on the selected pair);
+    `lastPacketSentTimestamp` is not reported (it would read the clock on every
+    datagram sent). `requestsSent` and `consentRequestsSent` count rtcstate's
+    keepalives (the consent checks); `requestsReceived` the remote's binding
+    requests seen on a socket of aioice's own, and `responsesSent` the answers
+    rtcstate built itself (aioice answers the others). Round-trip times are in
+    seconds, timestamps in milliseconds since the epoch, as in the W3C text.
     """
 
     transportId: str
@@ -215,6 +215,10 @@ def add_transport_stats(
             tap = item.tap
             if tap is not None and tap.pair is pair:
                 _counters(stats, tap, offset_ms)
+            # every datagram aiortc sends goes through the DTLS transport, whose
+            # counts these are, on aioice's selected pair (STUN is not counted)
+            stats.packetsSent = base.packetsSent
+            stats.bytesSent = base.bytesSent
         report.add(stats)
     report.add(
         RTCTransportStats(
@@ -238,8 +242,6 @@ def add_transport_stats(
 def _counters(
     stats: RTCIceCandidatePairStats, tap: SelectedPair, offset_ms: float
 ) -> None:
-    stats.packetsSent = tap.packets_sent
-    stats.bytesSent = tap.bytes_sent
     stats.packetsReceived = tap.packets_received
     stats.bytesReceived = tap.bytes_received
     if tap.last_received is not None:

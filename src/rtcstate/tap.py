@@ -62,8 +62,8 @@ class SelectedPair:
 
     # Counters for getStats() (rtcstate.stats): plain ints and floats, kept since
     # the tap went on this pair. Per datagram from the remote the tap adds to two
-    # ints and the driver stores one float; per datagram aioice sends for aiortc
-    # (its send_data, wrapped) two ints; the rest moves once per keepalive.
+    # ints and the driver stores one float; the rest moves once per keepalive.
+    # What is sent is aiortc's DTLS transport's to count (it does).
     __slots__ = (
         "_callbacks",
         "_clock",
@@ -74,15 +74,12 @@ class SelectedPair:
         "_priority",
         "_protocol",
         "_unwatch",
-        "_unwatch_send",
         "bytes_received",
-        "bytes_sent",
         "changes",
         "current_rtt",
         "fast",
         "last_received",
         "packets_received",
-        "packets_sent",
         "remote_addr",
         "requests_received",
         "requests_sent",
@@ -104,7 +101,6 @@ class SelectedPair:
         # transaction id -> the loop's time the keepalive was sent
         self._outstanding: OrderedDict[bytes, float] = OrderedDict()
         self._unwatch: Callable[[], None] | None = None
-        self._unwatch_send: Callable[[], None] | None = None
         # the session's local and remote passwords, prepared for HMAC once
         self._mac = stun.Macs()
         try:
@@ -120,10 +116,6 @@ class SelectedPair:
         self.packets_received = 0
         """datagrams from the remote address, answers to keepalives included"""
         self.bytes_received = 0
-        """their bytes"""
-        self.packets_sent = 0
-        """datagrams aioice sent on the pair for aiortc (DTLS: not STUN)"""
-        self.bytes_sent = 0
         """their bytes"""
         self.last_received: float | None = None
         """the loop's time of the last one (stored by the driver)"""
@@ -180,24 +172,11 @@ class SelectedPair:
 
         self._unwatch = _shims.wrap_datagram_received(self._protocol, tap)
 
-        def count(original: _shims.SendData) -> _shims.SendData:
-            def send_data(data: bytes, addr: tuple[str, int]) -> Any:
-                self.packets_sent += 1
-                self.bytes_sent += len(data)
-                return original(data, addr)
-
-            return send_data
-
-        self._unwatch_send = _shims.wrap_send_data(self._protocol, count)
-
     def unwatch(self) -> None:
         self._callbacks = None
         if self._unwatch is not None:
             self._unwatch()
             self._unwatch = None
-        if self._unwatch_send is not None:
-            self._unwatch_send()
-            self._unwatch_send = None
 
     def _is_answer(self, data: bytes | str) -> bool:
         """Whether `data` is an authenticated binding success response to one

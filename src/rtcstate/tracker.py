@@ -104,7 +104,6 @@ class StateTracker:
         "_on_change",
         "_options",
         "_pending",
-        "_selected",
         "_tasks",
         "_transports",
         "_updating",
@@ -128,8 +127,6 @@ class StateTracker:
             pc, self.update, options.loopback, self._internal_error
         )
         self._liveness: dict[RTCIceTransport, TransportLiveness] = {}
-        # ICE transport -> (aioice's selected pair, how many times one was selected)
-        self._selected: dict[RTCIceTransport, tuple[Any, int]] = {}
         # dicts as sets: an empty set takes 216 bytes, an empty dict 64
         self._tasks: dict[asyncio.Future[Any], None] = {}
         self._updating = False
@@ -211,11 +208,13 @@ class StateTracker:
                 state = machine.ice_transport_state(ice)
                 if state is None:
                     continue
-                _, changes = self._selected.get(ice, (None, 0))
                 stats.add_transport_stats(
                     report,
                     stats.TransportStatsInput(
-                        dtls, state.value, self._tap(ice), changes
+                        dtls,
+                        state.value,
+                        self._tap(ice),
+                        self._transports.selections(ice),
                     ),
                     now,
                 )
@@ -254,8 +253,6 @@ class StateTracker:
         changed = self._transports.sync()
         for transport in [t for t in self._liveness if t not in self._transports]:
             self._liveness.pop(transport).stop()
-        for transport in [t for t in self._selected if t not in self._transports]:
-            del self._selected[transport]
         if changed:
             detail = detail or self._transports.describe()
         self.update(Cause("transports", detail=detail))
@@ -290,7 +287,6 @@ class StateTracker:
         for liveness in self._liveness.values():
             liveness.stop()
         self._liveness.clear()
-        self._selected.clear()
         self._transports.close()
         self._feed.publish(changes)
         self._feed.end()
@@ -351,11 +347,8 @@ class StateTracker:
         """The newly selected pair of `transport`, if aioice selected one (a first,
         or another) since the last step."""
         try:
-            pair = _shims.nominated_pair(transport)
-            previous, changes = self._selected.get(transport, (None, 0))
-            if pair is None or pair is previous:
+            if not self._transports.select(transport, _shims.nominated_pair(transport)):
                 return None
-            self._selected[transport] = (pair, changes + 1)
             return stats.selected_candidate_pair(
                 transport, self._transports.label(transport), self._tap(transport), now
             )

@@ -342,3 +342,42 @@ async def test_with_media_the_rtp_stats_name_the_same_transport() -> None:
     finally:
         await a.close()
         await b.close()
+
+
+async def test_another_selected_pair_fires_the_event_again_and_restarts_counters() -> (
+    None
+):
+    # aioice keeps one pair once its checks are done; a second pair object on the
+    # same path stands for a remote's later nomination, which the liveness driver
+    # follows at its next keepalive
+    a, b = fast(), fast()
+    fired: list[rtcstate.SelectedCandidatePair] = []
+    a.on("selectedcandidatepairchange", fired.append)
+    a.createDataChannel("x")
+    try:
+        await connect(a, b)
+        await wait_for_answers(a, 2)
+        assert len(fired) == 1
+        connection = a.sctp.transport.transport._connection
+        first = connection._nominated[1]
+        second = aioice.ice.CandidatePair(first.protocol, first.remote_candidate)
+        second.state = aioice.ice.CandidatePair.State.SUCCEEDED
+        second.nominated = second.remote_nominated = True
+        connection._check_list.append(second)
+        connection._nominated[1] = second
+        for _ in range(50):
+            if len(fired) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert len(fired) == 2
+        assert (fired[1].local, fired[1].remote) == (fired[0].local, fired[0].remote)
+        report = await wait_for_answers(a, 1)
+        transport, pair = selected(report)
+        assert transport.selectedCandidatePairChanges == 2
+        assert pair.nominated and pair.responsesReceived >= 1
+        # the tap's counters started again on the new pair
+        assert pair.requestsSent <= 3
+        assert a.connectionState == "connected"
+    finally:
+        await a.close()
+        await b.close()

@@ -198,8 +198,10 @@ def add_transport_stats(
                         relayProtocol=candidate.relay_protocol,
                     )
                 )
-        state, nominated = _shims.pair_state(pair)
         pair_id = f"RTCIceCandidatePair_{transport_id}_{_key(local)}_{_key(remote)}"
+        if pair_id in report and pair is not selected:
+            continue  # one entry per pair of candidates: the selected one's
+        state, nominated = _shims.pair_state(pair)
         stats = RTCIceCandidatePairStats(
             timestamp=timestamp,
             type="candidate-pair",

@@ -18,6 +18,8 @@ class _FakePair:
         self.fails = fails
         self.watching = False
         self.on_answer: object = None
+        self.changes = 0  # pairs followed (the tap's counter)
+        self.last_received: float | None = None
 
     def watch(self, on_packet: object, on_answer: object, on_error: object) -> None:
         self.on_answer = on_answer

@@ -366,3 +366,46 @@ async def test_keepalives_follow_a_later_nomination_of_another_pair() -> None:
     finally:
         await a.close()
         await b.close()
+
+
+@pytest.mark.asyncio
+async def test_what_get_stats_reads_of_aiortc_and_aioice() -> None:
+    """rtcstate.stats: the DTLS transport's own stats, the check list, each pair's
+    candidates and state, the TURN settings, the local username fragment."""
+    import aioice.ice
+
+    a, b = await _connected_transports()
+    try:
+        dtls = a.sctp.transport
+        base = _shims.dtls_stats(dtls)
+        assert base.type == "transport" and base.id == dtls._stats_id
+        assert base.dtlsState == "connected"
+        connection = _shims.connection(dtls.transport)
+        pairs = _shims.check_list(connection)
+        assert pairs and pairs == connection._check_list
+        nominated = _shims.nominated_pair(dtls.transport)
+        assert any(p is nominated for p in pairs)
+        local, remote = _shims.pair_candidates(nominated)
+        assert isinstance(local, aioice.Candidate)
+        assert isinstance(remote, aioice.Candidate)
+        assert _shims.pair_state(nominated) == ("succeeded", True)
+        # aioice's enum names are W3C's RTCStatsIceCandidatePairState, upper case
+        assert {s.name for s in aioice.ice.CandidatePair.State} == {
+            "FROZEN",
+            "WAITING",
+            "IN_PROGRESS",
+            "SUCCEEDED",
+            "FAILED",
+        }
+        assert _shims.candidate_fields(local)[0] == "host"
+        assert _shims.relay_protocol(connection) is None
+        assert _shims.local_username(connection) == connection.local_username
+        assert (connection.turn_transport, connection.turn_ssl) == ("udp", False)
+    finally:
+        await a.close()
+        await b.close()
+
+
+def test_a_dtls_transport_without_its_stats_is_a_loud_error() -> None:
+    with pytest.raises(rtcstate.InternalsChangedError, match="_get_stats"):
+        _shims.dtls_stats(object())

@@ -133,7 +133,7 @@ def _rig(state: State) -> Rig:
     connection._closing = state.closing
     # SelectedPair reads nothing of aiortc's RTCIceTransport but _connection
     selected = tap.SelectedPair(SimpleNamespace(_connection=connection), pair)
-    selected._outstanding[TID] = None
+    selected._outstanding[TID] = 0.0
     return Rig(connection, protocol, socket, selected)
 
 

@@ -9,7 +9,13 @@ themselves are pure functions in [`rtcstate.rules`][].
 from __future__ import annotations
 
 from ._shims import InternalsChangedError
-from .events import Cause, StateChange, TransportChange
+from .events import (
+    Candidate,
+    Cause,
+    SelectedCandidatePair,
+    StateChange,
+    TransportChange,
+)
 from .feed import StateChanges, UnreachableStateError
 from .liveness import LivenessConfig
 from .options import DEFAULT_HISTORY_SIZE
@@ -26,6 +32,7 @@ from .watcher import ConnectionWatcher, watch
 
 __all__ = [
     "DEFAULT_HISTORY_SIZE",
+    "Candidate",
     "Cause",
     "ConnectionWatcher",
     "DtlsTransportState",
@@ -36,6 +43,7 @@ __all__ = [
     "LivenessConfig",
     "PeerConnection",
     "PeerConnectionState",
+    "SelectedCandidatePair",
     "StateChange",
     "StateChanges",
     "TransportChange",

@@ -10,13 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 from aiortc import RTCIceTransport, RTCPeerConnection
+from aiortc.stats import RTCStatsReport
 
 from . import _shims
-from .events import Cause, StateChange, TransportChange
+from .events import Cause, SelectedCandidatePair, StateChange, TransportChange
 from .feed import StateChanges
 from .options import Options
 from .states import IceConnectionState, IceTransportState, PeerConnectionState
-from .tracker import StateTracker
+from .tracker import Record, StateTracker
 
 
 class StateAPI:
@@ -28,7 +29,7 @@ class StateAPI:
     def _attach(
         self,
         pc: RTCPeerConnection,
-        emit: Callable[[str, StateChange | TransportChange], object],
+        emit: Callable[[str, Record], object],
         options: Options,
     ) -> None:
         """Track `pc`: rtcstate's events go out through `emit`, and aiortc no
@@ -37,7 +38,7 @@ class StateAPI:
         closes it at once)."""
         _shims.disable_self_close(pc)
 
-        def on_change(change: StateChange | TransportChange) -> None:
+        def on_change(change: Record) -> None:
             emit(change.event, change)
             if isinstance(change, TransportChange) and change.remote_hangup:
                 emit("remotehangup", change)
@@ -113,6 +114,28 @@ class StateAPI:
         :raises ValueError: if the transport is not one this connection counts.
         """
         return self._tracker.ice_transport_state(transport)
+
+    def get_selected_candidate_pair(
+        self, transport: RTCIceTransport
+    ) -> SelectedCandidatePair | None:
+        """The selected candidate pair of one ICE transport of this connection
+        (`RTCIceTransport.getSelectedCandidatePair()`), with the round-trip time of
+        rtcstate's latest answered keepalive; `None` while none is selected, and
+        once the connection is closed.
+
+        `"selectedcandidatepairchange"` fires with the same record when aioice
+        selects a pair (the first, or another one later). webrtc-pc fires that
+        event on the `RTCIceTransport`; rtcstate fires it on the connection, and
+        the record's `transport` names the ICE transport.
+
+        :raises ValueError: if the transport is not one this connection counts.
+        """
+        return self._tracker.selected_candidate_pair(transport)
+
+    def _add_stats(self, report: RTCStatsReport) -> RTCStatsReport:
+        """Add the ICE side (rtcstate.stats) to a report of aiortc's."""
+        self._tracker.add_stats(report)
+        return report
 
     def transport_states(self) -> dict[str, str]:
         """A label -> state map of every counted transport, for logs."""

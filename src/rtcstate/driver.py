@@ -65,6 +65,8 @@ class LivenessDriver:
         reason.
     :param on_fault: called once, after the driver stopped itself, with an
         exception raised inside it (a bug, or an aioice that changed).
+    :param on_switch: called when the pair followed aioice to another nominated
+        pair (seen when a keepalive is sent).
     """
 
     def __init__(
@@ -73,11 +75,13 @@ class LivenessDriver:
         pair: SelectedPair | None,
         on_verdict: Callable[[Liveness, str], None],
         on_fault: Callable[[Exception], None],
+        on_switch: Callable[[], None] | None = None,
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._pair = pair
         self._on_verdict = on_verdict
         self._on_fault = on_fault
+        self._on_switch = on_switch
         self._monitor = core
         self._handle: asyncio.TimerHandle | None = None
         self._stopped = self._faulted = False
@@ -102,14 +106,18 @@ class LivenessDriver:
     # A packet only moves the monitor's deadlines later: the armed timer may then
     # fire early, find nothing due and re-arm; no call_at per packet.
     def _on_packet(self) -> None:
-        self._monitor.packet_received(self._loop.time())
+        now = self._loop.time()
+        self._pair.last_received = now  # type: ignore[union-attr]  # watched: a pair
+        self._monitor.packet_received(now)
         self._drain()
 
     # An answer, though, comes once per keepalive and moves the timer from the
     # probe deadline to the next grid point: re-arm now, or every connection
     # would wake the loop once more per keepalive, off the grid.
     def _on_answer(self) -> None:
-        self._monitor.answer_received(self._loop.time())
+        now = self._loop.time()
+        self._pair.last_received = now  # type: ignore[union-attr]
+        self._monitor.answer_received(now)
         self._drain()
         if (
             self._handle is not None
@@ -150,8 +158,13 @@ class LivenessDriver:
     def _drain(self) -> None:
         while not self._stopped and (event := self._monitor.next_event()) is not None:
             if isinstance(event, KeepaliveDue):
-                if self._pair is not None and self._pair.send_keepalive():
-                    self.keepalives_sent += 1
+                pair = self._pair
+                if pair is not None:
+                    changes = pair.changes
+                    if pair.send_keepalive():
+                        self.keepalives_sent += 1
+                    if pair.changes != changes and self._on_switch is not None:
+                        self._on_switch()
             else:
                 if event.liveness is Liveness.FAILED:
                     self.stop()
@@ -176,6 +189,9 @@ class Owner(Protocol):
 
     def keep(self, task: asyncio.Future[Any]) -> None:
         """Keep a task referenced until it is done."""
+
+    def selected_pair_changed(self, transport: RTCIceTransport) -> None:
+        """aioice nominated another pair, which the monitor now follows."""
 
 
 class TransportLiveness:
@@ -254,8 +270,15 @@ class TransportLiveness:
         _shims.take_over_consent(self._transport)
         now = asyncio.get_running_loop().time()
         self._monitor = LivenessDriver(
-            LivenessMonitor(self._config, now), pair, self._verdict, self._fault
+            LivenessMonitor(self._config, now),
+            pair,
+            self._verdict,
+            self._fault,
+            self._switched,
         )
+
+    def _switched(self) -> None:
+        self._owner.selected_pair_changed(self._transport)
 
     def _verdict(self, liveness: Liveness, reason: str) -> None:
         owner = self._owner

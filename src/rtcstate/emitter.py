@@ -32,8 +32,13 @@ logger = logging.getLogger("rtcstate")
 
 STATE_EVENTS = frozenset({"connectionstatechange", "iceconnectionstatechange"})
 """The two W3C state events."""
-CHANGE_EVENTS = STATE_EVENTS | {"transportstatechange", "remotehangup"}
-"""The events whose handlers may take the change (StateChange, TransportChange)."""
+CHANGE_EVENTS = STATE_EVENTS | {
+    "transportstatechange",
+    "remotehangup",
+    "selectedcandidatepairchange",
+}
+"""The events whose handlers may take the change (StateChange, TransportChange,
+SelectedCandidatePair)."""
 
 
 def takes_argument(handler: Callable[..., Any]) -> bool:

@@ -7,7 +7,13 @@ from typing import Literal
 
 from .states import IceConnectionState, PeerConnectionState
 
-__all__ = ["Cause", "StateChange", "TransportChange"]
+__all__ = [
+    "Candidate",
+    "Cause",
+    "SelectedCandidatePair",
+    "StateChange",
+    "TransportChange",
+]
 
 CauseKind = Literal["ice", "dtls", "transports", "close"]
 Attribute = Literal["connectionState", "iceConnectionState"]
@@ -112,3 +118,59 @@ class TransportChange:
     def __str__(self) -> str:
         text = f"{self.transport} {self.previous} -> {self.current}"
         return f"{text} ({self.detail})" if self.detail else text
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One ICE candidate of a selected pair, as `RTCIceCandidateStats` names its
+    fields.
+
+    :ivar candidate_type: `"host"`, `"srflx"`, `"prflx"` or `"relay"`.
+    :ivar address: its IP address.
+    :ivar port: its port.
+    :ivar protocol: `"udp"` or `"tcp"`.
+    :ivar relay_protocol: for a local relayed candidate, how it reaches the TURN
+        server (`"udp"`, `"tcp"` or `"tls"`); `None` otherwise.
+    """
+
+    candidate_type: str
+    address: str
+    port: int
+    protocol: str
+    relay_protocol: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.candidate_type} {self.address}:{self.port}/{self.protocol}"
+
+
+@dataclass(frozen=True, slots=True)
+class SelectedCandidatePair:
+    """The selected candidate pair of one ICE transport
+    (`RTCIceTransport.getSelectedCandidatePair()`), with its round-trip time.
+
+    It is also the record of the `"selectedcandidatepairchange"` event, which
+    webrtc-pc fires on the `RTCIceTransport`; rtcstate fires it on the connection
+    (or watcher), and `transport` says which ICE transport it is about.
+
+    :ivar transport: the ICE transport's label, for example `"ice#0 (mid 0)"`.
+    :ivar local: the local candidate.
+    :ivar remote: the remote candidate.
+    :ivar current_round_trip_time: seconds between sending the latest answered
+        keepalive and its answer; `None` before the first answer (or with
+        `liveness=None`, which sends none).
+    :ivar time: the event loop's `time()` when it was read.
+    """
+
+    transport: str
+    local: Candidate
+    remote: Candidate
+    current_round_trip_time: float | None
+    time: float
+
+    @property
+    def event(self) -> str:
+        """The event name this record fires: `"selectedcandidatepairchange"`."""
+        return "selectedcandidatepairchange"
+
+    def __str__(self) -> str:
+        return f"{self.transport} {self.local} -> {self.remote}"

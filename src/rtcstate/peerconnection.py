@@ -12,6 +12,7 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
+from aiortc.stats import RTCStatsReport
 
 from . import validation
 from .api import StateAPI
@@ -95,6 +96,13 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
     async def _close(self) -> None:
         await super().close()
         await self._tracker.drain()
+
+    async def getStats(self) -> RTCStatsReport:
+        """aiortc's report, with the ICE stats aiortc 1.16 leaves out: one
+        `"transport"`, its `"candidate-pair"`s and their `"local-candidate"` /
+        `"remote-candidate"`s per ICE transport, the selected pair with the
+        round-trip time of rtcstate's keepalives (see [`rtcstate.stats`][])."""
+        return self._add_stats(await super().getStats())
 
     async def setLocalDescription(
         self,

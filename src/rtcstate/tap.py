@@ -7,7 +7,9 @@ internal is reached through [`rtcstate._shims`][].
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -58,6 +60,34 @@ class SelectedPair:
     OUTSTANDING = 64
     """keepalives whose answer is still accepted (older ones count as lost)"""
 
+    # Counters for getStats() (rtcstate.stats): plain ints and floats, kept since
+    # the tap went on this pair. Per datagram from the remote the tap adds to two
+    # ints and the driver stores one float; the rest moves once per keepalive.
+    # What is sent is aiortc's DTLS transport's to count (it does).
+    __slots__ = (
+        "_callbacks",
+        "_clock",
+        "_connection",
+        "_mac",
+        "_outstanding",
+        "_pair",
+        "_priority",
+        "_protocol",
+        "_unwatch",
+        "bytes_received",
+        "changes",
+        "current_rtt",
+        "fast",
+        "last_received",
+        "packets_received",
+        "remote_addr",
+        "requests_received",
+        "requests_sent",
+        "responses_received",
+        "responses_sent",
+        "total_rtt",
+    )
+
     def __init__(self, transport: RTCIceTransport, pair: Any) -> None:
         self._connection = _shims.connection(transport)
         self._pair = pair
@@ -68,10 +98,44 @@ class SelectedPair:
         from aioice.candidate import candidate_priority
 
         self._priority = candidate_priority(_shims.pair_component(pair), "prflx")
-        self._outstanding: OrderedDict[bytes, None] = OrderedDict()
+        # transaction id -> the loop's time the keepalive was sent
+        self._outstanding: OrderedDict[bytes, float] = OrderedDict()
         self._unwatch: Callable[[], None] | None = None
         # the session's local and remote passwords, prepared for HMAC once
         self._mac = stun.Macs()
+        try:
+            self._clock: Callable[[], float] = asyncio.get_running_loop().time
+        except RuntimeError:  # made outside a loop (tests): the loop's clock
+            self._clock = time.monotonic
+        self.changes = 0
+        """times the pair followed aioice to another nominated pair"""
+        self._reset()
+
+    def _reset(self) -> None:
+        """Counters start again on each pair."""
+        self.packets_received = 0
+        """datagrams from the remote address, answers to keepalives included"""
+        self.bytes_received = 0
+        """their bytes"""
+        self.last_received: float | None = None
+        """the loop's time of the last one (stored by the driver)"""
+        self.requests_sent = 0
+        """keepalives (consent checks) sent"""
+        self.responses_received = 0
+        """answers to keepalives"""
+        self.current_rtt: float | None = None
+        """seconds from the last answered keepalive's sending to its answer"""
+        self.total_rtt = 0.0
+        """the sum of the round trips of every answered keepalive"""
+        self.requests_received = 0
+        """the remote's binding requests seen on a socket of aioice's own"""
+        self.responses_sent = 0
+        """the answers to them built here (aioice answers the others)"""
+
+    @property
+    def pair(self) -> Any:
+        """aioice's CandidatePair the tap is on."""
+        return self._pair
 
     def watch(
         self,
@@ -92,6 +156,8 @@ class SelectedPair:
             def datagram_received(data: bytes | str, addr: tuple[Any, ...]) -> None:
                 try:
                     if (addr[0], addr[1]) == remote:
+                        self.packets_received += 1
+                        self.bytes_received += len(data)
                         if is_answer(data):
                             on_answer()
                             return  # aioice would drop it: no transaction of its own
@@ -128,7 +194,10 @@ class SelectedPair:
         password = self._connection.remote_password
         if password is None or stun.authenticated(data, password, self._mac) is None:
             return False
-        del self._outstanding[transaction_id]
+        rtt = self._clock() - self._outstanding.pop(transaction_id)
+        self.current_rtt = rtt
+        self.total_rtt += rtt
+        self.responses_received += 1
         return True
 
     def _answer(self, data: bytes | str) -> bool:
@@ -151,6 +220,7 @@ class SelectedPair:
             or data[4:8] != stun.COOKIE_BYTES
         ):
             return False
+        self.requests_received += 1
         connection = self._connection
         if connection.remote_username is None or not _shims.answers_only(
             connection, self._pair
@@ -180,6 +250,7 @@ class SelectedPair:
         transport.sendto(
             stun.binding_response(data[8:20], self.remote_addr, key), self.remote_addr
         )
+        self.responses_sent += 1
         return True
 
     def _follow_nomination(self) -> None:
@@ -192,6 +263,8 @@ class SelectedPair:
         self._protocol = _shims.pair_protocol(current)
         self.remote_addr = _shims.pair_remote_addr(current)
         self.fast = _shims.sends_on_socket(self._protocol)
+        self.changes += 1
+        self._reset()
         if callbacks is not None:
             self.watch(*callbacks)
 
@@ -232,7 +305,9 @@ class SelectedPair:
                 connection, self._pair, transaction_id, password, nominate
             )
             _shims.send_stun(self._protocol, request, self.remote_addr)
-        self._outstanding[transaction_id] = None
+        now = self._clock()
+        self._outstanding[transaction_id] = now
+        self.requests_sent += 1
         while len(self._outstanding) > self.OUTSTANDING:
             self._outstanding.popitem(last=False)
         return True

@@ -39,13 +39,22 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 from aiortc import RTCIceTransport, RTCPeerConnection
+from aiortc.stats import RTCStatsReport
 
+from . import _shims, stats
 from .driver import TransportLiveness
-from .events import Attribute, Cause, StateChange, TransportChange
+from .events import (
+    Attribute,
+    Cause,
+    SelectedCandidatePair,
+    StateChange,
+    TransportChange,
+)
 from .feed import ChangeFeed, StateChanges
 from .machine import StateMachine
 from .options import Options
 from .states import IceConnectionState, IceTransportState, Liveness, PeerConnectionState
+from .tap import SelectedPair
 from .transports import Transports
 
 __all__ = ["StateTracker"]
@@ -53,6 +62,8 @@ __all__ = ["StateTracker"]
 logger = logging.getLogger("rtcstate")
 
 _Method = TypeVar("_Method", bound=Callable[..., None])
+Record = StateChange | TransportChange | SelectedCandidatePair
+"""What a step reports: state changes, and selected candidate pair changes."""
 
 
 def _fail_safe(method: _Method) -> _Method:
@@ -76,7 +87,9 @@ class StateTracker:
     :param pc: the aiortc connection whose transports are read.
     :param on_change: called with each [`TransportChange`][rtcstate.TransportChange] and
         then each [`StateChange`][rtcstate.StateChange] of a step, ICE before connection
-        when one step changes both; never for `close()`.
+        when one step changes both, then with each
+        [`SelectedCandidatePair`][rtcstate.SelectedCandidatePair] newly selected;
+        never for `close()`.
     :param options: the front end's options (history size, liveness, loopback).
     :param clock: returns the time stamped on changes; the running loop's
         `time()` by default.
@@ -100,7 +113,7 @@ class StateTracker:
     def __init__(
         self,
         pc: RTCPeerConnection,
-        on_change: Callable[[StateChange | TransportChange], object],
+        on_change: Callable[[Record], object],
         options: Options,
         *,
         clock: Callable[[], float] | None = None,
@@ -156,6 +169,57 @@ class StateTracker:
     def liveness(self, transport: RTCIceTransport) -> TransportLiveness | None:
         """The liveness of one counted ICE transport (`None` without a monitor)."""
         return self._liveness.get(transport)
+
+    def _tap(self, transport: RTCIceTransport) -> SelectedPair | None:
+        """The tap on the transport's selected pair, while liveness runs there."""
+        liveness = self._liveness.get(transport)
+        driver = None if liveness is None else liveness.driver
+        return None if driver is None else driver.pair
+
+    def selected_candidate_pair(
+        self, transport: RTCIceTransport
+    ) -> SelectedCandidatePair | None:
+        """The selected pair of one counted ICE transport, or `None` while there is
+        none."""
+        if transport not in self._transports:
+            if self.closed:
+                return None
+            raise ValueError(
+                f"{transport!r} is not an ICE transport this connection counts"
+            )
+        return stats.selected_candidate_pair(
+            transport,
+            self._transports.label(transport),
+            self._tap(transport),
+            self._clock(),
+        )
+
+    def add_stats(self, report: RTCStatsReport) -> None:
+        """Add the ICE side of `getStats()` (see [`rtcstate.stats`][]) to
+        `report`; an error of rtcstate's is logged and leaves aiortc's report as
+        it is."""
+        if self.closed:
+            return
+        try:
+            now = self._clock()
+            machine = self._machine
+            for dtls in self._transports.dtls:
+                ice = dtls.transport
+                state = machine.ice_transport_state(ice)
+                if state is None:
+                    continue
+                stats.add_transport_stats(
+                    report,
+                    stats.TransportStatsInput(
+                        dtls,
+                        state.value,
+                        self._tap(ice),
+                        self._transports.selections(ice),
+                    ),
+                    now,
+                )
+        except Exception as exc:
+            self._internal_error("getStats", exc)
 
     def transport_states(self) -> dict[str, str]:
         """Label -> state of every counted transport, for logs and debugging."""
@@ -251,20 +315,23 @@ class StateTracker:
 
     def _step(self, cause: Cause) -> None:
         ice, dtls = self._transports.snapshots()
-        step = self._machine.step(ice, dtls, cause, self._clock())
+        now = self._clock()
+        step = self._machine.step(ice, dtls, cause, now)
+        selections: list[SelectedCandidatePair] = []
         for transport, snap in ice.items():
             state = self._machine.ice_transport_state(transport)
             if state is not None:
                 self._follow_liveness(transport, state, snap.native)
+                if snap.native == "completed":
+                    selection = self._follow_selection(transport, now)
+                    if selection is not None:
+                        selections.append(selection)
         self._feed.record(step.transport_changes, step.changes)
         if step.followup and self._followup is None:
             self._followup = asyncio.get_running_loop().call_soon(self._run_followup)
         self._feed.publish(step.changes)
         # transport changes first: they are the causes of the aggregate ones
-        events: list[TransportChange | StateChange] = [
-            *step.transport_changes,
-            *step.changes,
-        ]
+        events: list[Record] = [*step.transport_changes, *step.changes, *selections]
         for event in events:
             if self.closed:  # a handler closed the connection: nothing more fires
                 break
@@ -273,6 +340,21 @@ class StateTracker:
     def _run_followup(self) -> None:
         self._followup = None
         self.update(Cause("ice", detail="one state at a time"))
+
+    def _follow_selection(
+        self, transport: RTCIceTransport, now: float
+    ) -> SelectedCandidatePair | None:
+        """The newly selected pair of `transport`, if aioice selected one (a first,
+        or another) since the last step."""
+        try:
+            if not self._transports.select(transport, _shims.nominated_pair(transport)):
+                return None
+            return stats.selected_candidate_pair(
+                transport, self._transports.label(transport), self._tap(transport), now
+            )
+        except Exception as exc:  # an event is worth less than the states
+            self._internal_error("selectedcandidatepairchange", exc)
+            return None
 
     # --- liveness -------------------------------------------------------------
 
@@ -292,6 +374,15 @@ class StateTracker:
 
     def stop_sending(self, transport: RTCIceTransport) -> Coroutine[Any, Any, None]:
         return self._transports.stop_sending(transport)
+
+    def selected_pair_changed(self, transport: RTCIceTransport) -> None:
+        self.update(
+            Cause(
+                "ice",
+                self._transports.label(transport),
+                detail="another candidate pair selected",
+            )
+        )
 
     def keep(self, task: asyncio.Future[Any]) -> None:
         self._tasks[task] = None

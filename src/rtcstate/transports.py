@@ -38,6 +38,10 @@ class _Entry:
     # once the remote has a candidate it keeps it (aiortc builds a new list on
     # every getRemoteCandidates(), so it is asked only until then)
     has_remote_candidates: bool = False
+    # an ICE transport's selected pair (aioice's), and how many times one was
+    # selected: the selectedcandidatepairchange event and getStats()
+    selected: Any = None
+    selections: int = 0
 
 
 class Transports:
@@ -195,6 +199,21 @@ class Transports:
         return transport not in self._stopped and not _shims.ice_closing(
             transport.transport
         )
+
+    def select(self, transport: RTCIceTransport, pair: Any) -> bool:
+        """Record `pair` (aioice's) as the counted ICE transport's selected pair;
+        whether it is another one than recorded."""
+        entry = self._ice.get(transport)
+        if entry is None or pair is None or entry.selected is pair:
+            return False
+        entry.selected = pair
+        entry.selections += 1
+        return True
+
+    def selections(self, transport: RTCIceTransport) -> int:
+        """How many times a pair was selected for the ICE transport."""
+        entry = self._ice.get(transport)
+        return 0 if entry is None else entry.selections
 
     def label(self, transport: RTCIceTransport | RTCDtlsTransport) -> str:
         """`ice#0 (mid 0,1)`: the transport's kind, index and the mids it carries."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 from aiortc import RTCIceCandidate, RTCPeerConnection
+from aiortc.stats import RTCStatsReport
 from pyee.asyncio import AsyncIOEventEmitter
 
 from .api import StateAPI
@@ -48,6 +49,12 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
     def pc(self) -> RTCPeerConnection:
         """The watched connection."""
         return self._pc
+
+    async def getStats(self) -> RTCStatsReport:
+        """The watched connection's `getStats()` report, with the ICE stats
+        aiortc 1.16 leaves out, as
+        [`PeerConnection.getStats`][rtcstate.PeerConnection.getStats] adds them."""
+        return self._add_stats(await self._pc.getStats())
 
     def _on_signalingstatechange(self) -> None:
         # aiortc's close() sets "closed" first, before any transport stops.

@@ -159,12 +159,17 @@ class StateTracker:
         """The W3C state rtcstate derives for one of the connection's ICE transports."""
         state = self._machine.ice_transport_state(transport)
         if state is None:
-            if self.closed:
-                return IceTransportState.CLOSED
+            self._check_counted(transport)
+            return IceTransportState.CLOSED
+        return state
+
+    def _check_counted(self, transport: RTCIceTransport) -> None:
+        """For a transport the connection does not count: fine once closed (it
+        counts none), a clear error before."""
+        if not self.closed:
             raise ValueError(
                 f"{transport!r} is not an ICE transport this connection counts"
             )
-        return state
 
     def liveness(self, transport: RTCIceTransport) -> TransportLiveness | None:
         """The liveness of one counted ICE transport (`None` without a monitor)."""
@@ -182,11 +187,8 @@ class StateTracker:
         """The selected pair of one counted ICE transport, or `None` while there is
         none."""
         if transport not in self._transports:
-            if self.closed:
-                return None
-            raise ValueError(
-                f"{transport!r} is not an ICE transport this connection counts"
-            )
+            self._check_counted(transport)
+            return None
         return stats.selected_candidate_pair(
             transport,
             self._transports.label(transport),

@@ -197,30 +197,19 @@ class StateMachine:
             reported = rules.next_ice_transport_state(entry.state, derived)
             # a jump split into steps: the next one comes in a follow-up
             followup |= reported is not derived and reported is not entry.state
-            if reported is not entry.state:
+            changed = reported is not entry.state
+            # a notice records a change of the derivation, not of the state
+            if changed or entry.notice is not None:
                 before, entry.state = entry.state, reported
-                detail = self._ice_detail(entry, snap)
+                detail = self._ice_detail(entry, snap) if changed else entry.notice
                 moves.append(
                     TransportChange(
                         "ice", snap.label, before.value, reported.value, now, detail
                     )
                 )
-                moved = moved or Cause("ice", snap.label, reported.value, detail)
-                entry.reason = None  # consumed by this change
-            elif entry.notice is not None:
-                # a record of the derivation's change, which consumes the reason
-                # as a change would
-                entry.reason = None
-                moves.append(
-                    TransportChange(
-                        "ice",
-                        snap.label,
-                        reported.value,
-                        reported.value,
-                        now,
-                        entry.notice,
-                    )
-                )
+                if changed:
+                    moved = moved or Cause("ice", snap.label, reported.value, detail)
+                entry.reason = None  # consumed by this record
             entry.notice = None
         for key, dtls_snap in dtls.items():
             state = DtlsTransportState(dtls_snap.native)

@@ -17,7 +17,7 @@ LAYERS: list[set[str]] = [
     {"states", "events", "rules"},  # the spec: enums, records, tables
     {"machine", "liveness", "stun", "options"},  # sans-IO cores
     # the aiortc edge, the I/O adapters
-    {"_shims", "tap", "transports", "driver", "feed", "stats"},
+    {"_shims", "tap", "transports", "driver", "feed", "stats", "restart"},
     {"tracker"},  # wiring
     {"api", "emitter", "validation", "peerconnection", "watcher", "__init__"},
     {"testing", "tools", "tools.cli", "tools.demo", "tools.timeline", "__main__"},

@@ -25,6 +25,7 @@ class StateAPI:
 
     _tracker: StateTracker
     _hangup_close: asyncio.Future[Any] | None = None
+    _emit_own: Callable[[str], object]
 
     def _attach(
         self,
@@ -46,6 +47,7 @@ class StateAPI:
                     self._close_after_hangup(pc)
 
         self._tracker = StateTracker(pc, on_change, options)
+        self._emit_own = emit  # type: ignore[assignment]  # events with no record
 
     def _close_after_hangup(self, pc: RTCPeerConnection) -> None:
         # closed now (no event, as for close()), aiortc's objects stopped after
@@ -60,6 +62,50 @@ class StateAPI:
             self._tracker.close()
         else:
             self._tracker.sync_transports(f"signalingState {signaling_state}")
+            if self._tracker.signaling_changed(signaling_state):
+                self._negotiation_needed()
+
+    def _remote_description_applied(self) -> None:
+        """`setRemoteDescription()` returned (aiortc changes `signalingState`
+        before the description, so its event is too early to read it)."""
+        self._tracker.remote_description_applied()
+
+    def restartIce(self) -> None:
+        """`RTCPeerConnection.restartIce()`: restart ICE at the next negotiation.
+
+        Every ICE transport that has started gets new credentials now, which the
+        next `createOffer()` carries (with the new candidates, gathered by
+        `setLocalDescription`); `"negotiationneeded"` fires. Once the remote's
+        answer is applied, the new checks run while the old pair keeps carrying
+        the data; when they succeed, the DTLS transport, the data channels and the
+        tracks carry on over the new pair, with no new DTLS handshake. Called
+        outside the `"stable"` signalling state, the restart waits until
+        signalling is back there (webrtc-pc's `[[LocalIceCredentialsToReplace]]`).
+        Nothing is done once the connection is closed, or for an ICE transport that
+        has not started (its first credentials are new anyway).
+
+        The states while it runs follow webrtc-pc: a transport whose old pair
+        still works stays `connected`; one that was `disconnected` or `failed`
+        is `checking` until the new pair works. Each change's cause says
+        `ICE restart (restartIce())`, then `checks succeeded on new pair ...`.
+        A remote offer with new ICE credentials (a browser's `restartIce()`)
+        restarts ICE the same way, with the cause `ICE restart (remote offer)`.
+
+        :raises InternalsChangedError: if the installed aiortc or aioice lacks
+            what a restart needs (nothing is changed then).
+        """
+        if self._tracker.restart_ice():
+            self._negotiation_needed()
+
+    def _negotiation_needed(self) -> None:
+        # webrtc-pc queues the event, and fires it only if signalling is stable
+        # by then
+        asyncio.get_running_loop().call_soon(self._fire_negotiation_needed)
+
+    def _fire_negotiation_needed(self) -> None:
+        tracker = self._tracker
+        if not tracker.closed and tracker.signaling_state == "stable":
+            self._emit_own("negotiationneeded")
 
     def _remote_candidate_added(self) -> None:
         """A first remote candidate moves an ICE transport from new to checking."""

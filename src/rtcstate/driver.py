@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from aiortc import RTCIceTransport
@@ -184,8 +184,8 @@ class Owner(Protocol):
         """An internal error, once, after liveness was switched off for the
         transport and aioice's consent checks restored."""
 
-    def stop_sending(self, transport: RTCIceTransport) -> Coroutine[Any, Any, None]:
-        """The coroutine that stops everything sending over the transport."""
+    def stop_sending(self, transport: RTCIceTransport) -> None:
+        """Consent expired: stop sending over the transport."""
 
     def keep(self, task: asyncio.Future[Any]) -> None:
         """Keep a task referenced until it is done."""
@@ -203,11 +203,26 @@ class TransportLiveness:
         expires.
     """
 
-    __slots__ = ("_checks", "_config", "_monitor", "_off", "_owner", "_transport")
+    __slots__ = (
+        "_checks",
+        "_config",
+        "_monitor",
+        "_off",
+        "_owner",
+        "_transport",
+        "generation",
+    )
 
     def __init__(
-        self, transport: RTCIceTransport, config: LivenessConfig, owner: Owner
+        self,
+        transport: RTCIceTransport,
+        config: LivenessConfig,
+        owner: Owner,
+        generation: int = 0,
     ) -> None:
+        self.generation = generation
+        """the ICE restarts before it: a restart needs a new one (new pair,
+        new credentials)"""
         self._transport = transport
         self._config = config
         self._owner = owner
@@ -284,7 +299,7 @@ class TransportLiveness:
         owner = self._owner
         if liveness is Liveness.FAILED:
             # RFC 7675: consent expired, stop sending to the remote.
-            owner.keep(asyncio.ensure_future(owner.stop_sending(self._transport)))
+            owner.stop_sending(self._transport)
         owner.set_liveness(self._transport, liveness, reason)
 
     def _fault(self, exc: Exception) -> None:

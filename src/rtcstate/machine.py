@@ -64,6 +64,14 @@ class IceSnapshot:
     :ivar dtls: the keys of the DTLS transports that run over it (one closed
         while the connection is open is a remote hang-up, told apart in the
         causes).
+    :ivar restart: `"checking"` while an ICE restart's checks run, `"failed"`
+        if they failed, else `None`.
+    :ivar restarts: ICE restart events so far (began, succeeded, failed): a new
+        one is recorded, with `restart_detail` as its cause, and lets a failed
+        transport check again.
+    :ivar restart_detail: what the latest restart event was.
+    :ivar generation: ICE restarts that succeeded: a new one means a new pair,
+        whose liveness starts afresh.
     """
 
     label: str
@@ -72,6 +80,10 @@ class IceSnapshot:
     local_gathering_complete: bool = False
     remote_end_of_candidates: bool = False
     dtls: tuple[Hashable, ...] = ()
+    restart: str | None = None
+    restarts: int = 0
+    restart_detail: str | None = None
+    generation: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +117,8 @@ class _Ice:
     liveness: Liveness = Liveness.ALIVE
     reason: str | None = None  # for the next change's cause, then cleared
     notice: str | None = None  # the derivation changed, not the state
+    restarts: int = 0  # the restart events seen
+    generation: int = 0  # the restarts that succeeded
 
 
 class StateMachine:
@@ -187,14 +201,18 @@ class StateMachine:
         followup = False
         for key, snap in ice.items():
             entry = self._ice.setdefault(key, _Ice())
+            restarted = self._follow_restart(entry, snap)
             derived = rules.ice_transport_state(
                 snap.native,
                 has_remote_candidates=snap.has_remote_candidates,
                 local_gathering_complete=snap.local_gathering_complete,
                 remote_end_of_candidates=snap.remote_end_of_candidates,
                 liveness=entry.liveness,
+                restart=snap.restart,
             )
-            reported = rules.next_ice_transport_state(entry.state, derived)
+            reported = rules.next_ice_transport_state(
+                entry.state, derived, restarted=restarted
+            )
             # a jump split into steps: the next one comes in a follow-up
             followup |= reported is not derived and reported is not entry.state
             changed = reported is not entry.state
@@ -283,6 +301,21 @@ class StateMachine:
         for key in [k for k in self._dtls if k not in dtls]:
             del self._dtls[key]
             self._hung_up -= {key}
+
+    @staticmethod
+    def _follow_restart(entry: _Ice, snap: IceSnapshot) -> bool:
+        """Record a new ICE restart event; whether there was one."""
+        if snap.generation != entry.generation:
+            # a new pair: the old pair's verdicts say nothing of it
+            entry.generation = snap.generation
+            entry.liveness = Liveness.ALIVE
+        if snap.restarts == entry.restarts:
+            return False
+        entry.restarts = snap.restarts
+        if snap.restart_detail is not None:
+            # recorded even when the state stays (a restart while connected)
+            entry.reason = entry.notice = snap.restart_detail
+        return True
 
     def _ice_detail(self, entry: _Ice, snap: IceSnapshot) -> str:
         if entry.reason is None:

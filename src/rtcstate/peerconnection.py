@@ -121,9 +121,14 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         """As aiortc's, with the SDP checked first
         ([`rtcstate.validation.check_description`][]): malformed SDP raises
         `ValueError` saying what is wrong, where aiortc accepts some of it
-        silently and rejects some with messages that do not."""
+        silently and rejects some with messages that do not.
+
+        A remote offer with new ICE credentials restarts ICE (see
+        [`restartIce`][rtcstate.api.StateAPI.restartIce]): the answer carries new
+        credentials too."""
         validation.check_description(sessionDescription.sdp)
         await super().setRemoteDescription(sessionDescription)
+        self._remote_description_applied()
 
     async def addIceCandidate(self, candidate: RTCIceCandidate | None) -> None:
         """As aiortc's, with the candidate checked first

@@ -283,6 +283,7 @@ def ice_transport_state(
     local_gathering_complete: bool,
     remote_end_of_candidates: bool,
     liveness: Liveness | str = Liveness.ALIVE,
+    restart: str | None = None,
 ) -> IceTransportState:
     """Derive one transport's `RTCIceTransportState` (the single place it is done).
 
@@ -294,6 +295,10 @@ def ice_transport_state(
     :param remote_end_of_candidates: the remote signalled end-of-candidates.
     :param liveness: what the liveness monitor says of the selected pair.
         It only matters once a pair is in use.
+    :param restart: `"checking"` while an ICE restart's checks run: the
+        transport stays `connected` while its old pair still has consent, and
+        is `checking` otherwise (W3C "checking": consent checks have failed on
+        every previously successful pair); `"failed"` when they failed.
     :returns: `completed` exactly when W3C's definition holds: gathering done,
         remote end-of-candidates received, checks finished and a pair in use.
     """
@@ -305,6 +310,12 @@ def ice_transport_state(
     live = Liveness(liveness)
     if native == "closed":
         return IceTransportState.CLOSED
+    if restart == "failed":
+        return IceTransportState.FAILED
+    if restart == "checking":
+        if native == "completed" and live is Liveness.ALIVE:
+            return IceTransportState.CONNECTED
+        return IceTransportState.CHECKING
     if native == "failed":
         return IceTransportState.FAILED
     if native == "new" or (not has_remote_candidates and native == "checking"):
@@ -322,7 +333,10 @@ def ice_transport_state(
 
 
 def next_ice_transport_state(
-    previous: IceTransportState, derived: IceTransportState
+    previous: IceTransportState,
+    derived: IceTransportState,
+    *,
+    restarted: bool = False,
 ) -> IceTransportState:
     """The state to report next, given the last reported one.
 
@@ -336,12 +350,14 @@ def next_ice_transport_state(
     * a transport that has never been connected reports `connected` before
       `completed`.
 
-    `failed` and `closed` are terminal: aiortc has no ICE restart.
+    `closed` is terminal; `failed` is too, until an ICE restart (`restarted`:
+    one began in this step), which moves it on (W3C: to `checking`).
     """
     if previous in (IceTransportState.FAILED, IceTransportState.CLOSED):
         if derived is IceTransportState.CLOSED:
             return derived
-        return previous
+        if not (restarted and previous is IceTransportState.FAILED):
+            return previous
     if previous is IceTransportState.NEW and derived in _IN_USE:
         return IceTransportState.CHECKING
     if (
@@ -383,9 +399,9 @@ def reachable_connection_states(
 ) -> frozenset[PeerConnectionState]:
     """States `connectionState` can still take from `current` (itself included).
 
-    `closed` is final; `failed` can only become `closed`, because a failed
-    ICE transport needs an ICE restart (which aiortc lacks) and a failed DTLS
-    transport never recovers.
+    `closed` is final; `failed` can only become `closed` unless the application
+    restarts ICE (a failed ICE transport needs an ICE restart, which is the
+    application's to start, and a failed DTLS transport never recovers).
     """
     return ATTRIBUTES["connectionState"].reachable(current)
 
@@ -407,14 +423,15 @@ CONNECTION_TRANSITIONS: dict[PeerConnectionState, frozenset[PeerConnectionState]
     _P.CONNECTING: frozenset({_P.CONNECTED, _P.DISCONNECTED, _P.FAILED, _P.CLOSED}),
     _P.CONNECTED: frozenset({_P.CONNECTING, _P.DISCONNECTED, _P.FAILED, _P.CLOSED}),
     _P.DISCONNECTED: frozenset({_P.CONNECTING, _P.CONNECTED, _P.FAILED, _P.CLOSED}),
-    _P.FAILED: frozenset({_P.CLOSED}),
+    _P.FAILED: frozenset({_P.CONNECTING, _P.CLOSED}),  # connecting: ICE restart
     _P.CLOSED: frozenset(),
 }
 """Every change of connectionState the rules produce from the transport changes aiortc
 makes while the connection is open. Nothing goes back to new (that would take every
-transport closing without close(), which aiortc never does), failed only goes to closed
-(no ICE restart), closed is final; from new the connection starts connecting, or fails
-at once (ICE failing with no candidate at all)."""
+transport closing without close(), which aiortc never does); failed goes to closed, or
+to connecting when the application restarts ICE; closed is final; from new the
+connection starts connecting, or fails at once (ICE failing with no candidate at
+all)."""
 
 ICE_CONNECTION_TRANSITIONS: dict[IceConnectionState, frozenset[IceConnectionState]] = {
     _C.NEW: frozenset({_C.CHECKING, _C.FAILED, _C.CLOSED}),
@@ -430,10 +447,11 @@ ICE_CONNECTION_TRANSITIONS: dict[IceConnectionState, frozenset[IceConnectionStat
     _C.DISCONNECTED: frozenset(
         {_C.CHECKING, _C.CONNECTED, _C.COMPLETED, _C.FAILED, _C.CLOSED}
     ),
-    _C.FAILED: frozenset({_C.CLOSED}),
+    _C.FAILED: frozenset({_C.CHECKING, _C.CLOSED}),  # checking: ICE restart
     _C.CLOSED: frozenset(),
 }
-"""Every change of iceConnectionState the rules can produce. A transport leaves new only
+"""Every change of iceConnectionState the rules can produce. failed goes to closed, or
+to checking when the application restarts ICE. A transport leaves new only
 for checking or failed, even when its only remote candidate is peer-reflexive (see
 [`next_ice_transport_state`][rtcstate.rules.next_ice_transport_state])."""
 

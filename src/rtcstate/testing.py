@@ -120,7 +120,7 @@ class _Socket(asyncio.DatagramProtocol):
         self.transport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        self.link._received(self.side, data, (addr[0], addr[1]))
+        self.link._received(self.side, data, (addr[0], addr[1]), self)
 
 
 class FaultyLink:
@@ -149,20 +149,43 @@ class FaultyLink:
         # the socket the offerer sends to (it stands for the answerer), and back
         self._for_offerer: _Socket | None = None
         self._for_answerer: _Socket | None = None
+        self._dead: list[_Socket] = []  # the addresses a move() left behind
+        self.moves = 0
+        """how many times [`move`][rtcstate.testing.FaultyLink.move] was called"""
         self.to_answerer = Direction()
         self.to_offerer = Direction()
         self._closed = False
 
     async def start(self) -> FaultyLink:
         """Open the relay's two sockets on 127.0.0.1."""
+        self._for_offerer, self._for_answerer = await self._open()
+        return self
+
+    async def _open(self) -> tuple[_Socket, _Socket]:
         loop = asyncio.get_running_loop()
-        _, self._for_offerer = await loop.create_datagram_endpoint(
+        _, for_offerer = await loop.create_datagram_endpoint(
             lambda: _Socket(self, "offerer"), local_addr=("127.0.0.1", 0)
         )
-        _, self._for_answerer = await loop.create_datagram_endpoint(
+        _, for_answerer = await loop.create_datagram_endpoint(
             lambda: _Socket(self, "answerer"), local_addr=("127.0.0.1", 0)
         )
-        return self
+        return for_offerer, for_answerer
+
+    async def move(self) -> None:
+        """Move the path for good, as a change of network (or a NAT rebinding)
+        does: the relay's two addresses the peers know go dead (whatever reaches
+        them is dropped, silently, until [`close`][rtcstate.testing.FaultyLink.close])
+        and two new ones work. Only descriptions rewritten from now on
+        ([`offer_to_answerer`][rtcstate.testing.FaultyLink.offer_to_answerer],
+        [`answer_to_offerer`][rtcstate.testing.FaultyLink.answer_to_offerer]) name
+        them, so the peers get through again only with an ICE restart. The cuts,
+        loss, delay and filters set on each direction stay."""
+        if self._for_offerer is None or self._for_answerer is None or self._closed:
+            raise RuntimeError("FaultyLink is not started, or closed")
+        new = await self._open()
+        self._dead += [self._for_offerer, self._for_answerer]
+        self._for_offerer, self._for_answerer = new
+        self.moves += 1
 
     async def __aenter__(self) -> FaultyLink:
         return await self.start()
@@ -181,7 +204,7 @@ class FaultyLink:
         for handle in self._delayed:
             handle.cancel()
         self._delayed.clear()
-        for sock in (self._for_offerer, self._for_answerer):
+        for sock in (self._for_offerer, self._for_answerer, *self._dead):
             if sock is not None and sock.transport is not None:
                 sock.transport.close()
 
@@ -289,7 +312,11 @@ class FaultyLink:
     # --- relaying -------------------------------------------------------------
 
     def _received(
-        self, side: Literal["offerer", "answerer"], data: bytes, addr: tuple[str, int]
+        self,
+        side: Literal["offerer", "answerer"],
+        data: bytes,
+        addr: tuple[str, int],
+        sock: _Socket | None = None,
     ) -> None:
         # A packet on the offerer's socket comes from the offerer and goes to
         # the answerer through the answerer's socket (whose address the
@@ -298,6 +325,9 @@ class FaultyLink:
             direction, back, out = self.to_answerer, self.to_offerer, self._for_answerer
         else:
             direction, back, out = self.to_offerer, self.to_answerer, self._for_offerer
+        if sock is not None and sock not in (self._for_offerer, self._for_answerer):
+            direction.dropped += 1  # an address a move() left behind
+            return
         back._dest = addr  # latch: replies go to where the peer really sends from
         if data[:2] == b"\x00\x01":
             direction.stun_requests += 1

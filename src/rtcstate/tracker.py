@@ -32,10 +32,11 @@ follows aiortc, as with `liveness=None`, and its history says why.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from aiortc import RTCIceTransport, RTCPeerConnection
@@ -53,6 +54,7 @@ from .events import (
 from .feed import ChangeFeed, StateChanges
 from .machine import StateMachine
 from .options import Options
+from .restart import IceRestart, RemoteIce, remote_ice
 from .states import IceConnectionState, IceTransportState, Liveness, PeerConnectionState
 from .tap import SelectedPair
 from .transports import Transports
@@ -61,7 +63,7 @@ __all__ = ["StateTracker"]
 
 logger = logging.getLogger("rtcstate")
 
-_Method = TypeVar("_Method", bound=Callable[..., None])
+_Method = TypeVar("_Method", bound=Callable[..., Any])
 Record = StateChange | TransportChange | SelectedCandidatePair
 """What a step reports: state changes, and selected candidate pair changes."""
 
@@ -72,11 +74,12 @@ def _fail_safe(method: _Method) -> _Method:
     better than a broken connection)."""
 
     @functools.wraps(method)
-    def entry_point(self: StateTracker, *args: Any, **kwargs: Any) -> None:
+    def entry_point(self: StateTracker, *args: Any, **kwargs: Any) -> Any:
         try:
-            method(self, *args, **kwargs)
+            return method(self, *args, **kwargs)
         except Exception as exc:
             self._internal_error(method.__name__, exc)
+            return None
 
     return entry_point  # type: ignore[return-value]
 
@@ -104,6 +107,8 @@ class StateTracker:
         "_on_change",
         "_options",
         "_pending",
+        "_restart_deferred",
+        "_restarts",
         "_tasks",
         "_transports",
         "_updating",
@@ -127,6 +132,10 @@ class StateTracker:
             pc, self.update, options.loopback, self._internal_error
         )
         self._liveness: dict[RTCIceTransport, TransportLiveness] = {}
+        # made at a transport's first ICE restart (or consent expiry)
+        self._restarts: dict[RTCIceTransport, IceRestart] = {}
+        # restartIce() called outside "stable": done when it is back
+        self._restart_deferred = False
         # dicts as sets: an empty set takes 216 bytes, an empty dict 64
         self._tasks: dict[asyncio.Future[Any], None] = {}
         self._updating = False
@@ -149,6 +158,11 @@ class StateTracker:
     @property
     def ice_connection_state(self) -> IceConnectionState:
         return self._machine.ice_connection_state
+
+    @property
+    def signaling_state(self) -> str:
+        """aiortc's `signalingState`."""
+        return str(self._transports.pc.signalingState)
 
     @property
     def feed(self) -> ChangeFeed:
@@ -289,6 +303,9 @@ class StateTracker:
         for liveness in self._liveness.values():
             liveness.stop()
         self._liveness.clear()
+        for restart in self._restarts.values():
+            restart.close()
+        self._restarts.clear()
         self._transports.close()
         self._feed.publish(changes)
         self._feed.end()
@@ -317,6 +334,15 @@ class StateTracker:
 
     def _step(self, cause: Cause) -> None:
         ice, dtls = self._transports.snapshots()
+        for transport, restart in self._restarts.items():
+            if (snap := ice.get(transport)) is not None:
+                ice[transport] = dataclasses.replace(
+                    snap,
+                    restart=restart.phase,
+                    restarts=restart.events,
+                    restart_detail=restart.detail,
+                    generation=restart.generation,
+                )
         now = self._clock()
         step = self._machine.step(ice, dtls, cause, now)
         selections: list[SelectedCandidatePair] = []
@@ -358,6 +384,77 @@ class StateTracker:
             self._internal_error("selectedcandidatepairchange", exc)
             return None
 
+    # --- ICE restart ----------------------------------------------------------
+
+    def restart_ice(self) -> bool:
+        """`restartIce()`: each started ICE transport gets new credentials, which the
+        next offer carries (outside `"stable"`, once it is back). Returns whether
+        negotiation is needed now."""
+        if self.closed:
+            return False
+        if self.signaling_state != "stable":
+            self._restart_deferred = True
+            return False
+        return self._restart_local()
+
+    def _restart_local(self) -> bool:
+        self._restart_deferred = False
+        started = [t for t in self._transports.ice if t.state not in ("new", "closed")]
+        for transport in started:
+            self._restart(transport).begin(True, "ICE restart (restartIce())", None)
+        return bool(started)
+
+    @_fail_safe
+    def remote_description_applied(self) -> None:
+        """`setRemoteDescription()` returned: a remote offer with new ICE credentials
+        restarts ICE; an answer gives a restart of ours the remote's credentials."""
+        if self.closed:
+            return
+        state = self.signaling_state
+        if state == "have-remote-offer":
+            for transport, remote in remote_ice(self._transports.pc).items():
+                if (
+                    transport in self._transports
+                    and transport.state not in ("new", "closed")
+                    and not self._expects(transport, remote)
+                ):
+                    self._restart(transport).begin(
+                        remote.ice_lite, "ICE restart (remote offer)", remote
+                    )
+        elif state == "stable" and any(r.restarting for r in self._restarts.values()):
+            remote_now = remote_ice(self._transports.pc)
+            for transport, restart in self._restarts.items():
+                if restart.restarting and transport in remote_now:
+                    restart.remote_known(remote_now[transport])
+
+    @_fail_safe
+    def signaling_changed(self, signaling_state: str) -> bool:
+        """Signalling is back in `"stable"`: a `restartIce()` called meanwhile
+        starts now. Returns whether negotiation is needed."""
+        if self.closed or signaling_state != "stable" or not self._restart_deferred:
+            return False
+        return self._restart_local()
+
+    def _expects(self, transport: RTCIceTransport, remote: RemoteIce) -> bool:
+        restart = self._restarts.get(transport)
+        if restart is not None:
+            return restart.expects(remote)
+        current = _shims.remote_parameters(_shims.connection(transport))
+        return current[0] is None or current == (remote.username, remote.password)
+
+    def _restart(self, transport: RTCIceTransport) -> IceRestart:
+        restart = self._restarts.get(transport)
+        if restart is None:
+            restart = IceRestart(transport, self._options.loopback, self)
+            self._restarts[transport] = restart
+        return restart
+
+    def restart_changed(self, transport: RTCIceTransport) -> None:
+        if transport in self._transports:
+            restart = self._restarts[transport]
+            label = self._transports.label(transport)
+            self.update(Cause("ice", label, detail=restart.detail))
+
     # --- liveness -------------------------------------------------------------
 
     def _follow_liveness(
@@ -366,16 +463,24 @@ class StateTracker:
         config = self._options.liveness
         if config is None:
             return
+        restart = self._restarts.get(transport)
+        generation = 0 if restart is None else restart.generation
         liveness = self._liveness.get(transport)
+        if liveness is not None and liveness.generation != generation:
+            # an ICE restart: a new pair and new credentials
+            liveness.stop()
+            liveness = None
         if liveness is None:
-            liveness = TransportLiveness(transport, config, self)
+            liveness = TransportLiveness(transport, config, self, generation)
             self._liveness[transport] = liveness
         liveness.follow(state, native)
 
     # --- driver.Owner: what each transport's liveness reports to ---------------
 
-    def stop_sending(self, transport: RTCIceTransport) -> Coroutine[Any, Any, None]:
-        return self._transports.stop_sending(transport)
+    @_fail_safe
+    def stop_sending(self, transport: RTCIceTransport) -> None:
+        if transport in self._transports:
+            self._restart(transport).suspend()
 
     def selected_pair_changed(self, transport: RTCIceTransport) -> None:
         self.update(

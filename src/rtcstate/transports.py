@@ -26,8 +26,6 @@ from .options import Loopback
 
 __all__ = ["Transports"]
 _Listeners = list[tuple[Any, Callable[[], None]]]
-# shared: each frozenset() is a new 216-byte object, per connection
-_NONE: frozenset[Any] = frozenset()
 
 
 @dataclass(eq=False, slots=True)
@@ -65,7 +63,6 @@ class Transports:
         "_on_error",
         "_on_statechange",
         "_pc",
-        "_stopped",
     )
 
     def __init__(
@@ -85,9 +82,11 @@ class Transports:
         # once known, the mids change only when descriptions are applied, which
         # calls sync()
         self._labels: dict[Any, str] = {}
-        # DTLS transports rtcstate stopped itself (consent expired): their
-        # closing is not the remote's
-        self._stopped: frozenset[RTCDtlsTransport] = _NONE
+
+    @property
+    def pc(self) -> RTCPeerConnection:
+        """The aiortc connection."""
+        return self._pc
 
     @property
     def ice(self) -> list[RTCIceTransport]:
@@ -141,7 +140,6 @@ class Transports:
             _unsubscribe(entry.listeners)
         self._ice.clear()
         self._dtls.clear()
-        self._stopped = _NONE
 
     def snapshots(
         self,
@@ -171,34 +169,10 @@ class Transports:
         }
         return ice, dtls
 
-    async def stop_sending(self, transport: RTCIceTransport) -> None:
-        """RFC 7675: consent expired (or was never won), stop sending to the peer.
-
-        What runs over the transport stops first, in the order aiortc's own
-        close() uses (SCTP, then DTLS), so that nothing is left writing to a
-        dead socket; then ICE, which aiortc then reports as "failed".
-
-        Nothing is done for a transport no longer counted: once the application
-        called close() (often from its "failed" handler, before this runs),
-        aiortc's own close() stops everything in that order, and closing ICE
-        first here would leave SCTP writing to a closed DTLS transport.
-        """
-        if transport not in self._ice:
-            return
-        sctp = self._pc.sctp
-        for dtls in [d for d in self._dtls if d.transport is transport]:
-            if sctp is not None and sctp.transport is dtls:
-                await sctp.stop()
-            self._stopped |= {dtls}
-            await dtls.stop()
-        await _shims.end_consent(transport)
-
     def _closed_by_remote(self, transport: RTCDtlsTransport) -> bool:
-        """A closed DTLS transport that neither rtcstate nor aioice closed: the
+        """A closed DTLS transport that aioice's closing did not close: the
         remote's close_notify closed it (aiortc reports both alike)."""
-        return transport not in self._stopped and not _shims.ice_closing(
-            transport.transport
-        )
+        return not _shims.ice_closing(transport.transport)
 
     def select(self, transport: RTCIceTransport, pair: Any) -> bool:
         """Record `pair` (aioice's) as the counted ICE transport's selected pair;

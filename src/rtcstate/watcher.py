@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from aiortc import RTCIceCandidate, RTCPeerConnection
+from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.stats import RTCStatsReport
 from pyee.asyncio import AsyncIOEventEmitter
 
@@ -25,7 +25,8 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
     [`watch`][rtcstate.watch], which checks the options.
 
     To follow the transports, the watcher listens to the connection's
-    `"signalingstatechange"` and wraps its `addIceCandidate` and `close` on the instance
+    `"signalingstatechange"` and wraps its `addIceCandidate`, `setRemoteDescription`
+    (a remote offer may restart ICE) and `close` on the instance
     (`close` then also waits for rtcstate's own clean-up); like
     [`PeerConnection`][rtcstate.PeerConnection] it also stops aiortc from closing the
     connection by itself on a remote hang-up.
@@ -41,6 +42,7 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
         self._attach(pc, self.emit, options)
         pc.on("signalingstatechange", self._on_signalingstatechange)
         self._wrap_add_ice_candidate()
+        self._wrap_set_remote_description()
         self._wrap_close()
         if pc.signalingState == "closed":
             self._tracker.close()
@@ -70,6 +72,17 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
 
         addIceCandidate.__doc__ = original.__doc__
         self._pc.addIceCandidate = addIceCandidate  # type: ignore[method-assign]
+
+    def _wrap_set_remote_description(self) -> None:
+        original = self._pc.setRemoteDescription
+        applied = self._remote_description_applied
+
+        async def setRemoteDescription(description: RTCSessionDescription) -> None:
+            await original(description)
+            applied()
+
+        setRemoteDescription.__doc__ = original.__doc__
+        self._pc.setRemoteDescription = setRemoteDescription  # type: ignore[method-assign,assignment]
 
     def _wrap_close(self) -> None:
         original = self._pc.close

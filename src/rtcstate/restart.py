@@ -1,0 +1,370 @@
+"""ICE restart for one aiortc ICE transport (RFC 8445 section 9; webrtc-pc
+`restartIce()`), which aiortc 1.16 lacks.
+
+Theory of operation
+-------------------
+aiortc's `RTCIceTransport` starts once, on the one aioice `Connection` its gatherer
+made, and the DTLS transport above reads and writes through the transport's `_recv` /
+`_send`. A restart here keeps the ICE transport object, the DTLS transport and
+everything over it, and replaces the aioice `Connection` under them (a generation):
+
+1. [`IceRestart.begin`][rtcstate.restart.IceRestart.begin] makes a fresh `Connection`
+   (new credentials, configured as the old one) and installs it in the transport and
+   its gatherer: the next description carries its credentials, aiortc's next
+   `setLocalDescription` gathers its candidates, and remote candidates go to it.
+   The old `Connection` keeps carrying the data meanwhile (RFC 8445 9: media keeps
+   flowing on the previous pair until the new one is selected);
+2. once the new `Connection` has its candidates and the remote's credentials (from the
+   remote offer, or the answer to ours), its checks run (`connect()`);
+3. when they succeed, the DTLS transport's datagrams go through the new `Connection`,
+   aiortc's monitor follows it, aiortc's state reads `completed`, and the old
+   `Connection` is closed (its sockets released). If they fail, the restart is failed,
+   and the transport with it.
+
+Both `Connection`s deliver what they receive to one queue, the first one's, which the
+DTLS transport's reader waits on; a retired `Connection` gets a queue of its own before
+it closes, so its closing never wakes that reader with an error. The DTLS association
+is never renegotiated: its datagrams simply take the new path.
+
+[`IceRestart.suspend`][rtcstate.restart.IceRestart.suspend] is what consent expiry
+(RFC 7675) does: nothing more is sent to the remote (the `Connection` closes, aiortc
+reads `failed`), while the DTLS and SCTP associations stay, so that a restart can
+resume them, as in a browser, where a failed ICE transport keeps its DTLS transport.
+
+Every aiortc and aioice internal this touches is in [`rtcstate._shims`][].
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiortc import RTCIceTransport, RTCPeerConnection
+
+from . import _shims
+from .options import Loopback
+
+__all__ = ["IceRestart", "RemoteIce", "remote_ice"]
+
+logger = logging.getLogger("rtcstate")
+
+
+@dataclass(frozen=True)
+class RemoteIce:
+    """The remote's ICE parameters and candidates for one transport, from its
+    description (aioice `Candidate`s)."""
+
+    username: str
+    password: str
+    ice_lite: bool = False
+    candidates: tuple[Any, ...] = field(default=(), repr=False)
+    end_of_candidates: bool = False
+
+
+def remote_ice(pc: RTCPeerConnection) -> dict[RTCIceTransport, RemoteIce]:
+    """What `pc`'s remote description says of each ICE transport (the first m-line
+    a transport carries speaks for it, as with BUNDLE)."""
+    description = pc.remoteDescription
+    if description is None:
+        return {}
+    from aiortc import sdp
+    from aiortc.rtcicetransport import candidate_to_aioice
+
+    by_mid: dict[str | None, RTCIceTransport] = {
+        t.mid: t.receiver.transport.transport for t in pc.getTransceivers()
+    }
+    sctp = pc.sctp
+    if sctp is not None:
+        by_mid[sctp.mid] = sctp.transport.transport
+    out: dict[RTCIceTransport, RemoteIce] = {}
+    for media in sdp.SessionDescription.parse(description.sdp).media:
+        transport = by_mid.get(media.rtp.muxId)
+        ice = media.ice
+        if (
+            transport is None
+            or transport in out
+            or ice is None
+            or not ice.usernameFragment
+            or not ice.password
+        ):
+            continue
+        out[transport] = RemoteIce(
+            str(ice.usernameFragment),
+            str(ice.password),
+            bool(ice.iceLite),
+            tuple(candidate_to_aioice(c) for c in media.ice_candidates),
+            bool(media.ice_candidates_complete),
+        )
+    return out
+
+
+class Owner(Protocol):
+    """What an [`IceRestart`][rtcstate.restart.IceRestart] reports to."""
+
+    def restart_changed(self, transport: RTCIceTransport) -> None:
+        """A restart began, succeeded or failed: step the states."""
+
+    def keep(self, task: asyncio.Future[Any]) -> None:
+        """Keep a task referenced until it is done."""
+
+
+class IceRestart:
+    """The restarts of one ICE transport.
+
+    :param transport: aiortc's ICE transport.
+    :param loopback: for the guards put on each new `Connection`.
+    :param owner: told when a restart began, succeeded or failed.
+    """
+
+    __slots__ = (
+        "_active",
+        "_listening",
+        "_loopback",
+        "_owner",
+        "_pending",
+        "_queue",
+        "_remote",
+        "_task",
+        "_transport",
+        "_wake",
+        "detail",
+        "events",
+        "generation",
+        "phase",
+    )
+
+    def __init__(
+        self, transport: RTCIceTransport, loopback: Loopback, owner: Owner
+    ) -> None:
+        self._transport = transport
+        self._loopback = loopback
+        self._owner = owner
+        # the queue the DTLS transport reads, and the Connection it sends on
+        # (None: nothing is sent); both set once rtcstate carries the datagrams
+        self._queue: asyncio.Queue[Any] | None = None
+        self._active: Any = None
+        self._pending: Any = None  # the new Connection while it checks
+        self._remote: RemoteIce | None = None  # the remote's, for the pending one
+        self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._listening = False
+        self.generation = 0
+        """restarts that succeeded"""
+        self.phase: str | None = None
+        """`"checking"` while a restart's checks run, `"failed"` if they failed,
+        else `None`"""
+        self.detail: str | None = None
+        """what the latest restart event was, for the causes"""
+        self.events = 0
+        """restart events so far (began, succeeded, failed)"""
+
+    @property
+    def restarting(self) -> bool:
+        """A restart is under way (its checks have not ended)."""
+        return self.phase == "checking"
+
+    def begin(self, controlling: bool, reason: str, remote: RemoteIce | None) -> None:
+        """Start a restart: new credentials now (the next description carries
+        them), new candidates at aiortc's next gathering, then the checks once
+        the remote's credentials are known (`remote`, or
+        [`remote_known`][rtcstate.restart.IceRestart.remote_known]).
+
+        :param controlling: the ICE role for the new checks (the restart's
+            offerer controls).
+        :param reason: the cause recorded, such as `ICE restart (restartIce())`.
+        """
+        transport = self._transport
+        _shims.check_restart(transport)
+        self._abort_pending()
+        self._carry()
+        new = _shims.fresh_connection(_shims.connection(transport), controlling)
+        assert self._queue is not None
+        _shims.set_data_queue(new, self._queue)
+        _shims.install_connection(transport, new)
+        _shims.guard_connection(transport, self._loopback)
+        self._pending = new
+        self._remote = remote
+        self._listen()
+        self._wake = asyncio.Event()
+        self._task = asyncio.ensure_future(self._run(new, self._wake))
+        self._owner.keep(self._task)
+        self._event("checking", reason)
+
+    def remote_known(self, remote: RemoteIce) -> None:
+        """The remote's answer to our restart offer: its new credentials (its
+        candidates came through aiortc, to the new `Connection`)."""
+        if self._pending is None or self._remote is not None:
+            return
+        self._remote = RemoteIce(remote.username, remote.password, remote.ice_lite)
+        self._poke()
+
+    def expects(self, remote: RemoteIce) -> bool:
+        """Whether `remote` has the credentials this transport already uses (or
+        awaits): a description without an ICE restart."""
+        if self._pending is not None:
+            known = self._remote
+            return known is None or (known.username, known.password) == (
+                remote.username,
+                remote.password,
+            )
+        current = _shims.remote_parameters(_shims.connection(self._transport))
+        return current[0] is None or current == (remote.username, remote.password)
+
+    def suspend(self) -> None:
+        """Consent expired (RFC 7675): stop sending to the remote. The
+        `Connection`s close (aiortc then reads `failed`); DTLS and SCTP stay for
+        a restart. A restart under way fails with it."""
+        self._carry()
+        self._active = None
+        if self._pending is not None:
+            self._abort_pending()
+            self._event("failed", "ICE restart failed: consent expired")
+        self._retire(_shims.connection(self._transport))
+
+    def close(self) -> None:
+        """The connection closes: stop the restart under way. aiortc's close()
+        closes the transport's current `Connection`; the others are closed here."""
+        current = _shims.connection(self._transport)
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        for conn in (self._active, self._pending):
+            if conn is not None and conn is not current:
+                self._retire(conn)
+        self._pending = None
+        self._unlisten()
+
+    # --- the datagrams ------------------------------------------------------------
+
+    def _carry(self) -> None:
+        """From now on the DTLS transport reads the shared queue and writes to the
+        active `Connection`, through rtcstate."""
+        if self._queue is not None:
+            return
+        current = _shims.connection(self._transport)
+        self._queue = _shims.data_queue(current)
+        self._active = None if _shims.closing(current) else current
+        _shims.set_datapath(self._transport, self._recv, self._send)
+
+    async def _recv(self) -> bytes:
+        queue = self._queue
+        assert queue is not None
+        item = await queue.get()
+        if item is None:  # as aioice's recv(): its connection was lost
+            raise ConnectionError("Connection lost while receiving data")
+        data: bytes = item[0]
+        return data
+
+    async def _send(self, data: bytes) -> None:
+        active = self._active
+        if active is None:
+            return  # consent expired: nothing goes to the remote
+        await active.send(data)
+
+    # --- the checks ---------------------------------------------------------------
+
+    async def _run(self, new: Any, wake: asyncio.Event) -> None:
+        remote = self._remote
+        if remote is not None:
+            await self._add_candidates(new, remote)
+        while not (_shims.gathered(new) and self._remote is not None):
+            await wake.wait()
+            wake.clear()
+            if self._pending is not new:
+                return
+        remote = self._remote
+        assert remote is not None
+        _shims.set_remote_parameters(
+            new, remote.username, remote.password, remote.ice_lite
+        )
+        try:
+            await new.connect()
+        except ConnectionError as exc:
+            if self._pending is new:
+                self._abort_pending()
+                self._event("failed", f"ICE restart failed: {exc}")
+            return
+        if self._pending is new:
+            self._succeeded(new)
+
+    async def _add_candidates(self, new: Any, remote: RemoteIce) -> None:
+        for candidate in remote.candidates:
+            try:
+                await new.add_remote_candidate(candidate)
+            except ValueError:  # after end-of-candidates: aiortc added them
+                return
+        if remote.end_of_candidates:
+            with contextlib.suppress(ValueError):
+                await new.add_remote_candidate(None)
+            if self._pending is new:
+                _shims.set_remote_end_of_candidates(self._transport)
+
+    def _succeeded(self, new: Any) -> None:
+        old, self._active = self._active, new
+        self._pending = None
+        self._task = None
+        self.generation += 1
+        monitor = _shims.restart_monitor(self._transport)
+        if monitor is not None:
+            self._owner.keep(monitor)
+        if old is not None:
+            self._retire(old)
+        pair = _shims.nominated(new, 1)
+        self._record(None, f"checks succeeded on new pair {_describe(pair)}")
+        # aiortc's own state (and so its RTCPeerConnection's) follows too; it
+        # fires "statechange" only if it was not "completed" already
+        _shims.set_native_state(self._transport, "completed")
+        self._owner.restart_changed(self._transport)
+
+    def _abort_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        if pending is not None:
+            self._retire(pending)
+
+    def _retire(self, conn: Any) -> None:
+        """Close a `Connection` rtcstate no longer uses, without its closing
+        reaching the DTLS transport's reader."""
+        if self._queue is not None and _shims.data_queue(conn) is self._queue:
+            _shims.set_data_queue(conn, asyncio.Queue())
+        self._owner.keep(asyncio.ensure_future(conn.close()))
+
+    # --- events -------------------------------------------------------------------
+
+    def _event(self, phase: str | None, detail: str) -> None:
+        self._record(phase, detail)
+        self._owner.restart_changed(self._transport)
+
+    def _record(self, phase: str | None, detail: str) -> None:
+        self.phase = phase
+        self.detail = detail
+        self.events += 1
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _listen(self) -> None:
+        if not self._listening:
+            self._transport.iceGatherer.on("statechange", self._poke)
+            self._listening = True
+
+    def _unlisten(self) -> None:
+        gatherer = self._transport.iceGatherer
+        if self._listening and self._poke in gatherer.listeners("statechange"):
+            gatherer.remove_listener("statechange", self._poke)
+        self._listening = False
+
+
+def _describe(pair: Any) -> str:
+    if pair is None:
+        return "(none)"
+    local, remote = _shims.pair_candidates(pair)
+    ltype, lhost, lport, _ = _shims.candidate_fields(local)
+    rtype, rhost, rport, _ = _shims.candidate_fields(remote)
+    return f"{ltype} {lhost}:{lport} -> {rtype} {rhost}:{rport}"

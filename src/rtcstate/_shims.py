@@ -39,13 +39,13 @@ __all__ = [
     "datagram_transport",
     "disable_self_close",
     "dtls_stats",
-    "end_consent",
     "fresh_connection",
     "gathered",
     "guard_connection",
     "ice_closing",
     "install_connection",
     "local_username",
+    "monitor_connections",
     "nominated",
     "nominated_pair",
     "nomination_changes_nothing",
@@ -54,10 +54,10 @@ __all__ = [
     "pair_protocol",
     "pair_remote_addr",
     "pair_state",
+    "reinstall_connection",
     "relay_protocol",
     "remote_end_of_candidates",
     "remote_parameters",
-    "restart_monitor",
     "restore_consent",
     "send_stun",
     "sends_on_socket",
@@ -465,19 +465,6 @@ def restore_consent(transport: RTCIceTransport) -> None:
         )
 
 
-def end_consent(transport: RTCIceTransport) -> asyncio.Future[None]:
-    """Consent expired (RFC 7675): stop sending to the remote.
-
-    Closes aioice's connection, as aioice itself does when its own consent checks
-    fail: every socket of the transport closes, and aiortc's RTCIceTransport
-    reports "failed" (not "closed", which only `stop()` gives).
-    """
-    # Connection.close(), reached through RTCIceTransport._connection: aiortc's
-    # stop() would report "closed"
-    future: asyncio.Future[None] = asyncio.ensure_future(connection(transport).close())
-    return future
-
-
 # --- getStats() ------------------------------------------------------------------
 # What rtcstate.stats reads to report the ICE side of getStats(), which aiortc 1.16
 # leaves out.
@@ -552,7 +539,7 @@ def local_username(connection: Any) -> str:
 # RTCIceGatherer.__state: gather() only gathers from "new"
 _GATHERER_STATE = "_RTCIceGatherer__state"
 # RTCIceTransport.__monitor_task: the task that turns the Connection's closing into
-# "failed"; it reads the Connection it awaits once, so a new one needs a new task
+# "failed"; it ends then, so a Connection after that one needs a new task
 _MONITOR_TASK = "_RTCIceTransport__monitor_task"
 # RTCIceTransport.__setState: sets the state and fires "statechange"
 _SET_STATE = "_RTCIceTransport__setState"
@@ -600,7 +587,13 @@ def check_restart(transport: RTCIceTransport) -> None:
     old = connection(transport)
     missing = [
         n
-        for n in (*_CONFIGURATION, "_queue", "_local_candidates_end")
+        for n in (
+            *_CONFIGURATION,
+            "_queue",
+            "_local_candidates_end",
+            "_remote_candidates_end",
+            "_event_waiter",
+        )
         if not hasattr(old, n)
     ]
     if missing:
@@ -645,6 +638,18 @@ def install_connection(transport: RTCIceTransport, new: Any) -> None:
     setattr(gatherer, _REMOTE_END, False)
 
 
+def reinstall_connection(transport: RTCIceTransport, old: Any) -> None:
+    """Put back a Connection that was in use before a restart that did not
+    succeed, with its gathering and the remote's end-of-candidates as they were."""
+    gatherer = transport.iceGatherer
+    transport._connection = old
+    gatherer._connection = old
+    setattr(gatherer, _GATHERER_STATE, "completed" if gathered(old) else "new")
+    # Connection._remote_candidates_end: whether the remote's end-of-candidates
+    # reached it
+    setattr(gatherer, _REMOTE_END, bool(old._remote_candidates_end))
+
+
 def data_queue(connection: Any) -> asyncio.Queue[Any]:
     """The queue aioice puts the datagrams it receives in (`None`: lost)."""
     # Connection._queue: recv() reads it; data_received() and close() write it
@@ -670,16 +675,50 @@ def set_datapath(
     transport._send = send  # type: ignore[assignment]
 
 
-def restart_monitor(transport: RTCIceTransport) -> asyncio.Future[Any] | None:
-    """Start aiortc's monitor of the transport's (new) Connection: its closing
-    then reads "failed", as for the first one. Returns the old monitor task,
-    cancelled (it awaited the old Connection), for the caller to keep until done."""
-    old: asyncio.Future[Any] | None = getattr(transport, _MONITOR_TASK)
-    if old is not None and not old.done():
-        old.cancel()
-    # RTCIceTransport._monitor(): reads self._connection; stop() awaits the task
-    setattr(transport, _MONITOR_TASK, asyncio.ensure_future(transport._monitor()))
-    return old
+def monitor_connections(transport: RTCIceTransport) -> None:
+    """Run a monitor of rtcstate's in place of aiortc's (unless it already runs):
+    like aiortc's, it turns the closing of the transport's Connection into
+    "failed", but it follows the Connection in use, so that the closing of one a
+    restart retired is not taken for the transport's."""
+    task: asyncio.Future[Any] | None = getattr(transport, _MONITOR_TASK)
+    if task is not None and not task.done():
+        if getattr(task, "_rtcstate_monitor", False):
+            return
+        # aiortc's: it awaits the first Connection's event for good
+        task.cancel()
+    ours = asyncio.ensure_future(_monitor(transport))
+    ours._rtcstate_monitor = True  # type: ignore[attr-defined]
+    # RTCIceTransport.__monitor_task: stop() awaits it after closing the Connection
+    setattr(transport, _MONITOR_TASK, ours)
+
+
+async def _monitor(transport: RTCIceTransport) -> None:
+    from aioice import ConnectionClosed
+
+    while True:
+        conn = connection(transport)
+        # Connection._closed, _event_waiter: a Connection that closed before it
+        # was awaited, and the event a cancelled monitor still awaits
+        if conn._closed:
+            if connection(transport) is conn:
+                _closed_under(transport)
+                return
+            continue
+        waiter = conn._event_waiter
+        if waiter is not None and not waiter.done():
+            event = await asyncio.shield(waiter)
+        else:
+            event = await conn.get_event()
+        if isinstance(event, ConnectionClosed) and connection(transport) is conn:
+            _closed_under(transport)
+            return
+        # a retired Connection closed: follow the one in use
+
+
+def _closed_under(transport: RTCIceTransport) -> None:
+    # as aiortc's _monitor: a selected pair lost reads "failed"; stop() reads "closed"
+    if transport.state == "completed":
+        set_native_state(transport, "failed")
 
 
 def set_native_state(transport: RTCIceTransport, state: str) -> None:

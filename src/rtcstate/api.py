@@ -62,27 +62,30 @@ class StateAPI:
             self._tracker.close()
         else:
             self._tracker.sync_transports(f"signalingState {signaling_state}")
-            if self._tracker.signaling_changed(signaling_state):
-                self._negotiation_needed()
 
-    def _remote_description_applied(self) -> None:
-        """`setRemoteDescription()` returned (aiortc changes `signalingState`
-        before the description, so its event is too early to read it)."""
-        self._tracker.remote_description_applied()
+    def _description_applied(self, remote: bool) -> None:
+        """`setLocalDescription()` / `setRemoteDescription()` returned."""
+        if self._tracker.description_applied(remote):
+            self._negotiation_needed()
 
     def restartIce(self) -> None:
         """`RTCPeerConnection.restartIce()`: restart ICE at the next negotiation.
 
-        Every ICE transport that has started gets new credentials now, which the
-        next `createOffer()` carries (with the new candidates, gathered by
-        `setLocalDescription`); `"negotiationneeded"` fires. Once the remote's
+        The next `createOffer()` gives every ICE transport that has started new
+        credentials (and `setLocalDescription` new candidates);
+        `"negotiationneeded"` fires now if signalling is `"stable"`, else once it
+        is back there (an answer given meanwhile keeps the old credentials, as
+        webrtc-pc's `[[LocalIceCredentialsToReplace]]` says). Once the remote's
         answer is applied, the new checks run while the old pair keeps carrying
         the data; when they succeed, the DTLS transport, the data channels and the
-        tracks carry on over the new pair, with no new DTLS handshake. Called
-        outside the `"stable"` signalling state, the restart waits until
-        signalling is back there (webrtc-pc's `[[LocalIceCredentialsToReplace]]`).
-        Nothing is done once the connection is closed, or for an ICE transport that
-        has not started (its first credentials are new anyway).
+        tracks carry on over the new pair, with no new DTLS handshake. Nothing is
+        done once the connection is closed, or before a description was applied
+        (the first credentials are new anyway).
+
+        A remote that answers with its old credentials cannot restart (aiortc
+        1.16 is one): the restart is abandoned and the old pair goes on. A
+        restart whose checks fail leaves the old pair to liveness if it still
+        works, and reads `failed` otherwise.
 
         The states while it runs follow webrtc-pc: a transport whose old pair
         still works stays `connected`; one that was `disconnected` or `failed`

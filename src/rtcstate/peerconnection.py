@@ -113,6 +113,13 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         if sessionDescription is not None:
             validation.check_description(sessionDescription.sdp)
         await super().setLocalDescription(sessionDescription)
+        self._description_applied(remote=False)
+
+    async def createOffer(self) -> RTCSessionDescription:
+        """As aiortc's; after [`restartIce`][rtcstate.api.StateAPI.restartIce] the
+        offer carries new ICE credentials."""
+        await self._tracker.before_offer()
+        return await super().createOffer()
 
     async def setRemoteDescription(
         self,
@@ -128,7 +135,7 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         credentials too."""
         validation.check_description(sessionDescription.sdp)
         await super().setRemoteDescription(sessionDescription)
-        self._remote_description_applied()
+        self._description_applied(remote=True)
 
     async def addIceCandidate(self, candidate: RTCIceCandidate | None) -> None:
         """As aiortc's, with the candidate checked first

@@ -133,6 +133,7 @@ class IceRestart:
         "detail",
         "events",
         "generation",
+        "offered",
         "phase",
     )
 
@@ -160,6 +161,8 @@ class IceRestart:
         """what the latest restart event was, for the causes"""
         self.events = 0
         """restart events so far (began, succeeded, failed)"""
+        self.offered = False
+        """our restart offer was applied: the next remote answer is its answer"""
 
     @property
     def restarting(self) -> bool:
@@ -187,6 +190,7 @@ class IceRestart:
         _shims.guard_connection(transport, self._loopback)
         self._pending = new
         self._remote = remote
+        self.offered = False
         self._listen()
         self._wake = asyncio.Event()
         self._task = asyncio.ensure_future(self._run(new, self._wake))
@@ -195,8 +199,21 @@ class IceRestart:
 
     def remote_known(self, remote: RemoteIce) -> None:
         """The remote's answer to our restart offer: its new credentials (its
-        candidates came through aiortc, to the new `Connection`)."""
+        candidates came through aiortc, to the new `Connection`). An answer that
+        keeps the remote's old credentials comes from a peer that cannot
+        restart (aiortc 1.16): the restart is abandoned, and the old pair goes on."""
         if self._pending is None or self._remote is not None:
+            return
+        self.offered = False
+        active = self._active
+        if active is not None and _shims.remote_parameters(active) == (
+            remote.username,
+            remote.password,
+        ):
+            self._abandon(
+                "ICE restart abandoned: the remote answered with its old ICE "
+                "credentials (it cannot restart ICE)"
+            )
             return
         self._remote = RemoteIce(remote.username, remote.password, remote.ice_lite)
         self._poke()
@@ -218,11 +235,15 @@ class IceRestart:
         `Connection`s close (aiortc then reads `failed`); DTLS and SCTP stay for
         a restart. A restart under way fails with it."""
         self._carry()
-        self._active = None
-        if self._pending is not None:
-            self._abort_pending()
+        active, self._active = self._active, None
+        failed = self._pending is not None
+        self._abort_pending()
+        current = _shims.connection(self._transport)
+        for conn in (current, active):
+            if conn is not None and not _shims.closing(conn):
+                self._retire(conn)
+        if failed:
             self._event("failed", "ICE restart failed: consent expired")
-        self._retire(_shims.connection(self._transport))
 
     def close(self) -> None:
         """The connection closes: stop the restart under way. aiortc's close()
@@ -248,6 +269,7 @@ class IceRestart:
         self._queue = _shims.data_queue(current)
         self._active = None if _shims.closing(current) else current
         _shims.set_datapath(self._transport, self._recv, self._send)
+        _shims.monitor_connections(self._transport)
 
     async def _recv(self) -> bytes:
         queue = self._queue
@@ -284,8 +306,7 @@ class IceRestart:
             await new.connect()
         except ConnectionError as exc:
             if self._pending is new:
-                self._abort_pending()
-                self._event("failed", f"ICE restart failed: {exc}")
+                self._abandon(f"ICE restart failed: {exc}")
             return
         if self._pending is new:
             self._succeeded(new)
@@ -307,17 +328,28 @@ class IceRestart:
         self._pending = None
         self._task = None
         self.generation += 1
-        monitor = _shims.restart_monitor(self._transport)
-        if monitor is not None:
-            self._owner.keep(monitor)
         if old is not None:
             self._retire(old)
+        _shims.monitor_connections(self._transport)
         pair = _shims.nominated(new, 1)
         self._record(None, f"checks succeeded on new pair {_describe(pair)}")
         # aiortc's own state (and so its RTCPeerConnection's) follows too; it
         # fires "statechange" only if it was not "completed" already
         _shims.set_native_state(self._transport, "completed")
         self._owner.restart_changed(self._transport)
+
+    def _abandon(self, detail: str) -> None:
+        """The restart ends without a new pair. If the old `Connection` still
+        carries the data, it is put back and liveness judges it, as before the
+        restart; otherwise the transport has failed."""
+        active = self._active
+        if active is not None and not _shims.closing(active):
+            _shims.reinstall_connection(self._transport, active)
+            self._abort_pending()
+            self._event(None, detail)
+        else:
+            self._abort_pending()
+            self._event("failed", detail)
 
     def _abort_pending(self) -> None:
         pending, self._pending = self._pending, None

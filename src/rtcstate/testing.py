@@ -108,6 +108,9 @@ class Direction:
     """STUN binding requests seen (forwarded or not): keepalives and checks"""
     drop: Callable[[bytes], bool] | None = None
     _dest: tuple[str, int] | None = field(default=None, repr=False)
+    # the peer's candidates in its latest description: replies latch only onto
+    # those (after an ICE restart, the old generation's sockets still send a while)
+    _known: frozenset[tuple[str, int]] = field(default=frozenset(), repr=False)
 
 
 class _Socket(asyncio.DatagramProtocol):
@@ -257,6 +260,7 @@ class FaultyLink:
         targets = next(c for c in per_mline if c)
         # the peer's own address: prefer loopback, else the first one seen
         towards._dest = min(targets, key=lambda t: (not t[0].startswith("127."), t))
+        towards._known = frozenset().union(*per_mline)
         return RTCSessionDescription(
             sdp="\r\n".join(out) + "\r\n", type=description.type
         )
@@ -328,7 +332,8 @@ class FaultyLink:
         if sock is not None and sock not in (self._for_offerer, self._for_answerer):
             direction.dropped += 1  # an address a move() left behind
             return
-        back._dest = addr  # latch: replies go to where the peer really sends from
+        if not back._known or addr in back._known:
+            back._dest = addr  # latch: replies go to where the peer really sends from
         if data[:2] == b"\x00\x01":
             direction.stun_requests += 1
         dest = direction._dest

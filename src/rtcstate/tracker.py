@@ -107,7 +107,7 @@ class StateTracker:
         "_on_change",
         "_options",
         "_pending",
-        "_restart_deferred",
+        "_restart_wanted",
         "_restarts",
         "_tasks",
         "_transports",
@@ -134,8 +134,8 @@ class StateTracker:
         self._liveness: dict[RTCIceTransport, TransportLiveness] = {}
         # made at a transport's first ICE restart (or consent expiry)
         self._restarts: dict[RTCIceTransport, IceRestart] = {}
-        # restartIce() called outside "stable": done when it is back
-        self._restart_deferred = False
+        # restartIce() called: the next createOffer() restarts ICE
+        self._restart_wanted = False
         # dicts as sets: an empty set takes 216 bytes, an empty dict 64
         self._tasks: dict[asyncio.Future[Any], None] = {}
         self._updating = False
@@ -387,53 +387,81 @@ class StateTracker:
     # --- ICE restart ----------------------------------------------------------
 
     def restart_ice(self) -> bool:
-        """`restartIce()`: each started ICE transport gets new credentials, which the
-        next offer carries (outside `"stable"`, once it is back). Returns whether
-        negotiation is needed now."""
-        if self.closed:
-            return False
-        if self.signaling_state != "stable":
-            self._restart_deferred = True
-            return False
-        return self._restart_local()
+        """`restartIce()`: the ICE credentials negotiated so far are to be replaced
+        by the next offer (webrtc-pc's `[[LocalIceCredentialsToReplace]]`).
+        Returns whether negotiation is needed now (signalling is stable).
 
-    def _restart_local(self) -> bool:
-        self._restart_deferred = False
-        started = [t for t in self._transports.ice if t.state not in ("new", "closed")]
-        for transport in started:
-            self._restart(transport).begin(True, "ICE restart (restartIce())", None)
-        return bool(started)
+        :raises InternalsChangedError: if aiortc or aioice lacks what a restart
+            needs.
+        """
+        if self.closed or self._transports.pc.localDescription is None:
+            return False  # nothing negotiated: the first credentials are new
+        for transport in self._transports.ice:
+            _shims.check_restart(transport)
+        self._restart_wanted = True
+        return self.signaling_state == "stable"
+
+    async def before_offer(self) -> None:
+        """`createOffer()` is about to read the ICE credentials: a wanted restart
+        begins now on every ICE transport that has started."""
+        if not self._restart_wanted or self.closed:
+            return
+        pc = self._transports.pc
+        # aiortc starts a transport in a task of its own, a loop iteration or
+        # two after both descriptions were applied: wait for it, briefly
+        for _ in range(100):
+            if pc.remoteDescription is None or not any(
+                t.state == "new" and t.iceGatherer.state == "completed"
+                for t in self._transports.ice
+            ):
+                break
+            await asyncio.sleep(0.01)
+        self._begin_wanted()
 
     @_fail_safe
-    def remote_description_applied(self) -> None:
-        """`setRemoteDescription()` returned: a remote offer with new ICE credentials
-        restarts ICE; an answer gives a restart of ours the remote's credentials."""
+    def _begin_wanted(self) -> None:
         if self.closed:
             return
+        self._restart_wanted = False
+        for transport in self._transports.ice:
+            if transport.state not in ("new", "closed"):
+                self._restart(transport).begin(True, "ICE restart (restartIce())", None)
+
+    @_fail_safe
+    def description_applied(self, remote: bool) -> bool:
+        """`setLocalDescription()` or `setRemoteDescription()` returned (aiortc
+        changes `signalingState` before the description, so that event is too
+        early to read it).
+
+        A remote offer with new ICE credentials restarts ICE; our restart offer,
+        once applied, waits for the answer, which gives it the remote's
+        credentials. Returns whether negotiation is needed (signalling is back
+        to stable with a `restartIce()` still to offer)."""
+        if self.closed:
+            return False
         state = self.signaling_state
-        if state == "have-remote-offer":
-            for transport, remote in remote_ice(self._transports.pc).items():
+        if remote and state == "have-remote-offer":
+            for transport, ice in remote_ice(self._transports.pc).items():
                 if (
                     transport in self._transports
                     and transport.state not in ("new", "closed")
-                    and not self._expects(transport, remote)
+                    and not self._expects(transport, ice)
                 ):
                     self._restart(transport).begin(
-                        remote.ice_lite, "ICE restart (remote offer)", remote
+                        ice.ice_lite, "ICE restart (remote offer)", ice
                     )
-        elif state == "stable" and any(r.restarting for r in self._restarts.values()):
-            remote_now = remote_ice(self._transports.pc)
-            for transport, restart in self._restarts.items():
-                if restart.restarting and transport in remote_now:
-                    restart.remote_known(remote_now[transport])
-
-    @_fail_safe
-    def signaling_changed(self, signaling_state: str) -> bool:
-        """Signalling is back in `"stable"`: a `restartIce()` called meanwhile
-        starts now. Returns whether negotiation is needed."""
-        if self.closed or signaling_state != "stable" or not self._restart_deferred:
-            return False
-        return self._restart_local()
+        elif not remote and state == "have-local-offer":
+            for restart in self._restarts.values():
+                if restart.restarting:
+                    restart.offered = True
+        elif remote and state == "stable":
+            offered = [r for r in self._restarts.values() if r.offered]
+            if offered:
+                answer = remote_ice(self._transports.pc)
+                for transport, restart in self._restarts.items():
+                    if restart.offered and transport in answer:
+                        restart.remote_known(answer[transport])
+        return state == "stable" and self._restart_wanted
 
     def _expects(self, transport: RTCIceTransport, remote: RemoteIce) -> bool:
         restart = self._restarts.get(transport)

@@ -25,8 +25,9 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
     [`watch`][rtcstate.watch], which checks the options.
 
     To follow the transports, the watcher listens to the connection's
-    `"signalingstatechange"` and wraps its `addIceCandidate`, `setRemoteDescription`
-    (a remote offer may restart ICE) and `close` on the instance
+    `"signalingstatechange"` and wraps its `addIceCandidate`, `createOffer`,
+    `setLocalDescription`, `setRemoteDescription` (for ICE restarts) and `close` on the
+    instance
     (`close` then also waits for rtcstate's own clean-up); like
     [`PeerConnection`][rtcstate.PeerConnection] it also stops aiortc from closing the
     connection by itself on a remote hang-up.
@@ -42,7 +43,7 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
         self._attach(pc, self.emit, options)
         pc.on("signalingstatechange", self._on_signalingstatechange)
         self._wrap_add_ice_candidate()
-        self._wrap_set_remote_description()
+        self._wrap_negotiation()
         self._wrap_close()
         if pc.signalingState == "closed":
             self._tracker.close()
@@ -73,16 +74,33 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
         addIceCandidate.__doc__ = original.__doc__
         self._pc.addIceCandidate = addIceCandidate  # type: ignore[method-assign]
 
-    def _wrap_set_remote_description(self) -> None:
-        original = self._pc.setRemoteDescription
-        applied = self._remote_description_applied
+    def _wrap_negotiation(self) -> None:
+        pc, tracker = self._pc, self._tracker
+        set_local, set_remote = pc.setLocalDescription, pc.setRemoteDescription
+        create_offer = pc.createOffer
+        applied = self._description_applied
+
+        async def setLocalDescription(
+            description: RTCSessionDescription | None = None,
+        ) -> None:
+            await set_local(description)
+            applied(False)
 
         async def setRemoteDescription(description: RTCSessionDescription) -> None:
-            await original(description)
-            applied()
+            await set_remote(description)
+            applied(True)
 
-        setRemoteDescription.__doc__ = original.__doc__
-        self._pc.setRemoteDescription = setRemoteDescription  # type: ignore[method-assign,assignment]
+        async def createOffer() -> RTCSessionDescription:
+            await tracker.before_offer()
+            return await create_offer()
+
+        for wrapper, original in (
+            (setLocalDescription, set_local),
+            (setRemoteDescription, set_remote),
+            (createOffer, create_offer),
+        ):
+            wrapper.__doc__ = original.__doc__
+            setattr(pc, original.__name__, wrapper)
 
     def _wrap_close(self) -> None:
         original = self._pc.close

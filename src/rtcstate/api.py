@@ -68,7 +68,7 @@ class StateAPI:
         _LIVE.add(self)
         for follower in list(_FOLLOWERS):
             try:
-                follower.attached(self)
+                follower._attached(self)
             except Exception:
                 logger.exception("a follower of new connections raised")
 

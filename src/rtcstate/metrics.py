@@ -8,12 +8,13 @@ connections given to [`add`][rtcstate.metrics.ConnectionCollector.add], or, with
 `all_connections=True`, every rtcstate connection of the process. It holds them
 weakly: a connection it covers is garbage-collected as if it did not exist.
 
-Gauges (connections by state, candidate types in use) are read from the live
-connections at each scrape. Counters and histograms are fed as things happen, by a
-small observer on each connection, into totals the collector keeps: a
-connection that closed and was garbage-collected between two scrapes still
-counts, which reading the histories at scrape time would miss, and a scrape
-costs the same however long the process has run.
+Everything is fed as it happens by a small observer on each connection (told of
+its changes, its liveness verdicts, its keepalives' round trips and its selected
+pairs): counters and histograms into totals the collector keeps, so that a
+connection that closed and was garbage-collected between two scrapes still counts
+(reading the histories at scrape time would miss it, and would cost more the longer
+the process ran); the gauges into the observer, which the scrape reads. A scrape
+therefore touches no aiortc or aioice object, and may run on any thread.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from .api import _FOLLOWERS, StateAPI, live_connections
-from .events import StateChange, TransportChange
+from .events import SelectedCandidatePair, StateChange, TransportChange
 from .states import Liveness, PeerConnectionState
 
 __all__ = [
@@ -118,14 +119,28 @@ class _Follower:
         "_disconnected_since",
         "_totals",
         "_verdict_reason",
+        "pairs",
+        "state",
     )
 
-    def __init__(self, totals: _Totals, history: list[StateChange]) -> None:
+    def __init__(
+        self,
+        totals: _Totals,
+        history: list[StateChange],
+        state: str = "new",
+        pairs: Iterable[SelectedCandidatePair] = (),
+    ) -> None:
         self._totals = totals
         self._verdict_reason: str | None = None
         self._connecting_since: float | None = None
         self._disconnected_since: float | None = None
         self._connected = False
+        #: the connection's connectionState, and the candidate types of each ICE
+        #: transport's selected pair: what the gauges count
+        self.state = state
+        self.pairs: dict[str, tuple[str, str]] = {}
+        for pair in pairs:
+            self.selected(pair)
         # where the connection is now: what a later change completes
         for change in history:
             if change.attribute == "connectionState":
@@ -169,6 +184,9 @@ class _Follower:
 
     def _track(self, change: StateChange) -> None:
         current = change.current
+        self.state = str(current)
+        if current is PeerConnectionState.CLOSED:
+            self.pairs = {}  # a closed connection has no selected pair
         if current is PeerConnectionState.CONNECTING and not self._connected:
             self._connecting_since = self._connecting_since or change.time
         elif current is PeerConnectionState.CONNECTED:
@@ -189,6 +207,11 @@ class _Follower:
     def round_trip(self, rtt: float) -> None:
         with self._totals.lock:
             self._totals.rtt.observe(rtt)
+
+    def selected(self, pair: SelectedCandidatePair) -> None:
+        # a new dict, not a change to the one a scrape may be reading
+        types = (pair.local.candidate_type, pair.remote.candidate_type)
+        self.pairs = {**self.pairs, pair.transport: types}
 
 
 class ConnectionCollector(Collector):
@@ -239,7 +262,12 @@ class ConnectionCollector(Collector):
         [`ConnectionWatcher`][rtcstate.ConnectionWatcher]) from now on."""
         if connection in self._followers:
             return
-        follower = _Follower(self._totals, connection.state_history)
+        follower = _Follower(
+            self._totals,
+            connection.state_history,
+            connection.connectionState.value,
+            connection._selected_pairs(),
+        )
         with self._totals.lock:
             self._followers[connection] = follower
         connection._add_observer(follower)
@@ -251,7 +279,7 @@ class ConnectionCollector(Collector):
         if follower is not None:
             connection._remove_observer(follower)
 
-    def attached(self, connection: StateAPI) -> None:
+    def _attached(self, connection: StateAPI) -> None:
         """A connection was made (called by rtcstate for `all_connections`)."""
         self.add(connection)
 
@@ -269,20 +297,16 @@ class ConnectionCollector(Collector):
         return list(self._families())
 
     def collect(self) -> Iterable[Metric]:
-        """The metric families with their samples: the gauges read from the live
-        connections, the counters and histograms from the totals."""
+        """The metric families with their samples: the gauges from the live
+        connections' observers, the counters and histograms from the totals."""
         families = self._families()
         states = dict.fromkeys((s.value for s in PeerConnectionState), 0)
         pairs: dict[tuple[str, str], int] = {}
-        for connection in self.connections:
-            try:
-                state = connection.connectionState.value
-                selected = connection._selected_pairs()
-            except Exception:  # a scrape from another thread met a change
-                continue
-            states[state] += 1
-            for pair in selected:
-                key = (pair.local.candidate_type, pair.remote.candidate_type)
+        with self._totals.lock:
+            followers = list(self._followers.values())
+        for follower in followers:
+            states[follower.state] = states.get(follower.state, 0) + 1
+            for key in follower.pairs.values():
                 pairs[key] = pairs.get(key, 0) + 1
         gauge, transitions, connected, disconnected, delay, rtt, candidates = families
         for state, count in states.items():

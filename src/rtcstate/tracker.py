@@ -87,6 +87,10 @@ class Observer(Protocol):
     def round_trip(self, rtt: float) -> None:
         """A keepalive on a selected pair was answered after `rtt` seconds."""
 
+    def selected(self, pair: SelectedCandidatePair) -> None:
+        """aioice selected a pair for an ICE transport (the
+        `selectedcandidatepairchange` record)."""
+
 
 def _fail_safe(method: _Method) -> _Method:
     """An entry point that aiortc's callbacks and signalling methods call: an
@@ -392,8 +396,11 @@ class StateTracker:
                     if selection is not None:
                         selections.append(selection)
         self._feed.record(step.transport_changes, step.changes)
-        if self._observers and (step.transport_changes or step.changes):
-            self._observe("changes", step.transport_changes, step.changes)
+        if self._observers:
+            if step.transport_changes or step.changes:
+                self._observe("changes", step.transport_changes, step.changes)
+            for selection in selections:
+                self._observe("selected", selection)
         if step.followup and self._followup is None:
             self._followup = asyncio.get_running_loop().call_soon(self._run_followup)
         self._feed.publish(step.changes)

@@ -609,7 +609,7 @@ def test_records_takes_selections_and_round_trips() -> None:
         "a",
         start=10.0,
         selections=[chosen],
-        round_trips=readings,
+        round_trips=[None, *readings],
     )
     assert out == [
         {

@@ -130,7 +130,7 @@ def records(
     start: float | None = None,
     *,
     selections: Iterable[SelectedCandidatePair] = (),
-    round_trips: Iterable[SelectedCandidatePair] = (),
+    round_trips: Iterable[SelectedCandidatePair | None] = (),
 ) -> list[dict[str, Any]]:
     """A connection's histories as timeline records (the demo's JSON format).
 
@@ -139,7 +139,8 @@ def records(
         events, which become `"pair"` records (the histories do not keep them).
     :param round_trips: readings of
         [`get_selected_candidate_pair`][rtcstate.api.StateAPI.get_selected_candidate_pair],
-        which become `"rtt"` samples (those with a round trip).
+        which become `"rtt"` samples (those with a round trip; `None`, no
+        pair selected, is skipped).
     """
     states = pc.state_history
     transports = pc.transport_history
@@ -149,7 +150,7 @@ def records(
     out += [
         pair_record(p, peer, origin, "rtt")
         for p in round_trips
-        if p.current_round_trip_time is not None
+        if p is not None and p.current_round_trip_time is not None
     ]
     for t in transports:
         out.append(

@@ -407,3 +407,13 @@ def test_metrics_server_example_serves_what_its_connections_do() -> None:
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=20)
     assert process.returncode == 0, err
+
+
+def test_import_rtcstate_does_not_import_prometheus_client() -> None:
+    code = (
+        "import sys, rtcstate, rtcstate.testing\n"
+        "assert 'prometheus_client' not in sys.modules\n"
+        "import rtcstate.metrics\n"
+        "assert 'prometheus_client' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)

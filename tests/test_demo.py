@@ -60,6 +60,12 @@ def test_demo_shows_disconnected_then_connected_again() -> None:
     assert causes and all(c.startswith("no answer for 2.0 s") for c in causes)
     transports = {r["transport"] for r in records if r["type"] == "transport"}
     assert transports == {"ice#0 (mid 0)", "dtls#0 (mid 0)"}
+    # the selected pair, once per peer, and round trips on loopback
+    pairs = [r for r in records if r["type"] == "pair"]
+    assert sorted(r["peer"] for r in pairs) == ["answerer", "offerer"]
+    assert all(r["local"].startswith("host ") for r in pairs)
+    rtts = [r["rtt"] for r in records if r["type"] == "rtt"]
+    assert rtts and all(0 < rtt < 0.1 for rtt in rtts)
 
 
 def test_demo_text_timeline_is_readable() -> None:

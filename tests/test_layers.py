@@ -20,7 +20,15 @@ LAYERS: list[set[str]] = [
     {"_shims", "tap", "transports", "driver", "feed", "stats", "restart"},
     {"tracker"},  # wiring
     {"api", "emitter", "validation", "peerconnection", "watcher", "__init__"},
-    {"testing", "tools", "tools.cli", "tools.demo", "tools.timeline", "__main__"},
+    {
+        "testing",
+        "metrics",
+        "tools",
+        "tools.cli",
+        "tools.demo",
+        "tools.timeline",
+        "__main__",
+    },
 ]
 
 

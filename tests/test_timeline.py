@@ -469,3 +469,170 @@ def test_the_docs_show_the_timelines_this_renderer_draws() -> None:
         assert f'--8<-- "timelines/{name}.svg"' in page
         assert f'--8<-- "timelines/{name}-causes.html"' in page
     assert "](timelines/" not in page
+
+
+# --- the RTT lane and the selected pair's changes ------------------------------
+
+RTT_RECORDS = [
+    {
+        "type": "transport",
+        "t": 0.0,
+        "peer": "offerer",
+        "kind": "ice",
+        "transport": "ice#0 (mid 0)",
+        "previous": "new",
+        "current": "checking",
+    },
+    {
+        "type": "pair",
+        "t": 0.5,
+        "peer": "offerer",
+        "transport": "ice#0 (mid 0)",
+        "rtt": None,
+        "local": "host 10.0.0.1:5000/udp",
+        "remote": "host 10.0.0.2:6000/udp",
+    },
+    {
+        "type": "rtt",
+        "t": 1.0,
+        "peer": "offerer",
+        "transport": "ice#0 (mid 0)",
+        "rtt": 0.01,
+    },
+    {
+        "type": "rtt",
+        "t": 2.0,
+        "peer": "offerer",
+        "transport": "ice#0 (mid 0)",
+        "rtt": 0.1,
+    },
+    {
+        "type": "rtt",
+        "t": 3.0,
+        "peer": "offerer",
+        "transport": "ice#0 (mid 0)",
+        "rtt": 0.05,
+    },
+    {
+        "type": "pair",
+        "t": 3.5,
+        "peer": "offerer",
+        "transport": "ice#0 (mid 0)",
+        "rtt": 0.05,
+        "local": "host [::1]:5001/udp",
+        "remote": "host [::1]:6001/udp",
+    },
+    {"type": "note", "t": 4.0, "text": "done"},
+]
+
+
+def _by_class(svg: str, tag: str, cls: str) -> list[ET.Element]:
+    return [e for e in ET.fromstring(svg).iter(f"{SVG}{tag}") if e.get("class") == cls]
+
+
+def test_rtt_lane_plots_each_sample_and_marks_each_pair_change() -> None:
+    svg = timeline.render_svg(RTT_RECORDS, title="t", width=1000)
+    assert ">ice#0 (mid 0) RTT<" in svg
+    (line,) = _by_class(svg, "polyline", "rtt")
+    points = [tuple(map(float, p.split(","))) for p in line.get("points", "").split()]
+    assert len(points) == 3
+    xs, ys = zip(*points)
+    assert xs[0] < xs[1] < xs[2]
+    # scaled to the largest: 0.1 s at the top, 0.05 s halfway, 0.01 s near the floor
+    (lane,) = _by_class(svg, "rect", "rtt-lane")
+    top, height = float(lane.get("y", 0)), float(lane.get("height", 0))
+    assert ys[1] == pytest.approx(top + 3)
+    assert ys[2] == pytest.approx(top + 3 + (height - 6) / 2, abs=0.1)
+    assert ys[0] == pytest.approx(top + 3 + 0.9 * (height - 6), abs=0.1)
+    title = line.find(f"{SVG}title")
+    assert title is not None and title.text == (
+        "ice#0 (mid 0): RTT 10.0 to 100.0 ms, median 50.0 ms, 3 samples"
+    )
+    (peak,) = _by_class(svg, "text", "rtt-max")
+    assert (peak.text or "").startswith("max 100.0 ms")
+    marks = _by_class(svg, "path", "pair-change")
+    tips = [m.find(f"{SVG}title").text for m in marks]  # type: ignore[union-attr]
+    assert tips == [
+        "ice#0 (mid 0): selected pair host 10.0.0.1:5000/udp -> "
+        "host 10.0.0.2:6000/udp at 0.500 s",
+        "ice#0 (mid 0): selected pair host [::1]:5001/udp -> host [::1]:6001/udp "
+        "at 3.500 s",
+    ]
+    # the marks stand at their times on the same axis as the samples
+    at = [float(m.get("d", "M0").split(",")[0][1:]) for m in marks]
+    assert at[0] < xs[0] < xs[2] < at[1]
+    assert (at[1] - xs[2]) / (xs[2] - xs[1]) == pytest.approx(0.5, abs=0.02)
+
+
+def test_without_rtt_records_there_is_no_rtt_lane_and_old_files_still_load() -> None:
+    blip = Path(__file__).resolve().parent.parent / "docs" / "timelines" / "blip.jsonl"
+    items = timeline.load(str(blip))
+    assert not any(r["type"] in ("rtt", "pair") for r in items)
+    svg = timeline.render_svg(items)
+    assert "rtt-lane" not in svg and "pair-change" not in svg
+
+
+def test_the_table_of_causes_lists_the_pair_changes() -> None:
+    table = timeline.render_causes(RTT_RECORDS)
+    assert (
+        "ice#0 (mid 0): selected pair host 10.0.0.1:5000/udp -&gt; "
+        "host 10.0.0.2:6000/udp" in table
+    )
+    assert table.count("selected pair") == 2
+
+
+def test_load_checks_rtt_records(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"type": "rtt", "t": 1, "transport": "ice#0"}) + "\n")
+    with pytest.raises(ValueError, match=r'bad\.jsonl:1: an "rtt" record needs "rtt"'):
+        timeline.load(str(bad))
+    good = tmp_path / "good.jsonl"
+    good.write_text("\n".join(json.dumps(r) for r in RTT_RECORDS) + "\n")
+    assert timeline.load(str(good)) == RTT_RECORDS
+
+
+def test_records_takes_selections_and_round_trips() -> None:
+    import types
+
+    from rtcstate import Candidate, SelectedCandidatePair
+
+    local = Candidate("host", "10.0.0.1", 5000, "udp")
+    remote = Candidate("relay", "10.0.0.9", 7000, "udp")
+    pc = types.SimpleNamespace(state_history=[], transport_history=[])
+    chosen = SelectedCandidatePair("ice#0 (mid 0)", local, remote, None, 10.5)
+    readings = [
+        SelectedCandidatePair("ice#0 (mid 0)", local, remote, rtt, t)
+        for rtt, t in ((None, 11.0), (0.02, 12.0), (0.03, 13.0))
+    ]
+    out = timeline.records(
+        pc,  # type: ignore[arg-type]
+        "a",
+        start=10.0,
+        selections=[chosen],
+        round_trips=[None, *readings],
+    )
+    assert out == [
+        {
+            "type": "pair",
+            "t": 0.5,
+            "peer": "a",
+            "transport": "ice#0 (mid 0)",
+            "rtt": None,
+            "local": "host 10.0.0.1:5000/udp",
+            "remote": "relay 10.0.0.9:7000/udp",
+        },
+        {
+            "type": "rtt",
+            "t": 2.0,
+            "peer": "a",
+            "transport": "ice#0 (mid 0)",
+            "rtt": 0.02,
+        },
+        {
+            "type": "rtt",
+            "t": 3.0,
+            "peer": "a",
+            "transport": "ice#0 (mid 0)",
+            "rtt": 0.03,
+        },
+    ]

@@ -6,6 +6,8 @@ surface they offer."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +19,24 @@ from .events import Cause, SelectedCandidatePair, StateChange, TransportChange
 from .feed import StateChanges
 from .options import Options
 from .states import IceConnectionState, IceTransportState, PeerConnectionState
-from .tracker import Record, StateTracker
+from .tracker import Observer, Record, StateTracker
+
+logger = logging.getLogger("rtcstate")
+
+# Every connection rtcstate tracks, weakly: what a metrics collector of every
+# connection in the process reads (one weak reference per connection, made at
+# attach; nothing else is kept).
+_LIVE: weakref.WeakSet[StateAPI] = weakref.WeakSet()
+# Told of each connection attached from now on, weakly held: the metrics
+# collectors of every connection. Empty unless an application makes one.
+_FOLLOWERS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def live_connections() -> list[StateAPI]:
+    """Every connection rtcstate tracks in this process and that is still
+    referenced (a `PeerConnection`, or the `ConnectionWatcher` of a watched one),
+    closed ones included."""
+    return list(_LIVE)
 
 
 class StateAPI:
@@ -48,6 +67,12 @@ class StateAPI:
 
         self._tracker = StateTracker(pc, on_change, options)
         self._emit_own = emit  # type: ignore[assignment]  # events with no record
+        _LIVE.add(self)
+        for follower in list(_FOLLOWERS):
+            try:
+                follower._attached(self)
+            except Exception:
+                logger.exception("a follower of new connections raised")
 
     def _close_after_hangup(self, pc: RTCPeerConnection) -> None:
         # closed now (no event, as for close()), aiortc's objects stopped after
@@ -180,6 +205,17 @@ class StateAPI:
         :raises ValueError: if the transport is not one this connection counts.
         """
         return self._tracker.selected_candidate_pair(transport)
+
+    def _add_observer(self, observer: Observer) -> None:
+        """Tell `observer` (`rtcstate.metrics`) of this connection's changes."""
+        self._tracker.add_observer(observer)
+
+    def _remove_observer(self, observer: Observer) -> None:
+        self._tracker.remove_observer(observer)
+
+    def _selected_pairs(self) -> list[SelectedCandidatePair]:
+        """The selected pair of each counted ICE transport that has one."""
+        return self._tracker.selected_pairs()
 
     def _add_stats(self, report: RTCStatsReport) -> RTCStatsReport:
         """Add the ICE side (rtcstate.stats) to a report of aiortc's."""

@@ -67,6 +67,7 @@ class LivenessDriver:
         exception raised inside it (a bug, or an aioice that changed).
     :param on_switch: called when the pair followed aioice to another nominated
         pair (seen when a keepalive is sent).
+    :param on_rtt: called with the round-trip time of each answered keepalive.
     """
 
     def __init__(
@@ -76,12 +77,14 @@ class LivenessDriver:
         on_verdict: Callable[[Liveness, str], None],
         on_fault: Callable[[Exception], None],
         on_switch: Callable[[], None] | None = None,
+        on_rtt: Callable[[float], None] | None = None,
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._pair = pair
         self._on_verdict = on_verdict
         self._on_fault = on_fault
         self._on_switch = on_switch
+        self._on_rtt = on_rtt
         self._monitor = core
         self._handle: asyncio.TimerHandle | None = None
         self._stopped = self._faulted = False
@@ -116,9 +119,12 @@ class LivenessDriver:
     # would wake the loop once more per keepalive, off the grid.
     def _on_answer(self) -> None:
         now = self._loop.time()
-        self._pair.last_received = now  # type: ignore[union-attr]
+        pair: SelectedPair = self._pair  # type: ignore[assignment]  # watched: a pair
+        pair.last_received = now
         self._monitor.answer_received(now)
         self._drain()
+        if self._on_rtt is not None and pair.current_rtt is not None:
+            self._on_rtt(pair.current_rtt)
         if (
             self._handle is not None
             and self._handle.when() != self._monitor.get_timer()
@@ -192,6 +198,10 @@ class Owner(Protocol):
 
     def selected_pair_changed(self, transport: RTCIceTransport) -> None:
         """aioice nominated another pair, which the monitor now follows."""
+
+    def round_trip(self, transport: RTCIceTransport, rtt: float) -> None:
+        """A keepalive on the selected pair was answered after `rtt` seconds;
+        must not raise (it runs inside the tap)."""
 
 
 class TransportLiveness:
@@ -290,10 +300,14 @@ class TransportLiveness:
             self._verdict,
             self._fault,
             self._switched,
+            self._round_trip,
         )
 
     def _switched(self) -> None:
         self._owner.selected_pair_changed(self._transport)
+
+    def _round_trip(self, rtt: float) -> None:
+        self._owner.round_trip(self._transport, rtt)
 
     def _verdict(self, liveness: Liveness, reason: str) -> None:
         owner = self._owner

@@ -37,7 +37,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aiortc import RTCIceTransport, RTCPeerConnection
 from aiortc.stats import RTCStatsReport
@@ -59,13 +59,39 @@ from .states import IceConnectionState, IceTransportState, Liveness, PeerConnect
 from .tap import SelectedPair
 from .transports import Transports
 
-__all__ = ["StateTracker"]
+__all__ = ["Observer", "StateTracker"]
 
 logger = logging.getLogger("rtcstate")
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 Record = StateChange | TransportChange | SelectedCandidatePair
 """What a step reports: state changes, and selected candidate pair changes."""
+
+
+class Observer(Protocol):
+    """What follows a connection beside its events (`rtcstate.metrics`): told
+    of every recorded change, `close()`'s included, of each liveness verdict
+    and of each answered keepalive. Its exceptions are logged and go no further:
+    an observer never costs the tracking."""
+
+    def changes(
+        self, transport_changes: list[TransportChange], changes: list[StateChange]
+    ) -> None:
+        """One step's changes, as recorded in the histories."""
+
+    def verdict(
+        self, liveness: Liveness, reason: str | None, silence: float | None
+    ) -> None:
+        """A liveness verdict for one ICE transport, before the step it causes;
+        `silence` is the time since the last datagram from the remote on the
+        selected pair (`None` if none arrived since the monitor started)."""
+
+    def round_trip(self, rtt: float) -> None:
+        """A keepalive on a selected pair was answered after `rtt` seconds."""
+
+    def selected(self, pair: SelectedCandidatePair) -> None:
+        """aioice selected a pair for an ICE transport (the
+        `selectedcandidatepairchange` record)."""
 
 
 def _fail_safe(method: _Method) -> _Method:
@@ -104,6 +130,7 @@ class StateTracker:
         "_followup",
         "_liveness",
         "_machine",
+        "_observers",
         "_on_change",
         "_options",
         "_pending",
@@ -142,6 +169,7 @@ class StateTracker:
         self._warned = False
         self._pending: Cause | None = None
         self._followup: asyncio.Handle | None = None
+        self._observers: tuple[Observer, ...] = ()
         self.sync_transports()
 
     # --- reading ---------------------------------------------------------------
@@ -210,6 +238,21 @@ class StateTracker:
             self._clock(),
         )
 
+    def selected_pairs(self) -> list[SelectedCandidatePair]:
+        """The selected pair of each counted ICE transport that has one (none
+        once closed)."""
+        if self.closed:
+            return []
+        now = self._clock()
+        out = []
+        for ice in self._transports.ice:
+            pair = stats.selected_candidate_pair(
+                ice, self._transports.label(ice), self._tap(ice), now
+            )
+            if pair is not None:
+                out.append(pair)
+        return out
+
     def add_stats(self, report: RTCStatsReport) -> None:
         """Add the ICE side of `getStats()` (see [`rtcstate.stats`][]) to
         `report`; an error of rtcstate's is logged and leaves aiortc's report as
@@ -259,6 +302,23 @@ class StateTracker:
     def changes(self, attribute: Attribute) -> StateChanges[Any]:
         return self._feed.changes(attribute)
 
+    # --- observers ------------------------------------------------------------
+
+    def add_observer(self, observer: Observer) -> None:
+        """Tell `observer` of everything recorded from now on."""
+        if observer not in self._observers:
+            self._observers = (*self._observers, observer)
+
+    def remove_observer(self, observer: Observer) -> None:
+        self._observers = tuple(o for o in self._observers if o is not observer)
+
+    def _observe(self, method: str, *args: Any) -> None:
+        for observer in self._observers:
+            try:
+                getattr(observer, method)(*args)
+            except Exception:
+                logger.exception("an observer of rtcstate's changes raised")
+
     # --- inputs ---------------------------------------------------------------
 
     @_fail_safe
@@ -280,6 +340,11 @@ class StateTracker:
         """Feed a liveness verdict for one ICE transport (from the liveness monitor)."""
         if self.closed or transport not in self._transports:
             return
+        if self._observers:
+            tap = self._tap(transport)
+            last = None if tap is None else tap.last_received
+            silence = None if last is None else self._clock() - last
+            self._observe("verdict", liveness, reason, silence)
         self._machine.set_liveness(transport, liveness, reason)
         self.update(Cause("ice", self._transports.label(transport), detail=reason))
 
@@ -297,6 +362,8 @@ class StateTracker:
             return
         changes = self._machine.close(self._clock(), detail)
         self._feed.record([], changes)
+        if self._observers:
+            self._observe("changes", [], changes)
         if self._followup is not None:
             self._followup.cancel()
             self._followup = None
@@ -355,6 +422,11 @@ class StateTracker:
                     if selection is not None:
                         selections.append(selection)
         self._feed.record(step.transport_changes, step.changes)
+        if self._observers:
+            if step.transport_changes or step.changes:
+                self._observe("changes", step.transport_changes, step.changes)
+            for selection in selections:
+                self._observe("selected", selection)
         if step.followup and self._followup is None:
             self._followup = asyncio.get_running_loop().call_soon(self._run_followup)
         self._feed.publish(step.changes)
@@ -518,6 +590,10 @@ class StateTracker:
                 detail="another candidate pair selected",
             )
         )
+
+    def round_trip(self, transport: RTCIceTransport, rtt: float) -> None:
+        if self._observers:
+            self._observe("round_trip", rtt)
 
     def keep(self, task: asyncio.Future[Any]) -> None:
         self._tasks[task] = None

@@ -18,11 +18,12 @@ from typing import Any, TextIO
 
 from aiortc import RTCConfiguration
 
-from ..events import StateChange, TransportChange
+from ..events import SelectedCandidatePair, StateChange, TransportChange
 from ..feed import UnreachableStateError
 from ..liveness import LivenessConfig
 from ..peerconnection import PeerConnection
 from ..testing import FaultyLink
+from .timeline import pair_record
 
 CONNECT_TIMEOUT = 10.0
 DEFAULT_CUT_AFTER = 2.0
@@ -138,6 +139,19 @@ class Printer:
                 f"{change.previous:>12} -> {change.current}{detail}"
             )
 
+    def pair(self, peer: str, pair: SelectedCandidatePair, kind: str = "pair") -> None:
+        """A change of the selected pair or, with `kind="rtt"`, a round-trip
+        sample (JSON only: one a second would drown the text)."""
+        if self.done:
+            return
+        if self.as_json:
+            self._json(pair_record(pair, peer, self.start, kind))
+        elif kind == "pair":
+            self._line(
+                f"{pair.time - self.start:8.3f}s  {peer:8}    {pair.transport:16} "
+                f"selected pair {pair.local} -> {pair.remote}"
+            )
+
     def note(self, t: float, text: str) -> None:
         if self.as_json:
             self._json({"type": "note", "t": round(t - self.start, 4), "text": text})
@@ -163,6 +177,30 @@ def _follow(pc: PeerConnection, peer: str, printer: Printer) -> None:
     pc.on("transportstatechange", lambda change: printer.transport(peer, change))
     pc.on("iceconnectionstatechange", lambda change: printer.state(peer, change))
     pc.on("connectionstatechange", lambda change: printer.state(peer, change))
+    pc.on("selectedcandidatepairchange", lambda pair: printer.pair(peer, pair))
+
+
+async def _sample_round_trips(
+    peers: dict[str, PeerConnection], printer: Printer, interval: float = 0.05
+) -> None:
+    """Print each new round trip of every peer's selected pair (a sample is new
+    when the keepalive's answer changed it; read every `interval` seconds)."""
+    last: dict[str, float | None] = {}
+    while not printer.done:
+        for name, pc in peers.items():
+            sctp = pc.sctp
+            if sctp is None:
+                continue
+            try:
+                pair = pc.get_selected_candidate_pair(sctp.transport.transport)
+            except ValueError:  # not negotiated yet: not a counted transport
+                continue
+            if pair is None or pair.current_round_trip_time is None:
+                continue
+            if last.get(name) != pair.current_round_trip_time:
+                last[name] = pair.current_round_trip_time
+                printer.pair(name, pair, "rtt")
+        await asyncio.sleep(interval)
 
 
 async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
@@ -176,6 +214,9 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     _follow(answerer, "answerer", printer)
     link = await FaultyLink().start()
     closing: list[asyncio.Future[None]] = []
+    sampler = asyncio.ensure_future(
+        _sample_round_trips({"offerer": offerer, "answerer": answerer}, printer)
+    )
     try:
         offerer.createDataChannel("demo")
         await offerer.setLocalDescription(await offerer.createOffer())
@@ -233,6 +274,7 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         printer.done = True
         return 0
     finally:
+        sampler.cancel()
         await offerer.close()
         await answerer.close()
         link.close()

@@ -2,7 +2,10 @@
 
 One lane per ICE and DTLS transport and one for each aggregate state, per peer,
 coloured by state; hovering a segment shows its state, its span and the cause
-of the change that began it.
+of the change that began it. Under them, an RTT lane for each ICE transport with
+round-trip samples (`"rtt"` records: the selected pair's `currentRoundTripTime` at
+each answered keepalive), where a mark shows each change of the selected pair
+(`"pair"` records: the `selectedcandidatepairchange` event).
 [`render_causes`][rtcstate.tools.timeline.render_causes] shows the causes as a table,
 which the HTML page has under the picture. The input is what `rtcstate demo --json`
 prints, or what [`records`][rtcstate.tools.timeline.records] makes from a connection's
@@ -19,14 +22,22 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
 from ..api import StateAPI
+from ..events import SelectedCandidatePair
 
-__all__ = ["load", "records", "render_causes", "render_html", "render_svg"]
+__all__ = [
+    "load",
+    "pair_record",
+    "records",
+    "render_causes",
+    "render_html",
+    "render_svg",
+]
 
 COLOURS = {
     "new": "#cfd8dc",
@@ -94,18 +105,53 @@ def text_colour(fill: str) -> str:
     return max(("#000000", "#ffffff"), key=lambda ink: contrast(ink, fill))
 
 
+def pair_record(
+    pair: SelectedCandidatePair, peer: str, origin: float, kind: str = "pair"
+) -> dict[str, Any]:
+    """A `"pair"` record (a change of the selected pair) or, with `kind="rtt"`,
+    an `"rtt"` record (a round-trip sample) of a
+    [`SelectedCandidatePair`][rtcstate.SelectedCandidatePair]."""
+    record: dict[str, Any] = {
+        "type": kind,
+        "t": round(pair.time - origin, 4),
+        "peer": peer,
+        "transport": pair.transport,
+        "rtt": pair.current_round_trip_time,
+    }
+    if kind == "pair":
+        record["local"] = str(pair.local)
+        record["remote"] = str(pair.remote)
+    return record
+
+
 def records(
-    pc: StateAPI, peer: str = "local", start: float | None = None
+    pc: StateAPI,
+    peer: str = "local",
+    start: float | None = None,
+    *,
+    selections: Iterable[SelectedCandidatePair] = (),
+    round_trips: Iterable[SelectedCandidatePair | None] = (),
 ) -> list[dict[str, Any]]:
     """A connection's histories as timeline records (the demo's JSON format).
 
     :param start: the time that becomes t = 0 (default: the first change).
+    :param selections: the records of its `"selectedcandidatepairchange"`
+        events, which become `"pair"` records (the histories do not keep them).
+    :param round_trips: readings of
+        [`get_selected_candidate_pair`][rtcstate.api.StateAPI.get_selected_candidate_pair],
+        which become `"rtt"` samples (those with a round trip; `None`, no
+        pair selected, is skipped).
     """
     states = pc.state_history
     transports = pc.transport_history
     times = [c.time for c in states] + [c.time for c in transports]
     origin = start if start is not None else min(times, default=0.0)
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, Any]] = [pair_record(p, peer, origin) for p in selections]
+    out += [
+        pair_record(p, peer, origin, "rtt")
+        for p in round_trips
+        if p is not None and p.current_round_trip_time is not None
+    ]
     for t in transports:
         out.append(
             {
@@ -146,10 +192,30 @@ class _Lane:
     changes: list[tuple[float, str, str]] = field(default_factory=list)  # t, state, why
 
 
+@dataclass
+class _RttLane:
+    """One ICE transport's round-trip samples and changes of its selected pair."""
+
+    transport: str
+    samples: list[tuple[float, float]] = field(default_factory=list)  # t, rtt
+    pairs: list[tuple[float, str]] = field(default_factory=list)  # t, the pair
+
+    @property
+    def name(self) -> str:
+        return f"{self.transport} RTT"
+
+
+@dataclass
+class _Peer:
+    lanes: list[_Lane]
+    rtt: list[_RttLane]
+
+
 def _lanes(
     items: Iterable[Mapping[str, Any]],
-) -> tuple[list[tuple[str, list[_Lane]]], list[tuple[float, str]], float]:
+) -> tuple[list[tuple[str, _Peer]], list[tuple[float, str]], float]:
     peers: dict[str, dict[str, _Lane]] = {}
+    rtts: dict[str, dict[str, _RttLane]] = {}
     notes: list[tuple[float, str]] = []
     end = 0.0
     for record in items:
@@ -158,6 +224,20 @@ def _lanes(
         end = max(end, t)
         if kind == "note":
             notes.append((t, str(record.get("text", ""))))
+            continue
+        if kind in ("rtt", "pair"):
+            peer = str(record.get("peer", "local"))
+            transport = str(record.get("transport", "ice"))
+            peers.setdefault(peer, {})
+            lane_rtt = rtts.setdefault(peer, {}).setdefault(
+                transport, _RttLane(transport)
+            )
+            rtt = record.get("rtt")
+            if kind == "pair":
+                pair = f"{record.get('local')} -> {record.get('remote')}"
+                lane_rtt.pairs.append((t, pair))
+            elif isinstance(rtt, (int, float)) and math.isfinite(rtt):
+                lane_rtt.samples.append((t, float(rtt)))
             continue
         if kind not in ("state", "transport"):
             continue
@@ -185,7 +265,8 @@ def _lanes(
             ),
             key=lambda lane: lane.name,
         )
-        ordered.append((peer, aggregate + rest))
+        extra = sorted(rtts.get(peer, {}).values(), key=lambda lane: lane.transport)
+        ordered.append((peer, _Peer(aggregate + rest, extra)))
     return ordered, notes, end
 
 
@@ -307,7 +388,14 @@ def render_svg(
     """
     peers, notes, end = _lanes(list(items))
     end = max(end * 1.05, 0.5)
-    names = [text_width(lane.name, 12) + 14 for _, lanes in peers for lane in lanes]
+    names = [
+        text_width(name, 12) + 14
+        for _, peer_lanes in peers
+        for name in [
+            *(lane.name for lane in peer_lanes.lanes),
+            *(lane.name for lane in peer_lanes.rtt),
+        ]
+    ]
     names += [text_width(peer, 12, bold=True) + 4 for peer, _ in peers]
     plot_left = round(max(names, default=0) + 12)
     plot_right = width - 10
@@ -335,10 +423,10 @@ def render_svg(
     rows = max((note.row + 1 for note in placed), default=0)
     top += rows * _NOTE_ROW + 4
     y = top
-    for peer, lanes in peers:
+    for peer, peer_lanes in peers:
         over.append(_el("text", escape(peer), x=4, y=y + 13, font_weight="bold"))
         y += _LANE + _GAP
-        for lane in lanes:
+        for lane in peer_lanes.lanes:
             over.append(_el("text", escape(lane.name), x=14, y=y + 13))
             changes = [(0.0, lane.initial, "before the first change"), *lane.changes]
             segments = [
@@ -405,6 +493,8 @@ def render_svg(
                 )
             rows = max((note.row + 1 for _, _, note in callouts), default=0)
             y = bottom + rows * _CALLOUT_ROW + (3 if rows else 0) + _GAP
+        for rtt_lane in peer_lanes.rtt:
+            y = _rtt_lane(rtt_lane, y, x, width, under, over)
         y += _GAP
     for (t, text), label, note in zip(notes, note_labels, placed, strict=True):
         tooltip = _el("title", escape(f"{text} at {t:.3f} s"))
@@ -448,6 +538,88 @@ def render_svg(
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">\n'
         f"<title>{escape(title)}</title>\n{body}\n</svg>\n"
     )
+
+
+_RTT_LANE = 34  # height of an RTT lane
+_PAIR_MARK = "#6a1b9a"  # a change of the selected pair
+
+
+def _rtt_lane(
+    lane: _RttLane,
+    y: int,
+    x: Callable[[float], float],
+    width: int,
+    under: list[str],
+    over: list[str],
+) -> int:
+    """Draw one RTT lane at `y`: the samples as a line scaled to the lane's
+    largest, its range written at the right, and a mark at each change of the
+    selected pair; return the `y` of the next lane."""
+    over.append(_el("text", escape(lane.name), x=14, y=y + 13))
+    left, right = x(0.0), width - 4
+    under.append(
+        _el(
+            "rect",
+            x=left,
+            y=y,
+            width=round(right - left, 1),
+            height=_RTT_LANE,
+            fill="#f5f5f5",
+            class_="rtt-lane",
+        )
+    )
+    samples = lane.samples
+    if samples:
+        top = max(rtt for _, rtt in samples) or 1.0
+
+        def level(rtt: float) -> float:
+            return round(y + _RTT_LANE - 3 - (rtt / top) * (_RTT_LANE - 6), 1)
+
+        points = " ".join(f"{x(t)},{level(rtt)}" for t, rtt in samples)
+        values = sorted(rtt for _, rtt in samples)
+        median = values[len(values) // 2]
+        summary = (
+            f"RTT {1000 * values[0]:.1f} to {1000 * values[-1]:.1f} ms, median "
+            f"{1000 * median:.1f} ms, {len(values)} samples"
+        )
+        under.append(
+            _el(
+                "polyline",
+                _el("title", escape(f"{lane.transport}: {summary}")),
+                points=points,
+                fill="none",
+                stroke="#1565c0",
+                stroke_width=1.5,
+                class_="rtt",
+            )
+        )
+        label = f"max {1000 * values[-1]:.1f} ms"
+        over.append(
+            _el(
+                "text",
+                escape(label) + _el("title", escape(summary)),
+                x=round(right - 3, 1),
+                y=y + 11,
+                font_size=_NOTE,
+                text_anchor="end",
+                class_="rtt-max",
+            )
+        )
+    for t, pair in lane.pairs:
+        at = x(t)
+        tip = f"{lane.transport}: selected pair {pair} at {t:.3f} s"
+        over.append(
+            _el(
+                "path",
+                _el("title", escape(tip)),
+                d=f"M{at},{y} l-4,-5 h8 z M{at},{y} v{_RTT_LANE}",
+                fill=_PAIR_MARK,
+                stroke=_PAIR_MARK,
+                stroke_width=1.5,
+                class_="pair-change",
+            )
+        )
+    return y + _RTT_LANE + 2 * _GAP
 
 
 @dataclass
@@ -581,13 +753,25 @@ def render_causes(items: Iterable[Mapping[str, Any]]) -> str:
     moments: list[_Moment] = []
     with_transports = set()
     ordered = sorted(
-        (item for item in items if item.get("type") in ("note", "state", "transport")),
+        (
+            item
+            for item in items
+            if item.get("type") in ("note", "state", "transport", "pair")
+        ),
         key=lambda item: float(item.get("t", 0.0)),
     )
     for item in ordered:
         t = float(item.get("t", 0.0))
         if item["type"] == "note":
             moments.append(_Moment(t, "", None, str(item.get("text", ""))))
+            continue
+        if item["type"] == "pair":
+            what = (
+                f"{item.get('transport')}: selected pair {item.get('local')} -> "
+                f"{item.get('remote')}"
+            )
+            peer = str(item.get("peer", "local"))
+            moments.append(_Moment(t, peer, (peer, "pair", t), what))
             continue
         peer = str(item.get("peer", "local"))
         change = None
@@ -696,8 +880,22 @@ def _problem(record: object) -> str | None:
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
         return f'"t" must be a number of seconds, not {json.dumps(t)}'
     kind = record.get("type")
-    needed = {"state": ("attribute", "current"), "transport": ("transport", "current")}
+    needed = {
+        "state": ("attribute", "current"),
+        "transport": ("transport", "current"),
+        "rtt": ("transport",),
+        "pair": ("transport",),
+    }
     for key in needed.get(str(kind), ()):
         if not isinstance(record.get(key), str):
             return f'a "{kind}" record needs "{key}" (a string)'
+    rtt = record.get("rtt")
+    if kind == "rtt" and (
+        isinstance(rtt, bool)
+        or not isinstance(rtt, (int, float))
+        or not math.isfinite(rtt)
+    ):
+        return (
+            f'an "rtt" record needs "rtt", a number of seconds, not {json.dumps(rtt)}'
+        )
     return None

@@ -10,10 +10,10 @@ import shutil
 import sys
 from dataclasses import replace
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 import rtcstate
-from rtcstate.testing import FAST_LIVENESS
+from rtcstate.testing import FAST_LIVENESS, FaultyLink
 from tests.support import ROOT
 
 #: Short timers for a browser remote: failed 3 s after the page goes.
@@ -66,3 +66,31 @@ async def connected_python_peer(page: Any, app: Any) -> rtcstate.PeerConnection:
         == "connected"
     )
     return python_peer
+
+
+class BrowserLink(FaultyLink):
+    """A [`FaultyLink`][rtcstate.testing.FaultyLink] for a chromium peer across
+    ICE restarts: it sends each side's packets to the address that side's
+    latest description names, and never latches onto the address a packet
+    came from.
+
+    After an ICE restart chromium keeps its previous generation's sockets for a
+    while: it checks from them, and even sends data from one. Their
+    credentials are the old ones, so they answer the Python side's keepalives
+    with 401. FaultyLink funnels all of a peer's sockets into one relay
+    address and latches onto whichever socket sent last, so the Python side's
+    keepalives reach such a socket, which over a real network they never do
+    (they go to the nominated pair's remote address)."""
+
+    def _received(
+        self,
+        side: Literal["offerer", "answerer"],
+        data: bytes,
+        addr: tuple[str, int],
+        sock: Any = None,
+    ) -> None:
+        back = self.to_offerer if side == "offerer" else self.to_answerer
+        named = back._dest
+        super()._received(side, data, addr, sock)
+        if named is not None:
+            back._dest = named

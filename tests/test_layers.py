@@ -19,7 +19,16 @@ LAYERS: list[set[str]] = [
     # the aiortc edge, the I/O adapters
     {"_shims", "tap", "transports", "driver", "feed", "stats", "restart"},
     {"tracker"},  # wiring
-    {"api", "emitter", "validation", "peerconnection", "watcher", "__init__"},
+    # the front ends, and the recovery policy over them
+    {
+        "api",
+        "emitter",
+        "validation",
+        "peerconnection",
+        "watcher",
+        "recovery",
+        "__init__",
+    },
     {
         "testing",
         "metrics",

@@ -20,6 +20,7 @@ from .feed import StateChanges, UnreachableStateError
 from .liveness import LivenessConfig
 from .options import DEFAULT_HISTORY_SIZE
 from .peerconnection import PeerConnection
+from .recovery import Recovery, RecoveryAttempt, recover
 from .states import (
     DtlsTransportState,
     IceConnectionState,
@@ -43,12 +44,15 @@ __all__ = [
     "LivenessConfig",
     "PeerConnection",
     "PeerConnectionState",
+    "Recovery",
+    "RecoveryAttempt",
     "SelectedCandidatePair",
     "StateChange",
     "StateChanges",
     "TransportChange",
     "UnreachableStateError",
     "parse_candidate",
+    "recover",
     "watch",
 ]
 

@@ -134,6 +134,7 @@ class StateTracker:
         "_on_change",
         "_options",
         "_pending",
+        "_restart_reason",
         "_restart_wanted",
         "_restarts",
         "_tasks",
@@ -163,6 +164,7 @@ class StateTracker:
         self._restarts: dict[RTCIceTransport, IceRestart] = {}
         # restartIce() called: the next createOffer() restarts ICE
         self._restart_wanted = False
+        self._restart_reason = "ICE restart (restartIce())"
         # dicts as sets: an empty set takes 216 bytes, an empty dict 64
         self._tasks: dict[asyncio.Future[Any], None] = {}
         self._updating = False
@@ -458,7 +460,7 @@ class StateTracker:
 
     # --- ICE restart ----------------------------------------------------------
 
-    def restart_ice(self) -> bool:
+    def restart_ice(self, reason: str | None = None) -> bool:
         """`restartIce()`: the ICE credentials negotiated so far are to be replaced
         by the next offer (webrtc-pc's `[[LocalIceCredentialsToReplace]]`).
         Returns whether negotiation is needed now (signalling is stable).
@@ -471,6 +473,7 @@ class StateTracker:
         for transport in self._transports.ice:
             _shims.check_restart(transport)
         self._restart_wanted = True
+        self._restart_reason = f"ICE restart ({reason or 'restartIce()'})"
         return self.signaling_state == "stable"
 
     async def before_offer(self) -> None:
@@ -497,7 +500,7 @@ class StateTracker:
         self._restart_wanted = False
         for transport in self._transports.ice:
             if transport.state not in ("new", "closed"):
-                self._restart(transport).begin(True, "ICE restart (restartIce())", None)
+                self._restart(transport).begin(True, self._restart_reason, None)
 
     @_fail_safe
     def description_applied(self, remote: bool) -> bool:

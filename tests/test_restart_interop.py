@@ -447,9 +447,9 @@ async def test_plain_aiortc_answers_a_restart_with_old_credentials_old_pair_carr
     aiortc_pair: AiortcPair,
 ) -> None:
     # rtcstate restarts while the old pair works; aiortc 1.16 accepts the offer,
-    # keeps its ICE credentials in the answer and never restarts: the restart's
-    # checks get 401s (unsigned, so aioice discards them and retransmits), while
-    # the data keeps flowing on the old pair
+    # keeps its ICE credentials in the answer and never restarts: rtcstate sees the
+    # old credentials in the answer, abandons the restart and keeps the old pair,
+    # on which the data keeps flowing
     local, remote, messages = (
         aiortc_pair.local,
         aiortc_pair.remote,
@@ -472,19 +472,19 @@ async def test_plain_aiortc_answers_a_restart_with_old_credentials_old_pair_carr
     messages.send()
     await messages.all_delivered()
     assert history(local, started) == [
-        ("iceConnectionState", "connected", "ICE restart (restartIce())")
+        ("iceConnectionState", "connected", "ICE restart (restartIce())"),
+        (
+            "iceConnectionState",
+            "completed",
+            "ICE restart abandoned: the remote answered with its old ICE "
+            "credentials (it cannot restart ICE)",
+        ),
     ]
     assert local.connectionState == "connected"
     assert remote.connectionState == "connected"
     assert remote.iceConnectionState == "completed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a restart whose checks fail reads 'failed' though the old pair "
-    "still works (rtcstate.restart.IceRestart._run); a plain aiortc answer keeps "
-    "its credentials, so the checks always fail",
-)
 async def test_a_restart_towards_plain_aiortc_reads_no_failed_while_the_old_pair_works(
     aiortc_pair: AiortcPair, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -267,35 +267,6 @@ def restart_causes(pc: rtcstate.PeerConnection) -> list[str]:
     ]
 
 
-# restartIce() right after the initial negotiation, before aiortc's connect task has
-# started the ICE transport (its state still "new"), is ignored: no new
-# credentials, no negotiationneeded (tracker._restart_local counts only transports
-# that aiortc started, where webrtc-pc counts the negotiated credentials)
-NOT_STARTED_YET = pytest.mark.xfail(
-    strict=True,
-    reason="rtcstate ignores restartIce() while aiortc has not started the ICE "
-    "transport (state 'new') after the initial negotiation",
-)
-# restartIce() outside "stable" starts when signalingState becomes "stable", which
-# aiortc signals inside setLocalDescription / setRemoteDescription before the
-# description is applied: an answer being set locally then carries the new
-# credentials, and an answer being set remotely gives the restart the remote's
-# old credentials, so its checks never succeed
-DEFERRED_TOO_EARLY = pytest.mark.xfail(
-    strict=True,
-    reason="a restartIce() deferred outside 'stable' starts inside aiortc's "
-    "setLocalDescription/setRemoteDescription, before the description is applied",
-)
-# rtcstate's restartIce() gives new local credentials at once, so an answer to a
-# remote offer made meanwhile carries them too; webrtc-pc keeps them for the
-# next createOffer() ([[LocalIceCredentialsToReplace]])
-EAGER_CREDENTIALS = pytest.mark.xfail(
-    strict=True,
-    reason="after restartIce(), rtcstate's answers to a remote offer already "
-    "carry the new credentials; webrtc-pc's keep the old ones",
-)
-
-
 async def test_restartice_does_not_trigger_negotiation_ahead_of_initial_negotiation(
     pcs,
 ) -> None:
@@ -326,7 +297,6 @@ async def test_restartice_has_no_effect_on_initial_negotiation(pcs) -> None:
     assert restart_causes(pc1) == restart_causes(pc2) == []
 
 
-@NOT_STARTED_YET
 async def test_restartice_fires_negotiationneeded_after_initial_negotiation(
     pcs,
 ) -> None:
@@ -387,7 +357,6 @@ async def _new_pair(pc: rtcstate.PeerConnection, timeout: float = 10) -> None:
         await asyncio.sleep(0.05)
 
 
-@DEFERRED_TOO_EARLY
 async def test_restartice_works_in_have_local_offer(pcs) -> None:
     pc1, pc2 = pcs(), pcs()
     pc1.addTransceiver("audio")
@@ -418,7 +387,6 @@ async def test_restartice_works_in_have_local_offer(pcs) -> None:
     assert restart_causes(pc2) == ["ICE restart (remote offer)", "new pair"]
 
 
-@NOT_STARTED_YET
 async def test_restartice_works_in_initial_have_local_offer(pcs) -> None:
     pc1, pc2 = pcs(), pcs()
     pc1.addTransceiver("audio")
@@ -442,7 +410,6 @@ async def test_restartice_works_in_initial_have_local_offer(pcs) -> None:
     await both_connected(pc1, pc2)
 
 
-@DEFERRED_TOO_EARLY
 async def test_restartice_works_in_have_remote_offer(pcs) -> None:
     pc1, pc2 = pcs(), pcs()
     pc1.addTransceiver("audio")
@@ -484,7 +451,6 @@ async def test_restartice_does_nothing_in_initial_have_remote_offer(pcs) -> None
     assert restart_causes(pc1) == restart_causes(pc2) == []
 
 
-@EAGER_CREDENTIALS
 async def test_restartice_survives_remote_offer(pcs) -> None:
     pc1, pc2 = pcs(), pcs()
     pc1.addTransceiver("audio")

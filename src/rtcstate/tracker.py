@@ -525,6 +525,9 @@ class StateTracker:
                     self._restart(transport).begin(
                         ice.ice_lite, "ICE restart (remote offer)", ice
                     )
+                    # the answer carries new credentials: a restartIce() still
+                    # to offer is satisfied (webrtc-pc)
+                    self._restart_wanted = False
         elif not remote and state == "have-local-offer":
             for restart in self._restarts.values():
                 if restart.restarting:

@@ -1,4 +1,4 @@
-"""Record the demo's four scenarios and render their timelines for the docs.
+"""Record the demo's scenarios and render their timelines for the docs.
 
 python docs/make_timelines.py           # about 20 s: records docs/timelines/*.jsonl
                                         # and renders *.svg and *-causes.html
@@ -26,6 +26,7 @@ SCENARIOS = {
     "blip": ["--cut-after", "1", "--cut-for", "4", "--duration", "7"],
     "permanent-cut": ["--cut-after", "1", "--cut-for", "30", "--duration", "17.5"],
     "remote-hang-up": ["--hang-up-after", "1", "--duration", "17.5"],
+    "recovered-move": ["--move-after", "1", "--recover", "--duration", "4.5"],
 }
 
 

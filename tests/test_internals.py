@@ -409,3 +409,40 @@ async def test_what_get_stats_reads_of_aiortc_and_aioice() -> None:
 def test_a_dtls_transport_without_its_stats_is_a_loud_error() -> None:
     with pytest.raises(rtcstate.InternalsChangedError, match="_get_stats"):
         _shims.dtls_stats(object())
+
+
+@pytest.mark.asyncio
+async def test_aiortc_and_aioice_still_have_what_an_ice_restart_swaps() -> None:
+    from tests.support.peers import config
+
+    pc = RTCPeerConnection(config())
+    pc.createDataChannel("x")
+    await pc.setLocalDescription(await pc.createOffer())
+    transport = pc.sctp.transport.transport
+    try:
+        _shims.check_restart(transport)  # all there
+        # what aiortc's own monitor does, which rtcstate's replaces
+        source = inspect.getsource(type(transport)._monitor)
+        assert "self._connection.get_event()" in source
+        assert "ConnectionClosed" in source
+        # a fresh connection copies the configuration and has new credentials
+        old = _shims.connection(transport)
+        new = _shims.fresh_connection(old, controlling=True)
+        assert (new.stun_server, new.turn_server) == (old.stun_server, old.turn_server)
+        assert new.local_username != old.local_username
+        assert new.ice_controlling and _shims.data_queue(new) is not None
+        # anything missing is a loud error, before a restart changes anything
+        for owner, name in (
+            (transport.iceGatherer, "_RTCIceGatherer__state"),
+            (old, "_event_waiter"),
+        ):
+            saved = getattr(owner, name)
+            delattr(owner, name)
+            try:
+                with pytest.raises(rtcstate.InternalsChangedError, match=name):
+                    _shims.check_restart(transport)
+            finally:
+                setattr(owner, name, saved)
+        assert _shims.connection(transport) is old
+    finally:
+        await pc.close()

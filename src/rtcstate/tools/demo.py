@@ -22,6 +22,7 @@ from ..events import SelectedCandidatePair, StateChange, TransportChange
 from ..feed import UnreachableStateError
 from ..liveness import LivenessConfig
 from ..peerconnection import PeerConnection
+from ..recovery import recover
 from ..testing import FaultyLink
 from .timeline import pair_record
 
@@ -55,6 +56,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the answerer calls close() after S seconds (a remote hang-up)",
     )
     parser.add_argument(
+        "--move-after",
+        type=float,
+        metavar="S",
+        help="move the path for good S seconds after connecting (as a change of "
+        "network: only an ICE restart gets through again)",
+    )
+    parser.add_argument(
+        "--recover",
+        action="store_true",
+        help="run rtcstate.recover() on the offerer: ICE restarts after a loss",
+    )
+    parser.add_argument(
         "--duration",
         type=float,
         metavar="S",
@@ -73,7 +86,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    for option in ("cut_after", "cut_for", "loss", "hang_up_after", "duration"):
+    for option in (
+        "cut_after",
+        "cut_for",
+        "loss",
+        "hang_up_after",
+        "move_after",
+        "duration",
+    ):
         value = getattr(args, option)
         if value is not None and not math.isfinite(value):
             name = "--" + option.replace("_", "-")
@@ -90,6 +110,8 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         parser.error("--loss must be between 0 and 1")
     if args.hang_up_after is not None and args.hang_up_after < 0:
         parser.error("--hang-up-after must be >= 0")
+    if args.move_after is not None and args.move_after < 0:
+        parser.error("--move-after must be >= 0")
     if args.duration is not None and args.duration <= 0:
         parser.error("--duration must be > 0")
 
@@ -214,6 +236,7 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     _follow(answerer, "answerer", printer)
     link = await FaultyLink().start()
     closing: list[asyncio.Future[None]] = []
+    moves: list[asyncio.Future[None]] = []
     sampler = asyncio.ensure_future(
         _sample_round_trips({"offerer": offerer, "answerer": answerer}, printer)
     )
@@ -253,6 +276,34 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             )
             if args.hang_up_after is not None:
                 duration = max(duration, args.hang_up_after + 17.0)  # see it fail
+            if args.move_after is not None:
+                # see it recover, or fail
+                duration = max(
+                    duration, args.move_after + (6.0 if args.recover else 17.0)
+                )
+        if args.recover:
+
+            async def renegotiate() -> None:
+                await offerer.setLocalDescription(await offerer.createOffer())
+                await answerer.setRemoteDescription(
+                    link.offer_to_answerer(offerer.localDescription)
+                )
+                await answerer.setLocalDescription(await answerer.createAnswer())
+                await offerer.setRemoteDescription(
+                    link.answer_to_offerer(answerer.localDescription)
+                )
+
+            recover(offerer, renegotiate)
+            printer.note(loop.time(), "recovery policy on the offerer")
+        if args.move_after is not None:
+
+            async def move() -> None:
+                await link.move()
+                printer.note(loop.time(), "the path moved for good")
+
+            loop.call_later(
+                args.move_after, lambda: moves.append(asyncio.ensure_future(move()))
+            )
         if args.hang_up_after is not None:
             loop.call_later(args.hang_up_after, _hang_up, answerer, printer, closing)
         if args.cut_after is not None:

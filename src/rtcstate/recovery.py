@@ -29,6 +29,7 @@ from typing import Any
 
 from aiortc import RTCPeerConnection
 
+from ._shims import InternalsChangedError
 from .api import StateAPI
 from .feed import UnreachableStateError
 
@@ -153,9 +154,12 @@ class Recovery:
 
     async def _attempt(self, number: int, trigger: str) -> str:
         pc = self._target
-        pc._tracker.restart_ice(
-            f"recovery attempt {number} of {self._max_attempts}: {trigger}"
-        )
+        try:
+            pc._tracker.restart_ice(
+                f"recovery attempt {number} of {self._max_attempts}: {trigger}"
+            )
+        except InternalsChangedError as exc:
+            return f"cannot restart ICE: {exc}"
         try:
             await asyncio.wait_for(self._renegotiate(), self._timeout)
         except asyncio.TimeoutError:

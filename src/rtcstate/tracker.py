@@ -331,6 +331,8 @@ class StateTracker:
         changed = self._transports.sync()
         for transport in [t for t in self._liveness if t not in self._transports]:
             self._liveness.pop(transport).stop()
+        for transport in [t for t in self._restarts if t not in self._transports]:
+            self._restarts.pop(transport).close()
         if changed:
             detail = detail or self._transports.describe()
         self.update(Cause("transports", detail=detail))

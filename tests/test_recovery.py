@@ -166,6 +166,11 @@ async def test_a_failing_renegotiation_is_an_attempt_that_failed(peers: Peers) -
         "renegotiation failed: ConnectionError: signalling server unreachable"
     ] * 2
     assert a.connectionState == "closed" and len(calls) == 2
+    notes = [c.detail for c in a.transport_history if c.previous == c.current]
+    assert (
+        "recovery attempt 1 of 2: renegotiation failed: ConnectionError: "
+        "signalling server unreachable"
+    ) in notes
 
 
 async def test_the_policy_ends_when_the_connection_closes(peers: Peers) -> None:

@@ -181,6 +181,13 @@ class StateMachine:
             entry.liveness = Liveness.ALIVE
             entry.reason = entry.notice = reason
 
+    def note(self, key: Hashable, detail: str) -> None:
+        """Record `detail` for one ICE transport at the next step, even if its state
+        does not change (a recovery attempt that failed, for example)."""
+        entry = self._ice.get(key)
+        if entry is not None and not self._closed:
+            entry.reason = entry.notice = detail
+
     def step(
         self,
         ice: Mapping[Any, IceSnapshot],

@@ -14,9 +14,11 @@ One task per connection follows `connectionState`:
   (`close() called (recovery gave up: ...)` in `state_history`).
 
 Attempts never overlap. Each is recorded in [`Recovery.attempts`][rtcstate.Recovery],
-and its restart in `transport_history` (and so in the timeline) with the cause
-`ICE restart (recovery attempt 1 of 3: failed)`. The policy ends when the connection
-closes, or on [`Recovery.stop`][rtcstate.Recovery.stop].
+and in `transport_history` (and so in the timeline): its restart with the cause
+`ICE restart (recovery attempt 1 of 3: failed)`, and an attempt that did not reach
+`connected` with its outcome (`recovery attempt 1 of 3: renegotiation failed: ...`).
+The policy ends when the connection closes, or on
+[`Recovery.stop`][rtcstate.Recovery.stop].
 """
 
 from __future__ import annotations
@@ -139,6 +141,9 @@ class Recovery:
             logger.info("recovery attempt %d (%s): %s", number, trigger, outcome)
             if outcome == "connected":
                 return True
+            pc._tracker.note(
+                f"recovery attempt {number} of {self._max_attempts}: {outcome}"
+            )
             if outcome == "closed":
                 return False
             if number < self._max_attempts:

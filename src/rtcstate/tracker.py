@@ -543,6 +543,16 @@ class StateTracker:
                         restart.remote_known(answer[transport])
         return state == "stable" and self._restart_wanted
 
+    @_fail_safe
+    def note(self, detail: str) -> None:
+        """Record `detail` in `transport_history` for every ICE transport (a record
+        whose state does not change), such as a recovery attempt's outcome."""
+        if self.closed:
+            return
+        for transport in self._transports.ice:
+            self._machine.note(transport, detail)
+        self.update(Cause("ice", detail=detail))
+
     def _expects(self, transport: RTCIceTransport, remote: RemoteIce) -> bool:
         restart = self._restarts.get(transport)
         if restart is not None:

@@ -213,3 +213,63 @@ def test_close_makes_both_closed_once_and_ends_every_later_step() -> None:
     assert machine.step(ice("checking"), dtls("new"), SIGNAL, 11.0) == Step()
     assert machine.connection_state == "closed"
     assert machine.ice_transport_state("i") is None
+
+
+# --- ICE restart --------------------------------------------------------------------
+
+
+def test_a_restart_moves_failed_to_checking_then_connected_with_its_causes() -> None:
+    machine = connected_machine()
+    machine.set_liveness("i", Liveness.FAILED, "consent expired")
+    machine.step(ice("completed"), dtls("connected"), SIGNAL, 4.0)
+    # aioice's connection closed: aiortc reads failed; nothing leaves failed...
+    step = machine.step(ice("failed"), dtls("connected"), SIGNAL, 5.0)
+    assert machine.connection_state == "failed" and changes(step) == []
+    # ...but a restart
+    began = ice(
+        "failed", restart="checking", restarts=1, restart_detail="ICE restart (x)"
+    )
+    step = machine.step(began, dtls("connected"), SIGNAL, 6.0)
+    assert moves(step) == [("ice#0", "failed", "checking")]
+    assert step.transport_changes[0].detail == "ICE restart (x)"
+    assert changes(step) == [
+        ("iceConnectionState", "failed", "checking"),
+        ("connectionState", "failed", "connecting"),
+    ]
+    assert step.changes[1].cause.detail == "ICE restart (x)"
+    # the same snapshot again records nothing more
+    assert machine.step(began, dtls("connected"), SIGNAL, 6.5) == Step()
+    # the new pair works: a new generation, whose liveness starts alive
+    done = ice("completed", restarts=2, restart_detail="checks succeeded", generation=1)
+    step = machine.step(done, dtls("connected"), SIGNAL, 7.0)
+    assert moves(step) == [("ice#0", "checking", "connected")]
+    assert step.transport_changes[0].detail == "checks succeeded"
+    assert machine.connection_state == "connected"
+
+
+def test_a_restart_while_the_old_pair_works_changes_no_state_but_is_recorded() -> None:
+    machine = connected_machine()
+    began = ice("completed", restart="checking", restarts=1, restart_detail="ICE r")
+    step = machine.step(began, dtls("connected"), SIGNAL, 4.0)
+    assert moves(step) == [("ice#0", "connected", "connected")]
+    assert step.transport_changes[0].detail == "ICE r" and changes(step) == []
+    # the old pair lost meanwhile: checking (no working pair), not disconnected
+    machine.set_liveness("i", Liveness.DISCONNECTED, "no answer")
+    step = machine.step(began, dtls("connected"), SIGNAL, 5.0)
+    assert moves(step) == [("ice#0", "connected", "checking")]
+    assert machine.connection_state == "connecting"
+
+
+def test_a_failed_restart_reads_failed_and_a_note_is_recorded() -> None:
+    machine = connected_machine()
+    began = ice("completed", restart="checking", restarts=1, restart_detail="r")
+    machine.set_liveness("i", Liveness.DISCONNECTED, "no answer")
+    machine.step(began, dtls("connected"), SIGNAL, 4.0)
+    failed = ice("completed", restart="failed", restarts=2, restart_detail="no")
+    step = machine.step(failed, dtls("connected"), SIGNAL, 5.0)
+    assert moves(step) == [("ice#0", "checking", "failed")]
+    assert machine.connection_state == "failed"
+    machine.note("i", "recovery attempt 1 of 3: failed")
+    step = machine.step(failed, dtls("connected"), SIGNAL, 6.0)
+    assert moves(step) == [("ice#0", "failed", "failed")]
+    assert step.transport_changes[0].detail == "recovery attempt 1 of 3: failed"

@@ -347,3 +347,39 @@ def test_graph_edges() -> None:
     )
     with pytest.raises(ValueError, match="unknown attribute"):
         rules.is_valid_transition("signalingState", "stable", "closed")
+
+
+def test_an_ice_restart_in_the_derivation_and_the_graphs() -> None:
+    from rtcstate.states import IceTransportState as T
+
+    def derive(native: str, liveness: str, restart: str | None) -> T:
+        return rules.ice_transport_state(
+            native,
+            has_remote_candidates=True,
+            local_gathering_complete=True,
+            remote_end_of_candidates=True,
+            liveness=liveness,
+            restart=restart,
+        )
+
+    # the old pair still has consent: connected (not completed: a new gathering)
+    assert derive("completed", "alive", "checking") is T.CONNECTED
+    # no working pair: checking, whatever the old one says
+    assert derive("completed", "disconnected", "checking") is T.CHECKING
+    assert derive("failed", "failed", "checking") is T.CHECKING
+    assert derive("completed", "alive", "failed") is T.FAILED
+    assert derive("closed", "alive", "checking") is T.CLOSED
+    # failed is left only by a restart; closed never
+    assert rules.next_ice_transport_state(T.FAILED, T.CHECKING) is T.FAILED
+    assert (
+        rules.next_ice_transport_state(T.FAILED, T.CHECKING, restarted=True)
+        is T.CHECKING
+    )
+    assert (
+        rules.next_ice_transport_state(T.CLOSED, T.CHECKING, restarted=True) is T.CLOSED
+    )
+    assert rules.is_valid_transition("connectionState", "failed", "connecting")
+    assert rules.is_valid_transition("iceConnectionState", "failed", "checking")
+    assert not rules.is_valid_transition("connectionState", "failed", "connected")
+    # waiters still treat failed as final: a restart is the application's to start
+    assert rules.reachable_connection_states("failed") == {"failed", "closed"}

@@ -391,11 +391,19 @@ def report(variant: str, rounds: list[Round], pairs: int) -> None:
                 "disconnected -> restart began",
                 span(rounds, "disconnected", "restart"),
                 n,
+                unit="ms",
             )
         )
     else:
         print(line("move -> failed", span(rounds, "moved", "failed"), n))
-        print(line("failed -> restart began", span(rounds, "failed", "restart"), n))
+        print(
+            line(
+                "failed -> restart began",
+                span(rounds, "failed", "restart"),
+                n,
+                unit="ms",
+            )
+        )
     print(
         line(
             "restart began -> connected",

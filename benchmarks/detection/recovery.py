@@ -23,7 +23,7 @@ the restart's ``createOffer()``; libwebrtc: the handler's ``restart_ice()`` call
 the answer was applied (``setRemoteDescription`` returned on the offerer) and when the
 offerer, then both sides, read ``connected``.
 
-    python benchmarks/detection/recovery.py                       # about 4 minutes
+    python benchmarks/detection/recovery.py                       # about 3 minutes
     python benchmarks/detection/recovery.py --rounds 15 --failed-rounds 3
 """
 

@@ -4,7 +4,7 @@ in-browser checks (test_timeline_browser.py)."""
 from __future__ import annotations
 
 #: the demo scenarios recorded for the docs (docs/make_timelines.py)
-SCENARIOS = ["blip", "connect", "permanent-cut", "remote-hang-up"]
+SCENARIOS = ["blip", "connect", "permanent-cut", "recovered-move", "remote-hang-up"]
 
 
 def lane(name: str, *changes: tuple[float, str]) -> list[dict[str, object]]:

@@ -69,7 +69,7 @@ def main() -> int:
         "--concurrency",
         type=int,
         default=None,
-        help="with --recovery: pairs at a time (default: all)",
+        help="with --recovery: pairs at a time (None: all at once)",
     )
     args = parser.parse_args()
     if args.concurrency is not None and not args.recovery:

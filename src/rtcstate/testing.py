@@ -659,17 +659,25 @@ def settle_bounds(liveness: LivenessConfig, recovery: RecoverySettings) -> Settl
 
 def _outage_limit(liveness: LivenessConfig, recovery: RecoverySettings) -> float:
     """The longest outage the policy surely outlasts: the earliest its last attempt
-    can start. Its first attempt ends at the earliest when consent expires
-    (`failed_timeout` after the last packet, which came at most a keepalive
-    interval before the cut); each later one, but the last, lasts at least
-    `min(timeout, failed_timeout)`; the back-offs come between. 0.5 s is kept for
-    the restart's checks."""
-    backoffs = sum(recovery.backoff * 2.0**n for n in range(recovery.attempts - 1))
-    first = liveness.failed_timeout - liveness.keepalive_interval
-    middle = (recovery.attempts - 2) * min(recovery.timeout, liveness.failed_timeout)
+    can start (seconds after the cut), less 0.5 s for that attempt's checks.
+
+    At the earliest, the last packet came a keepalive interval before the cut, the
+    first attempt starts `disconnected_timeout + grace` after it, and consent expires
+    `failed_timeout` after it. An attempt ends when its `timeout` passes or when
+    consent expires (`failed`), whichever comes first; a restart begun from `failed`
+    gives the new path a `failed_timeout` of its own. Back-offs come between.
+    """
     if recovery.attempts < 2:
         return 0.0
-    return first + max(0.0, middle) + backoffs - 0.5
+    last_packet = -liveness.keepalive_interval
+    expires = last_packet + liveness.failed_timeout
+    start = last_packet + liveness.disconnected_timeout + recovery.grace
+    for number in range(1, recovery.attempts):
+        if expires <= start:  # restarted from failed
+            expires = start + liveness.failed_timeout
+        end = min(start + recovery.timeout, expires)
+        start = end + recovery.backoff * 2.0 ** (number - 1)
+    return start - 0.5
 
 
 def fault_schedule(

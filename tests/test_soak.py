@@ -1,14 +1,26 @@
 """A short soak (rtcstate.testing.soak, which benchmarks/reliability/soak.py runs
 at length): pairs through FaultyLinks with random, seeded faults; every path
-valid, nothing raised, every pair where its faults lead."""
+valid, nothing raised, every pair where its faults lead. Then the same with path
+moves and the recovery policy: every pair back to `connected`, or closed by the
+policy when its schedule left a cut in place, and nothing left behind."""
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 
-from rtcstate.testing import FAST_LIVENESS, fault_schedule, soak
+from rtcstate.testing import (
+    FAST_LIVENESS,
+    FAST_RECOVERY,
+    Footprint,
+    expected_end,
+    fault_schedule,
+    settle_bounds,
+    soak,
+)
+from tests.support.peers import tasks_left
 
 pytestmark = pytest.mark.asyncio
 
@@ -36,3 +48,104 @@ async def test_short_soak(seed: int) -> None:
         assert result.final == result.expected, [str(f) for f in result.faults]
         if any(f.kind == "cut" and f.duration > long_enough for f in result.faults):
             assert any(c.current == "disconnected" for c in result.history)
+
+
+# --- with path moves and the recovery policy ---------------------------------------
+
+RECOVERY_SECONDS = 11.0
+
+
+async def test_recovery_schedules_move_paths_and_leave_the_policy_time() -> None:
+    bounds = settle_bounds(FAST_LIVENESS, FAST_RECOVERY)
+    assert bounds.connected < bounds.closed < RECOVERY_SECONDS
+    rng = random.Random(4)
+    schedules = [
+        fault_schedule(rng, RECOVERY_SECONDS, FAST_LIVENESS, recovery=FAST_RECOVERY)
+        for _ in range(50)
+    ]
+    again = random.Random(4)
+    assert [
+        [
+            str(f)
+            for f in fault_schedule(
+                again, RECOVERY_SECONDS, FAST_LIVENESS, recovery=FAST_RECOVERY
+            )
+        ]
+        for _ in range(50)
+    ] == [[str(f) for f in s] for s in schedules]
+    kinds = {f.kind for s in schedules for f in s}
+    assert {"move", "outage", "permanent", "cut"} <= kinds
+    for faults in schedules:
+        temporary = [f for f in faults if f.kind != "permanent"]
+        if temporary:
+            assert temporary[-1].ends <= RECOVERY_SECONDS - bounds.connected
+        if faults and faults[-1].kind == "permanent":
+            assert faults[-1].at <= RECOVERY_SECONDS - bounds.closed
+            assert expected_end(faults, recovery=True) == "closed"
+        else:
+            assert expected_end(faults, recovery=True) == "connected"
+        for fault in faults:
+            if fault.kind == "outage":  # reaches failed, healed before the last try
+                assert FAST_LIVENESS.failed_timeout < fault.duration < 3.0
+    # the plain schedules are drawn as before: no move, no outage
+    plain = fault_schedule(random.Random(4), RECOVERY_SECONDS, FAST_LIVENESS)
+    assert {f.kind for f in plain} <= {"cut", "oneway", "loss", "delay", "permanent"}
+
+
+@pytest.mark.timeout(120)
+async def test_recovery_soak_of_50_schedules_with_path_moves() -> None:
+    """50 seeded schedules of cuts, outages and path moves, ten pairs at a time,
+    each offerer under recover(). The rule: a pair ends `connected` unless its
+    schedule leaves a cut in place (recovery impossible: every attempt meets it),
+    when the policy must give up and close; either within settle_bounds() of the
+    last fault."""
+    bounds = settle_bounds(FAST_LIVENESS, FAST_RECOVERY)
+    before = await Footprint.measure()
+    results = await soak(
+        pairs=50,
+        seconds=RECOVERY_SECONDS,
+        seed=5,
+        liveness=FAST_LIVENESS,
+        recovery=FAST_RECOVERY,
+        concurrency=10,
+    )
+    assert len(results) == 50
+    for r in results:
+        about = [str(f) for f in r.faults]
+        assert r.errors == [], (about, r.errors)
+        assert r.invalid == [], (about, r.invalid)  # both peers, both attributes
+        assert r.final == r.expected, (about, r.attempts, r.gave_up)
+        assert r.link_closed and r.policy_ended, about
+        kinds = {f.kind for f in r.faults}
+        if r.expected == "connected":
+            assert r.answerer_final == "connected", about
+            assert r.gave_up is None and r.delivered, about
+            assert r.settled is not None or not r.faults
+            assert (r.settled or 0.0) <= bounds.connected, (about, r.settled)
+            if "move" in kinds:  # only a restart gets through a moved path
+                assert any(a.succeeded for a in r.attempts), about
+            if "outage" in kinds:
+                assert any(c.current == "failed" for c in r.history), about
+                assert any(a.succeeded for a in r.attempts), about
+        else:
+            # the policy gave up after its attempts, and said so when closing
+            assert r.gave_up is not None
+            assert r.gave_up.startswith("recovery gave up after 3 attempts"), about
+            assert r.answerer_final == "failed", about
+            closing = r.history[-1]
+            assert closing.current == "closed"
+            assert r.gave_up in str(closing.cause.detail)
+            assert r.settled is not None and r.settled <= bounds.closed, about
+    outcomes = Counter(r.final for r in results)
+    why = Counter(r.gave_up for r in results if r.gave_up)
+    slowest = max((r.settled or 0.0) for r in results if r.final == "connected")
+    print(
+        f"recovery soak: {dict(outcomes)}, gave up: {dict(why)}, "
+        f"slowest back to connected {slowest:.2f} s after the last fault"
+    )
+    assert outcomes["connected"] >= 25 and outcomes["closed"] >= 5, outcomes
+    every = Counter(f.kind for r in results for f in r.faults)
+    assert every["move"] >= 10 and every["outage"] >= 5, every
+    assert await tasks_left() == []
+    after = await Footprint.measure()
+    assert after.fds <= before.fds + 3, (before, after)

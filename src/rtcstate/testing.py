@@ -60,24 +60,30 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from .events import StateChange
 from .liveness import LivenessConfig
 from .peerconnection import PeerConnection
+from .recovery import Recovery, RecoveryAttempt, recover
 from .rules import is_valid_transition
 from .watcher import ConnectionWatcher
 
 __all__ = [
     "FAST_LIVENESS",
+    "FAST_RECOVERY",
     "CycleReport",
     "Direction",
     "Fault",
     "FaultyLink",
     "Footprint",
     "Negotiator",
+    "RecoverySettings",
+    "SettleBounds",
     "SoakResult",
     "apply_faults",
     "connect",
     "connect_close_cycle",
     "connect_close_cycles",
+    "expected_end",
     "fault_schedule",
     "negotiate",
+    "settle_bounds",
     "soak",
 ]
 
@@ -91,6 +97,23 @@ FAST_LIVENESS = LivenessConfig(
 )
 """Short liveness timers for tests: a cut reads `disconnected` after 0.6 s
 and `failed` after 1.5 s. Vary them with `dataclasses.replace`."""
+
+
+@dataclass(frozen=True)
+class RecoverySettings:
+    """The settings of a [`recover`][rtcstate.recover] policy, as a
+    [`soak`][rtcstate.testing.soak] runs it (the defaults are `recover()`'s)."""
+
+    grace: float = 0.5
+    attempts: int = 3
+    backoff: float = 1.0
+    timeout: float = 10.0
+
+
+FAST_RECOVERY = RecoverySettings(grace=0.3, attempts=3, backoff=0.2, timeout=2.0)
+"""A short recovery policy to go with
+[`FAST_LIVENESS`][rtcstate.testing.FAST_LIVENESS]: it restarts ICE 0.3 s after
+`disconnected`, and gives up about 7.5 s after a path is lost for good."""
 
 Which = Literal["both", "to_offerer", "to_answerer"]
 
@@ -200,6 +223,23 @@ class FaultyLink:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    @property
+    def closed(self) -> bool:
+        """[`close`][rtcstate.testing.FaultyLink.close] was called, no packet is
+        held, and every socket the link opened (those a
+        [`move`][rtcstate.testing.FaultyLink.move] left behind included) is closed
+        or closing."""
+        socks = (self._for_offerer, self._for_answerer, *self._dead)
+        return (
+            self._closed
+            and not self._delayed
+            and all(
+                sock.transport is None or sock.transport.is_closing()
+                for sock in socks
+                if sock is not None
+            )
+        )
 
     def close(self) -> None:
         """Close both sockets and drop every held packet. Idempotent."""
@@ -561,7 +601,10 @@ class Fault:
 
     `kind` is `"cut"` (both directions), `"oneway"` (`detail` names the
     direction), `"loss"` (`detail` is the rate), `"delay"` (`detail` in
-    seconds) or `"permanent"` (a cut that is never restored).
+    seconds) or `"permanent"` (a cut that is never restored). Schedules drawn
+    for a recovery policy also have `"move"` (the path moves for good,
+    [`FaultyLink.move`][rtcstate.testing.FaultyLink.move]; `duration` is 0) and
+    `"outage"` (a cut long enough to read `failed`, then restored).
     """
 
     at: float
@@ -573,9 +616,76 @@ class Fault:
         extra = f" {self.detail}" if self.detail is not None else ""
         return f"{self.at:6.2f}s {self.kind}{extra} for {self.duration:.2f}s"
 
+    @property
+    def ends(self) -> float:
+        """When the link is whole again (or, for a permanent cut, when it began)."""
+        return self.at if self.kind == "permanent" else self.at + self.duration
+
+
+class SettleBounds(NamedTuple):
+    """Seconds after a schedule's last fault ends (a heal, a move, or the start of
+    a permanent cut) within which a pair under a recovery policy has settled (see
+    [`settle_bounds`][rtcstate.testing.settle_bounds])."""
+
+    connected: float
+    """`connected` again, after a schedule that lets the policy recover"""
+    closed: float
+    """closed by the policy, which gave up, after a cut left in place"""
+
+
+def settle_bounds(liveness: LivenessConfig, recovery: RecoverySettings) -> SettleBounds:
+    """How long a pair under `recovery` takes to settle after the last fault.
+
+    `connected`: once the link is whole, an attempt that began while it was not
+    ends (consent expires after `liveness.failed_timeout`, or the attempt's
+    `timeout` passes), the longest back-off passes, and the next attempt's restart
+    connects within its `timeout`; a path moved at the end is noticed and restarted
+    after `disconnected_timeout + grace`. Plus 0.5 s.
+
+    `closed`: the policy's whole reach: the loss noticed, the grace period, every
+    attempt timing out and every back-off, plus 1 s for the close.
+    """
+    backoffs = [recovery.backoff * 2.0**n for n in range(recovery.attempts - 1)]
+    noticed = liveness.disconnected_timeout + recovery.grace
+    one_failed = min(recovery.timeout, liveness.failed_timeout)
+    return SettleBounds(
+        connected=max(noticed, one_failed)
+        + max(backoffs, default=0.0)
+        + recovery.timeout
+        + 0.5,
+        closed=noticed + recovery.attempts * recovery.timeout + sum(backoffs) + 1.0,
+    )
+
+
+def _outage_limit(liveness: LivenessConfig, recovery: RecoverySettings) -> float:
+    """The longest outage the policy surely outlasts: the earliest its last attempt
+    can start (seconds after the cut), less 0.5 s for that attempt's checks.
+
+    At the earliest, the last packet came a keepalive interval before the cut, the
+    first attempt starts `disconnected_timeout + grace` after it, and consent expires
+    `failed_timeout` after it. An attempt ends when its `timeout` passes or when
+    consent expires (`failed`), whichever comes first; a restart begun from `failed`
+    gives the new path a `failed_timeout` of its own. Back-offs come between.
+    """
+    if recovery.attempts < 2:
+        return 0.0
+    last_packet = -liveness.keepalive_interval
+    expires = last_packet + liveness.failed_timeout
+    start = last_packet + liveness.disconnected_timeout + recovery.grace
+    for number in range(1, recovery.attempts):
+        if expires <= start:  # restarted from failed
+            expires = start + liveness.failed_timeout
+        end = min(start + recovery.timeout, expires)
+        start = end + recovery.backoff * 2.0 ** (number - 1)
+    return start - 0.5
+
 
 def fault_schedule(
-    rng: random.Random, seconds: float, liveness: LivenessConfig
+    rng: random.Random,
+    seconds: float,
+    liveness: LivenessConfig,
+    *,
+    recovery: RecoverySettings | None = None,
 ) -> list[Fault]:
     """Random faults for one link over `seconds`, drawn from `rng`.
 
@@ -583,7 +693,63 @@ def fault_schedule(
     `liveness.failed_timeout`, and the link has time to recover after each;
     about one schedule in three ends with a permanent cut, early enough to
     reach `failed`. The same `rng` state gives the same schedule.
+
+    With `recovery` (the pair runs [`recover`][rtcstate.recover] with those
+    settings) the schedule also moves the path (`"move"`: only an ICE restart
+    gets through again) and has outages (`"outage"`: a cut that reaches
+    `failed`, restored before the policy's last attempt can start, so that this
+    attempt finds the link whole). After either, the next fault waits until the
+    policy is done with it. The last temporary fault ends
+    [`settle_bounds`][rtcstate.testing.settle_bounds]`.connected` before the end;
+    a permanent cut (about one schedule in three, after the temporary faults)
+    starts `settle_bounds.closed` before the end, for the policy to give up and
+    close in time. Without `recovery` the schedule is drawn exactly as before.
     """
+    if recovery is None:
+        return _plain_schedule(rng, seconds, liveness)
+    faults: list[Fault] = []
+    limit = liveness.failed_timeout
+    bounds = settle_bounds(liveness, recovery)
+    outage = (limit + 0.2, _outage_limit(liveness, recovery))
+    kinds = ["cut", "oneway", "loss", "delay", "move"]
+    if outage[0] < outage[1]:
+        kinds.append("outage")
+    # after a move or an outage, the policy's episode: noticed, a failed attempt,
+    # back-offs, the restart
+    episode = bounds.connected
+    permanent = rng.random() < 0.3 and seconds > bounds.closed + 1.0
+    end = seconds - (bounds.closed if permanent else bounds.connected)
+    t = rng.uniform(0.2, 1.0) * liveness.disconnected_timeout
+    while True:
+        kind = rng.choice(kinds)
+        detail: Any = None
+        gap = rng.uniform(0.3, 1.5) * liveness.disconnected_timeout
+        if kind == "move":
+            duration = 0.0
+            gap += episode
+        elif kind == "outage":
+            duration = rng.uniform(*outage)
+            gap += episode
+        else:
+            duration = rng.uniform(0.1, 0.6) * (limit - liveness.keepalive_interval)
+        if t + duration > end:
+            break
+        if kind == "oneway":
+            detail = rng.choice(["to_answerer", "to_offerer"])
+        elif kind == "loss":
+            detail = rng.choice([0.1, 0.3])
+        elif kind == "delay":
+            detail = round(rng.uniform(0.02, 0.1), 3)
+        faults.append(Fault(round(t, 3), kind, round(duration, 3), detail))
+        t += duration + gap
+    if permanent:
+        faults.append(Fault(round(max(min(t, end), 0.5), 3), "permanent", seconds))
+    return faults
+
+
+def _plain_schedule(
+    rng: random.Random, seconds: float, liveness: LivenessConfig
+) -> list[Fault]:
     faults: list[Fault] = []
     limit = liveness.failed_timeout
     settle = liveness.disconnected_timeout + 1.0
@@ -609,13 +775,25 @@ def fault_schedule(
     return faults
 
 
+def expected_end(faults: list[Fault], *, recovery: bool = False) -> str:
+    """The state a schedule leads to: after a permanent cut `failed`, or, under a
+    recovery policy, `closed` (recovery is impossible: every attempt meets the cut,
+    and the policy gives up); `connected` otherwise."""
+    if faults and faults[-1].kind == "permanent":
+        return "closed" if recovery else "failed"
+    return "connected"
+
+
 async def apply_faults(link: FaultyLink, faults: list[Fault], start: float) -> None:
     """Play `faults` on `link`, each at `start + fault.at` (loop time), and
-    undo each after its duration (all but a permanent cut)."""
+    undo each after its duration (all but a permanent cut; a move is for good)."""
     loop = asyncio.get_running_loop()
     for fault in faults:
         await asyncio.sleep(max(0.0, start + fault.at - loop.time()))
-        if fault.kind in ("cut", "permanent"):
+        if fault.kind == "move":
+            await link.move()
+            continue
+        if fault.kind in ("cut", "permanent", "outage"):
             link.cut()
         elif fault.kind == "oneway":
             link.cut(fault.detail)
@@ -641,7 +819,9 @@ class SoakResult:
     index: int
     faults: list[Fault]
     expected: str
-    """the state its faults imply at the end: `failed` or `connected`"""
+    """the state its faults imply at the end: `failed` or `connected` (under a
+    recovery policy: `closed` or `connected`, see
+    [`expected_end`][rtcstate.testing.expected_end])"""
     final: str = ""
     history: list[StateChange] = field(default_factory=list)
     """the offerer's state history"""
@@ -649,14 +829,52 @@ class SoakResult:
     """changes that are not a transition of the state graph"""
     errors: list[str] = field(default_factory=list)
     """what was raised (`"error"` events, the loop's exception handler)"""
+    answerer_final: str = ""
+    """the answerer's connectionState at the end (recovery soak only)"""
+    answerer_history: list[StateChange] = field(default_factory=list)
+    """the answerer's state history (recovery soak only)"""
+    attempts: list[RecoveryAttempt] = field(default_factory=list)
+    """the recovery policy's attempts (recovery soak only)"""
+    gave_up: str | None = None
+    """why the recovery policy closed the connection, if it did"""
+    settled: float | None = None
+    """seconds from the end of the last fault (for a permanent cut, its start) to
+    the offerer entering its final state; 0 when it never left it (recovery soak
+    only; `None` without a fault)"""
+    delivered: bool | None = None
+    """a message sent at the end reached the answerer (recovery soak, pairs that
+    ended `connected`)"""
+    link_closed: bool = False
+    """the pair's FaultyLink was closed at the end, every socket with it"""
+    policy_ended: bool = False
+    """the recovery policy's task ended once the connection was closed"""
 
     @property
     def ok(self) -> bool:
         return self.final == self.expected and not self.invalid and not self.errors
 
 
+def _check_path(history: list[StateChange], who: str, invalid: list[str]) -> None:
+    """Append to `invalid` each change of `history` that does not continue the
+    attribute's previous value, or is not an edge of its graph."""
+    last: dict[str, str] = {}
+    for change in history:
+        before = last.get(change.attribute, str(change.previous))
+        if before != change.previous or not is_valid_transition(
+            change.attribute, str(change.previous), str(change.current)
+        ):
+            invalid.append(f"{who}{change}")
+        last[change.attribute] = str(change.current)
+
+
 async def soak(
-    pairs: int, seconds: float, seed: int, liveness: LivenessConfig
+    pairs: int,
+    seconds: float,
+    seed: int,
+    liveness: LivenessConfig,
+    *,
+    recovery: RecoverySettings | None = None,
+    concurrency: int | None = None,
 ) -> list[SoakResult]:
     """Run `pairs` rtcstate pairs with `liveness`, each through its own
     [`FaultyLink`][rtcstate.testing.FaultyLink] with a
@@ -666,7 +884,136 @@ async def soak(
     each result says whether every recorded change was a transition of the
     state graph, what was raised, and whether the pair ended where its faults
     lead. `seed` makes the run reproducible (as far as timing allows).
+
+    With `recovery`, the offerer of each pair runs [`recover`][rtcstate.recover]
+    with those settings (its renegotiation is
+    [`negotiate`][rtcstate.testing.negotiate] through the link), the schedules
+    move paths and have outages, and each pair runs on its own clock:
+    `concurrency` pairs at a time (all at once by default), each connected, played
+    its `seconds`, checked and closed before the next starts. Both peers' paths are
+    checked, the policy's attempts are recorded, a pair that ended `connected` must
+    carry a message, and the pair's link and policy must be closed and ended.
     """
+    if recovery is None:
+        return await _plain_soak(pairs, seconds, seed, liveness)
+    if concurrency is not None and concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, not {concurrency!r}")
+    rng = random.Random(seed)
+    plans = []
+    for index in range(pairs):
+        faults = fault_schedule(rng, seconds, liveness, recovery=recovery)
+        result = SoakResult(index, faults, expected_end(faults, recovery=True))
+        plans.append((result, rng.randrange(2**32)))
+    loop = asyncio.get_running_loop()
+    loop_errors: list[str] = []
+    previous_handler = loop.get_exception_handler()
+    loop.set_exception_handler(
+        lambda _loop, context: loop_errors.append(f"{loop.time():.2f} {context}")
+    )
+    slots = asyncio.Semaphore(concurrency or pairs)
+
+    async def run(result: SoakResult, link_seed: int) -> None:
+        async with slots:
+            try:
+                await _recovering_pair(result, link_seed, seconds, liveness, recovery)
+            except Exception as exc:  # the pair's failure is its result's, not all
+                result.errors.append(f"soak: {exc!r}")
+
+    try:
+        await asyncio.gather(*(run(result, link_seed) for result, link_seed in plans))
+    finally:
+        loop.set_exception_handler(previous_handler)
+    results = [result for result, _ in plans]
+    if loop_errors:
+        for result in results:
+            result.errors += loop_errors
+    return results
+
+
+async def _recovering_pair(
+    result: SoakResult,
+    link_seed: int,
+    seconds: float,
+    liveness: LivenessConfig,
+    settings: RecoverySettings,
+) -> None:
+    """One pair of a recovery soak, from connecting to closing."""
+    loop = asyncio.get_running_loop()
+    link = await FaultyLink(seed=link_seed).start()
+    a = PeerConnection(RTCConfiguration(iceServers=[]), liveness=liveness)
+    b = PeerConnection(RTCConfiguration(iceServers=[]), liveness=liveness)
+    policy: Recovery | None = None
+    received: list[str] = []
+
+    def on_error(error: BaseException) -> None:
+        result.errors.append(repr(error))
+
+    @b.on("datachannel")
+    def on_datachannel(channel: Any) -> None:
+        channel.on("message", received.append)
+
+    try:
+        a.on("error", on_error)
+        b.on("error", on_error)
+        channel = a.createDataChannel("soak")
+        channel.on("open", lambda: _chatter(channel))
+        await connect(a, b, link=link, timeout=15)
+
+        async def renegotiate() -> None:
+            await negotiate(a, b, link=link)
+
+        policy = recover(
+            a,
+            renegotiate,
+            grace=settings.grace,
+            attempts=settings.attempts,
+            backoff=settings.backoff,
+            timeout=settings.timeout,
+        )
+        start = loop.time()
+        await apply_faults(link, result.faults, start)
+        await asyncio.sleep(max(0.0, start + seconds - loop.time()))
+        result.final = str(a.connectionState)
+        result.answerer_final = str(b.connectionState)
+        result.history = a.state_history
+        result.answerer_history = b.state_history
+        result.attempts = list(policy.attempts)
+        result.gave_up = policy.gave_up
+        if result.faults:
+            last_fault = start + max(f.ends for f in result.faults)
+            entered = [
+                c.time
+                for c in result.history
+                if c.attribute == "connectionState" and c.current == result.final
+            ]
+            result.settled = round(max(0.0, entered[-1] - last_fault), 3)
+        _check_path(result.history, "", result.invalid)
+        _check_path(result.answerer_history, "answerer: ", result.invalid)
+        if result.final == "connected":
+            channel.send("last")
+            for _ in range(100):  # bounded: 2 s
+                if "last" in received:
+                    break
+                await asyncio.sleep(0.02)
+            result.delivered = "last" in received
+    finally:
+        await a.close()
+        await b.close()
+        if policy is not None:
+            try:
+                await asyncio.wait_for(policy.wait_stopped(), 5)
+            except asyncio.TimeoutError:
+                policy.stop()
+                await policy.wait_stopped()
+            else:
+                result.policy_ended = True
+        link.close()
+        result.link_closed = link.closed
+
+
+async def _plain_soak(
+    pairs: int, seconds: float, seed: int, liveness: LivenessConfig
+) -> list[SoakResult]:
     rng = random.Random(seed)
     loop = asyncio.get_running_loop()
     loop_errors: list[str] = []
@@ -680,10 +1027,7 @@ async def soak(
     try:
         for index in range(pairs):
             faults = fault_schedule(rng, seconds, liveness)
-            expected = (
-                "failed" if faults and faults[-1].kind == "permanent" else "connected"
-            )
-            result = SoakResult(index, faults, expected)
+            result = SoakResult(index, faults, expected_end(faults))
             results.append(result)
             link = await FaultyLink(seed=rng.randrange(2**32)).start()
             links.append(link)
@@ -711,19 +1055,14 @@ async def soak(
         for result, a in zip(results, peers[::2], strict=True):
             result.final = str(a.connectionState)
             result.history = a.state_history
-            last: dict[str, str] = {}
-            for change in result.history:
-                before = last.get(change.attribute, str(change.previous))
-                if before != change.previous or not is_valid_transition(
-                    change.attribute, str(change.previous), str(change.current)
-                ):
-                    result.invalid.append(str(change))
-                last[change.attribute] = str(change.current)
+            _check_path(result.history, "", result.invalid)
     finally:
         for pc in peers:
             await pc.close()
         for link in links:
             link.close()
+        for result, link in zip(results, links, strict=False):
+            result.link_closed = link.closed
         loop.set_exception_handler(previous_handler)
     if loop_errors:
         for result in results:

@@ -190,10 +190,8 @@ class Owner(Protocol):
         """An internal error, once, after liveness was switched off for the
         transport and aioice's consent checks restored."""
 
-    def stop_sending(self, transport: RTCIceTransport, restart_too: bool) -> None:
-        """Consent expired: stop sending over the transport. `restart_too`: the
-        checks' deadline passed, so an ICE restart under way has failed too (the old
-        pair's consent expiring does not end a restart that has its own checks)."""
+    def stop_sending(self, transport: RTCIceTransport) -> None:
+        """Consent expired: stop sending over the transport."""
 
     def keep(self, task: asyncio.Future[Any]) -> None:
         """Keep a task referenced until it is done."""
@@ -281,10 +279,7 @@ class TransportLiveness:
         elif self._checks is None:
             now = asyncio.get_running_loop().time()
             self._checks = LivenessDriver(
-                ChecksDeadline(self._config, now),
-                None,
-                self._checks_verdict,
-                self._fault,
+                ChecksDeadline(self._config, now), None, self._verdict, self._fault
             )
 
     def _follow_pair(self, native: str) -> None:
@@ -314,14 +309,11 @@ class TransportLiveness:
     def _round_trip(self, rtt: float) -> None:
         self._owner.round_trip(self._transport, rtt)
 
-    def _checks_verdict(self, liveness: Liveness, reason: str) -> None:
-        self._verdict(liveness, reason, checks=True)
-
-    def _verdict(self, liveness: Liveness, reason: str, checks: bool = False) -> None:
+    def _verdict(self, liveness: Liveness, reason: str) -> None:
         owner = self._owner
         if liveness is Liveness.FAILED:
             # RFC 7675: consent expired, stop sending to the remote.
-            owner.stop_sending(self._transport, checks)
+            owner.stop_sending(self._transport)
         owner.set_liveness(self._transport, liveness, reason)
 
     def _fault(self, exc: Exception) -> None:

@@ -230,18 +230,12 @@ class IceRestart:
         current = _shims.remote_parameters(_shims.connection(self._transport))
         return current[0] is None or current == (remote.username, remote.password)
 
-    def suspend(self, restart_too: bool = True) -> None:
+    def suspend(self) -> None:
         """Consent expired (RFC 7675): stop sending to the remote. The
         `Connection`s close (aiortc then reads `failed`); DTLS and SCTP stay for
-        a restart. A restart under way fails with it if `restart_too` (its checks'
-        deadline passed); otherwise only the old pair is given up, and the restart's
-        checks go on."""
+        a restart. A restart under way fails with it."""
         self._carry()
         active, self._active = self._active, None
-        if self._pending is not None and not restart_too:
-            if active is not None and not _shims.closing(active):
-                self._retire(active)
-            return
         failed = self._pending is not None
         self._abort_pending()
         current = _shims.connection(self._transport)

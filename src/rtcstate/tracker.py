@@ -596,9 +596,9 @@ class StateTracker:
     # --- driver.Owner: what each transport's liveness reports to ---------------
 
     @_fail_safe
-    def stop_sending(self, transport: RTCIceTransport, restart_too: bool) -> None:
+    def stop_sending(self, transport: RTCIceTransport) -> None:
         if transport in self._transports:
-            self._restart(transport).suspend(restart_too)
+            self._restart(transport).suspend()
 
     def selected_pair_changed(self, transport: RTCIceTransport) -> None:
         self.update(

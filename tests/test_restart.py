@@ -321,3 +321,31 @@ async def test_closing_during_a_restart_leaves_nothing(pair: Pair) -> None:
     await asyncio.gather(a.close(), b.close())
     assert a.connectionState == "closed" and b.connectionState == "closed"
     assert await tasks_left() == []
+
+
+async def test_a_restart_during_a_restart_replaces_it(pair: Pair) -> None:
+    a, b, link = pair.a, pair.b, pair.link
+    await link.move()
+    link.cut()  # the first restart's checks cannot succeed
+    a.restartIce()
+    await negotiate(a, b, link=link)
+    first = _shims.connection(a.sctp.transport.transport)
+    link.restore()
+    a.restartIce()  # webrtc-pc: new credentials again, at the next offer
+    await negotiate(a, b, link=link)
+    await asyncio.gather(
+        a.wait_for_connection_state("connected", timeout=TIMEOUT),
+        b.wait_for_connection_state("connected", timeout=TIMEOUT),
+    )
+    # the first restart's connection was given up and closed
+    assert _shims.connection(a.sctp.transport.transport) is not first
+    for _ in range(100):
+        if first._closed:
+            break
+        await asyncio.sleep(0.02)
+    assert first._closed and not first._protocols
+    began = [c for c in a.transport_history if c.detail == "ICE restart (restartIce())"]
+    assert len(began) == 2
+    pair.send(3)
+    await pair.delivered()
+    _valid(a.state_history)

@@ -349,3 +349,31 @@ async def test_a_restart_during_a_restart_replaces_it(pair: Pair) -> None:
     pair.send(3)
     await pair.delivered()
     _valid(a.state_history)
+
+
+async def test_while_a_restart_checks_the_old_pair_is_the_selected_one(
+    pair: Pair,
+) -> None:
+    a, b, link = pair.a, pair.b, pair.link
+    ice = a.sctp.transport.transport
+    before = a.get_selected_candidate_pair(ice)
+    assert before is not None
+    a.restartIce()
+    await a.setLocalDescription(await a.createOffer())  # the restart checks now
+    assert _shims.connection(ice)._nominated == {}  # the new one has no pair yet
+    during = a.get_selected_candidate_pair(ice)
+    assert during is not None and during.remote == before.remote
+    report = await a.getStats()
+    selected = [
+        s for s in report.values() if s.type == "candidate-pair" and s.nominated
+    ]
+    assert len(selected) == 1
+    await b.setRemoteDescription(link.offer_to_answerer(a.localDescription))
+    await b.setLocalDescription(await b.createAnswer())
+    await a.setRemoteDescription(link.answer_to_offerer(b.localDescription))
+    for _ in range(200):
+        after = a.get_selected_candidate_pair(ice)
+        if after is not None and after.local != before.local:
+            break
+        await asyncio.sleep(0.01)
+    assert after is not None and after.local != before.local  # the new pair

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ __all__ = [
     "check_restart",
     "closing",
     "connection",
+    "connection_in_use",
     "data_queue",
     "datagram_transport",
     "disable_self_close",
@@ -63,6 +65,7 @@ __all__ = [
     "sends_on_socket",
     "set_data_queue",
     "set_datapath",
+    "set_in_use",
     "set_native_state",
     "set_remote_end_of_candidates",
     "set_remote_parameters",
@@ -142,6 +145,26 @@ def connection(transport: RTCIceTransport) -> Any:
     return transport._connection
 
 
+# During an ICE restart the transport's Connection is the new one, still checking,
+# while the old one carries the data: what the selected pair and getStats() read.
+_IN_USE: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def set_in_use(transport: RTCIceTransport, in_use: Any | None) -> None:
+    """The Connection that carries the data while a restart checks (`None`: the
+    transport's own)."""
+    if in_use is None:
+        _IN_USE.pop(transport, None)
+    else:
+        _IN_USE[transport] = in_use
+
+
+def connection_in_use(transport: RTCIceTransport) -> Any:
+    """The aioice Connection that carries the transport's data now."""
+    in_use = _IN_USE.get(transport)
+    return connection(transport) if in_use is None else in_use
+
+
 # --- aioice: the selected pair -----------------------------------------------------
 # aioice.Connection keeps its nominated pair per component in `_nominated`; each
 # CandidatePair has the StunProtocol (socket) it uses and the remote address.
@@ -191,7 +214,7 @@ def nominated_pair(transport: RTCIceTransport) -> Any | None:
     no longer keeps it, or it lacks what rtcstate reads."""
     try:
         # Connection._nominated: the selected pair, which aioice does not publish
-        nominated_pairs = connection(transport)._nominated
+        nominated_pairs = connection_in_use(transport)._nominated
     except AttributeError:
         raise _changed("Connection has no _nominated") from None
     pair = nominated_pairs.get(1)

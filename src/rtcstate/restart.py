@@ -187,6 +187,7 @@ class IceRestart:
         assert self._queue is not None
         _shims.set_data_queue(new, self._queue)
         _shims.install_connection(transport, new)
+        _shims.set_in_use(transport, self._active)
         _shims.guard_connection(transport, self._loopback)
         self._pending = new
         self._remote = remote
@@ -249,6 +250,7 @@ class IceRestart:
         """The connection closes: stop the restart under way. aiortc's close()
         closes the transport's current `Connection`; the others are closed here."""
         current = _shims.connection(self._transport)
+        _shims.set_in_use(self._transport, None)
         if self._task is not None:
             self._task.cancel()
             self._task = None
@@ -324,6 +326,7 @@ class IceRestart:
                 _shims.set_remote_end_of_candidates(self._transport)
 
     def _succeeded(self, new: Any) -> None:
+        _shims.set_in_use(self._transport, None)
         old, self._active = self._active, new
         self._pending = None
         self._task = None
@@ -352,6 +355,7 @@ class IceRestart:
             self._event("failed", detail)
 
     def _abort_pending(self) -> None:
+        _shims.set_in_use(self._transport, None)
         pending, self._pending = self._pending, None
         if self._task is not None:
             self._task.cancel()

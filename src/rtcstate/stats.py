@@ -133,7 +133,7 @@ def selected_candidate_pair(
     pair = _shims.nominated_pair(transport)
     if pair is None:
         return None
-    connection = _shims.connection(transport)
+    connection = _shims.connection_in_use(transport)
     local, remote = _shims.pair_candidates(pair)
     relay = _shims.relay_protocol(connection)
     rtt = tap.current_rtt if tap is not None and tap.pair is pair else None
@@ -164,7 +164,7 @@ def add_transport_stats(
         return
     timestamp = base.timestamp
     transport_id: str = base.id
-    connection = _shims.connection(ice)
+    connection = _shims.connection_in_use(ice)
     relay = _shims.relay_protocol(connection)
     selected = _shims.nominated_pair(ice)
     pairs = _shims.check_list(connection)

@@ -9,25 +9,13 @@ import pytest
 import webrtc
 
 from rtcstate.testing import negotiate
-from tests.support.libwebrtc import Libwebrtc, libwebrtc_peer
+from tests.support.libwebrtc import Libwebrtc, libwebrtc_peer, udp_ipv4_only
 from tests.support.peers import Recorder
 
 TIMEOUT = 10
 
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("wrtc_loopback")]
-
-
-def udp_ipv4_only(sdp: str) -> str:
-    """Keep libwebrtc's UDP IPv4 host candidates (it also offers TCP and IPv6)."""
-    keep = []
-    for line in sdp.splitlines():
-        if line.startswith("a=candidate:"):
-            fields = line.split()
-            if fields[2].lower() != "udp" or ":" in fields[4]:
-                continue
-        keep.append(line)
-    return "\r\n".join(keep) + "\r\n"
 
 
 async def libwebrtc_offers(remote: webrtc.RTCPeerConnection, local: Any) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import aioice.stun
 import pytest
 import pytest_asyncio
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection
 
 import rtcstate
 from rtcstate.testing import FAST_LIVENESS, FaultyLink, negotiate
@@ -31,6 +31,8 @@ from tests.support.peers import config
 
 try:
     import webrtc
+
+    from tests.support.libwebrtc import Libwebrtc, libwebrtc_peer, udp_ipv4_only
 except ImportError:  # pragma: no cover - wrtc is a dev dependency
     webrtc = None
 
@@ -49,19 +51,6 @@ LIVENESS = {
     "disconnected": dataclasses.replace(FAST_LIVENESS, failed_timeout=60.0),
     "failed": FAST_LIVENESS,
 }
-UDP_IPV4_CANDIDATE = re.compile(r"^a=candidate:\S+ 1 udp \d+ \d+\.", re.M | re.I)
-
-
-def udp_ipv4_only(sdp: str) -> str:
-    """Keep the UDP IPv4 candidates (libwebrtc also offers TCP and IPv6)."""
-    keep = []
-    for line in sdp.splitlines():
-        if line.startswith("a=candidate:"):
-            fields = line.split()
-            if fields[2].lower() != "udp" or ":" in fields[4]:
-                continue
-        keep.append(line)
-    return "\r\n".join(keep) + "\r\n"
 
 
 def ice_credentials(sdp: str) -> tuple[str, str]:
@@ -69,53 +58,6 @@ def ice_credentials(sdp: str) -> tuple[str, str]:
     pwd = re.search(r"^a=ice-pwd:(\S+)", sdp, re.M)
     assert ufrag is not None and pwd is not None
     return ufrag.group(1), pwd.group(1)
-
-
-class RestartingLibwebrtc:
-    """A libwebrtc peer behind aiortc's offer/answer methods, for
-    [`negotiate`][rtcstate.testing.negotiate], as
-    [`Libwebrtc`][tests.support.libwebrtc.Libwebrtc], but its local description
-    is read once the gathering of *this* description is complete: right after an
-    ICE restart's `set_local_description`, libwebrtc still reads `complete` from
-    the previous gathering, with no candidate of the new credentials yet."""
-
-    def __init__(self) -> None:
-        self.pc = webrtc.RTCPeerConnection(webrtc.RTCConfiguration(ice_servers=[]))
-        self._type = ""
-        self._local: RTCSessionDescription | None = None
-
-    async def createOffer(self) -> Any:
-        self._type = "offer"
-        return await self.pc.create_offer()
-
-    async def createAnswer(self) -> Any:
-        self._type = "answer"
-        return await self.pc.create_answer()
-
-    async def setLocalDescription(self, description: Any) -> None:
-        await self.pc.set_local_description(description)
-        await until(self._gathered, TIMEOUT, "libwebrtc's gathering")
-        self._local = RTCSessionDescription(
-            str(self.pc.local_description.sdp), self._type
-        )
-
-    def _gathered(self) -> bool:
-        sdp = str(self.pc.local_description.sdp)
-        return bool(
-            self.pc.ice_gathering_state == "complete"
-            and UDP_IPV4_CANDIDATE.search(sdp)
-            and "a=end-of-candidates" in sdp
-        )
-
-    @property
-    def localDescription(self) -> RTCSessionDescription:
-        assert self._local is not None, "no local description yet"
-        return self._local
-
-    async def setRemoteDescription(self, description: RTCSessionDescription) -> None:
-        await self.pc.set_remote_description(
-            webrtc.RTCSessionDescriptionInit(description.type, description.sdp)
-        )
 
 
 class Messages:
@@ -175,7 +117,7 @@ class LibwebrtcSession:
         self.restarter = restarter
         self.scenario = scenario
         self.local = rtcstate.PeerConnection(config(), liveness=LIVENESS[scenario])
-        self.remote = RestartingLibwebrtc()
+        self.remote = Libwebrtc(libwebrtc_peer())
         self.link: FaultyLink | None = None
         #: libwebrtc's own (attribute, value) changes, in order
         self.remote_states: list[tuple[str, str]] = []

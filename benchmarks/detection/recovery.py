@@ -33,24 +33,27 @@ import argparse
 import asyncio
 import contextlib
 import random
-import re
 import statistics
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
-from aiortc import RTCConfiguration, RTCSessionDescription
+from aiortc import RTCConfiguration
 
 import rtcstate
 from rtcstate.testing import FaultyLink, connect, negotiate
 
+# the tests' libwebrtc adapter (tests/support/libwebrtc.py), from the repository's root
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 try:
     import webrtc
+    from tests.support.libwebrtc import Libwebrtc, libwebrtc_peer
 except ImportError:  # wrtc is a dev dependency
     webrtc = None
+    Libwebrtc = object  # type: ignore[assignment,misc]
 
 TIMEOUT = 10.0
-UDP_IPV4_CANDIDATE = re.compile(r"^a=candidate:\S+ 1 udp \d+ \d+\.", re.M | re.I)
 
 
 @dataclass
@@ -178,17 +181,13 @@ class RtcstatePair(Pair):
         await asyncio.gather(self.a.close(), self.b.close())
 
 
-class Libwebrtc:
-    """A libwebrtc peer behind aiortc's offer/answer methods, for `negotiate`: its
-    local description is read once the gathering of *this* description is complete
-    (right after a restart's `set_local_description`, libwebrtc still reads
-    `complete` from the previous gathering)."""
+class Recorded(Libwebrtc):
+    """The tests' libwebrtc adapter for `negotiate`
+    (tests/support/libwebrtc.py), recording its `connectionState` changes."""
 
     def __init__(self) -> None:
-        self.pc = webrtc.RTCPeerConnection(webrtc.RTCConfiguration(ice_servers=[]))
+        super().__init__(libwebrtc_peer())
         self.states: list[tuple[float, str]] = []
-        self._type = ""
-        self._local: RTCSessionDescription | None = None
         loop = asyncio.get_running_loop()
         self.pc.on(
             "connectionstatechange",
@@ -201,44 +200,11 @@ class Libwebrtc:
     def state(self) -> str:
         return str(self.pc.connection_state.value)
 
-    async def createOffer(self) -> Any:
-        self._type = "offer"
-        return await self.pc.create_offer()
-
-    async def createAnswer(self) -> Any:
-        self._type = "answer"
-        return await self.pc.create_answer()
-
-    async def setLocalDescription(self, description: Any) -> None:
-        await self.pc.set_local_description(description)
-        await until(self._gathered, "libwebrtc's gathering")
-        self._local = RTCSessionDescription(
-            str(self.pc.local_description.sdp), self._type
-        )
-
-    def _gathered(self) -> bool:
-        sdp = str(self.pc.local_description.sdp)
-        return bool(
-            self.pc.ice_gathering_state == "complete"
-            and UDP_IPV4_CANDIDATE.search(sdp)
-            and "a=end-of-candidates" in sdp
-        )
-
-    @property
-    def localDescription(self) -> RTCSessionDescription:
-        assert self._local is not None, "no local description yet"
-        return self._local
-
-    async def setRemoteDescription(self, description: RTCSessionDescription) -> None:
-        await self.pc.set_remote_description(
-            webrtc.RTCSessionDescriptionInit(description.type, description.sdp)
-        )
-
 
 class LibwebrtcPair(Pair):
     def __init__(self, link: FaultyLink) -> None:
         super().__init__(link)
-        self.a, self.b = Libwebrtc(), Libwebrtc()
+        self.a, self.b = Recorded(), Recorded()
         self.channel = self.a.pc.create_data_channel("x")
         self._restarted = False
 

@@ -5,12 +5,14 @@ loopback candidates."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import webrtc
 from aiortc import RTCSessionDescription
 
 TIMEOUT = 10
+UDP_IPV4_CANDIDATE = re.compile(r"^a=candidate:\S+ 1 udp \d+ \d+\.", re.M | re.I)
 
 
 def libwebrtc_peer(configuration: Any = None) -> Any:
@@ -36,15 +38,39 @@ async def close(pc: Any) -> None:
 
 
 async def wrtc_gathered_sdp(pc: Any, timeout: float = TIMEOUT) -> str:
-    """A libwebrtc peer's local SDP once gathering is complete (no trickle)."""
-    done = asyncio.Event()
-    pc.on(
-        "icegatheringstatechange",
-        lambda _e: pc.ice_gathering_state == "complete" and done.set(),
-    )
-    if pc.ice_gathering_state != "complete":
-        await asyncio.wait_for(done.wait(), timeout)
+    """A libwebrtc peer's local SDP once the gathering of its current description is
+    complete (no trickle): a UDP IPv4 candidate and `a=end-of-candidates` are in it.
+    Right after an ICE restart's `set_local_description`, libwebrtc still reads
+    "complete" and `a=end-of-candidates` from the previous gathering, with no
+    candidate of the new credentials yet."""
+
+    def gathered() -> bool:
+        sdp = str(pc.local_description.sdp)
+        return bool(
+            pc.ice_gathering_state == "complete"
+            and UDP_IPV4_CANDIDATE.search(sdp)
+            and "a=end-of-candidates" in sdp
+        )
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not gathered():  # bounded: `timeout`
+        if loop.time() > deadline:
+            raise asyncio.TimeoutError(f"libwebrtc's gathering took over {timeout} s")
+        await asyncio.sleep(0.01)
     return str(pc.local_description.sdp)
+
+
+def udp_ipv4_only(sdp: str) -> str:
+    """Keep libwebrtc's UDP IPv4 host candidates (it also offers TCP and IPv6)."""
+    keep = []
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:"):
+            fields = line.split()
+            if fields[2].lower() != "udp" or ":" in fields[4]:
+                continue
+        keep.append(line)
+    return "\r\n".join(keep) + "\r\n"
 
 
 class Libwebrtc:

@@ -16,9 +16,10 @@ import rtcstate
 from tests.support.browser import (
     BROWSER_LIVENESS,
     CHROMIUM,
-    CHROMIUM_ARGS,
     connected_python_peer,
     example_app,
+    loopback_chromium,
+    serve,
 )
 
 playwright_api = pytest.importorskip(
@@ -40,31 +41,14 @@ BROWSER_STATE = "document.getElementById('browser-connection').textContent"
 @pytest_asyncio.fixture
 async def served() -> AsyncIterator[tuple[str, Any]]:
     app = example_app().make_app(BROWSER_LIVENESS)
-    runner = aiohttp_web.AppRunner(app, shutdown_timeout=2)
-    await runner.setup()
-    site = aiohttp_web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/", app
-    finally:
-        await runner.cleanup()
+    async with serve(app) as url:
+        yield url, app
 
 
 @pytest_asyncio.fixture
 async def browser(tmp_path: Path) -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as playwright:
-        context = await playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),  # a fresh user data dir
-            executable_path=CHROMIUM,
-            headless=True,
-            # raw host addresses instead of mDNS names, on this loopback-only test
-            args=[*CHROMIUM_ARGS, "--disable-features=WebRtcHideLocalIpsWithMdns"],
-        )
-        try:
-            yield context
-        finally:
-            await context.close()
+    async with loopback_chromium(tmp_path / "profile") as context:
+        yield context
 
 
 async def connect(

@@ -18,10 +18,11 @@ import rtcstate
 from tests.support.browser import (
     BROWSER_LIVENESS,
     CHROMIUM,
-    CHROMIUM_ARGS,
     BrowserLink,
     connected_python_peer,
     example_app,
+    loopback_chromium,
+    serve,
 )
 
 playwright_api = pytest.importorskip(
@@ -72,30 +73,14 @@ async def served(link: BrowserLink) -> AsyncIterator[tuple[str, Any]]:
         from_page=link.offer_to_answerer,
         to_page=link.answer_to_offerer,
     )
-    runner = aiohttp_web.AppRunner(app, shutdown_timeout=2)
-    await runner.setup()
-    site = aiohttp_web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/", app
-    finally:
-        await runner.cleanup()
+    async with serve(app) as url:
+        yield url, app
 
 
 @pytest_asyncio.fixture
 async def browser(tmp_path: Path) -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as playwright:
-        context = await playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[*CHROMIUM_ARGS, "--disable-features=WebRtcHideLocalIpsWithMdns"],
-        )
-        try:
-            yield context
-        finally:
-            await context.close()
+    async with loopback_chromium(tmp_path / "profile") as context:
+        yield context
 
 
 async def until(check: Any, timeout: float, what: str) -> None:

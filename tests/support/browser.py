@@ -4,11 +4,14 @@ tests/test_browser.py and the ``mdns_browser`` script."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib.util
 import shutil
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
@@ -33,6 +36,43 @@ CHROMIUM_ARGS = [
     # no DNS query at all (the pages are IP literals)
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    """Serve the example's aiohttp application on 127.0.0.1, on a free port; yields
+    its URL."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app, shutdown_timeout=2)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def loopback_chromium(profile: Path) -> AsyncIterator[Any]:
+    """Headless chromium (a fresh user data dir at `profile`) that gives raw host
+    addresses instead of mDNS names, for the loopback-only tests; yields its
+    browser context."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        context = await playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[*CHROMIUM_ARGS, "--disable-features=WebRtcHideLocalIpsWithMdns"],
+        )
+        try:
+            yield context
+        finally:
+            await context.close()
 
 
 @functools.cache

@@ -47,7 +47,7 @@ from aiortc import RTCIceTransport, RTCPeerConnection
 from . import _shims
 from .options import Loopback
 
-__all__ = ["IceRestart", "RemoteIce", "remote_ice"]
+__all__ = ["IceRestart", "RemoteIce", "keeps_credentials", "remote_ice"]
 
 logger = logging.getLogger("rtcstate")
 
@@ -62,6 +62,17 @@ class RemoteIce:
     ice_lite: bool = False
     candidates: tuple[Any, ...] = field(default=(), repr=False)
     end_of_candidates: bool = False
+
+    @property
+    def credentials(self) -> tuple[str, str]:
+        return self.username, self.password
+
+
+def keeps_credentials(connection: Any, remote: RemoteIce) -> bool:
+    """Whether `remote` has the credentials aioice's `connection` already uses (or
+    it has none yet): a description without an ICE restart."""
+    current = _shims.remote_parameters(connection)
+    return current[0] is None or current == remote.credentials
 
 
 def remote_ice(pc: RTCPeerConnection) -> dict[RTCIceTransport, RemoteIce]:
@@ -207,9 +218,9 @@ class IceRestart:
             return
         self.offered = False
         active = self._active
-        if active is not None and _shims.remote_parameters(active) == (
-            remote.username,
-            remote.password,
+        if (
+            active is not None
+            and _shims.remote_parameters(active) == remote.credentials
         ):
             self._abandon(
                 "ICE restart abandoned: the remote answered with its old ICE "
@@ -224,12 +235,8 @@ class IceRestart:
         awaits): a description without an ICE restart."""
         if self._pending is not None:
             known = self._remote
-            return known is None or (known.username, known.password) == (
-                remote.username,
-                remote.password,
-            )
-        current = _shims.remote_parameters(_shims.connection(self._transport))
-        return current[0] is None or current == (remote.username, remote.password)
+            return known is None or known.credentials == remote.credentials
+        return keeps_credentials(_shims.connection(self._transport), remote)
 
     def suspend(self) -> None:
         """Consent expired (RFC 7675): stop sending to the remote. The

@@ -54,7 +54,7 @@ from .events import (
 from .feed import ChangeFeed, StateChanges
 from .machine import StateMachine
 from .options import Options
-from .restart import IceRestart, RemoteIce, remote_ice
+from .restart import IceRestart, RemoteIce, keeps_credentials, remote_ice
 from .states import IceConnectionState, IceTransportState, Liveness, PeerConnectionState
 from .tap import SelectedPair
 from .transports import Transports
@@ -557,8 +557,7 @@ class StateTracker:
         restart = self._restarts.get(transport)
         if restart is not None:
             return restart.expects(remote)
-        current = _shims.remote_parameters(_shims.connection(transport))
-        return current[0] is None or current == (remote.username, remote.password)
+        return keeps_credentials(_shims.connection(transport), remote)
 
     def _restart(self, transport: RTCIceTransport) -> IceRestart:
         restart = self._restarts.get(transport)

@@ -29,6 +29,9 @@ import time
 from typing import Any
 
 from aiortc import RTCConfiguration
+
+# idle.py, beside this script (on sys.path when it is run)
+from idle import rss_mb
 from prometheus_client import CollectorRegistry, generate_latest
 
 import rtcstate
@@ -36,14 +39,6 @@ from rtcstate.metrics import ConnectionCollector
 from rtcstate.testing import negotiate
 
 SETTLE = 6.0  # past DTLS/SCTP set-up and the first keepalives
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
 
 async def connect_pair() -> list[rtcstate.PeerConnection]:

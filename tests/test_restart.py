@@ -377,3 +377,23 @@ async def test_while_a_restart_checks_the_old_pair_is_the_selected_one(
             break
         await asyncio.sleep(0.01)
     assert after is not None and after.local != before.local  # the new pair
+
+
+async def test_an_error_inside_the_restart_leaves_the_connection_working(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b, link = pair.a, pair.b, pair.link
+    ufrags = (_ufrag(a), _ufrag(b))
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(_shims, "fresh_connection", broken)
+    a.restartIce()
+    await negotiate(a, b, link=link)  # the offer goes out without a restart
+    assert (_ufrag(a), _ufrag(b)) == ufrags
+    pair.send(3)
+    await pair.delivered()
+    await asyncio.sleep(0.5)  # keepalives on the same pair still answered
+    assert a.connectionState == "connected" and b.connectionState == "connected"
+    assert any("injected" in str(r.exc_info) for r in caplog.records if r.exc_info)

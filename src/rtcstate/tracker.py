@@ -618,7 +618,10 @@ class StateTracker:
         def done(task: asyncio.Future[Any]) -> None:
             self._tasks.pop(task, None)
             if not task.cancelled() and task.exception() is not None:
-                logger.warning("ending consent failed", exc_info=task.exception())
+                logger.warning(
+                    "a task of rtcstate's failed (ICE restart or closing)",
+                    exc_info=task.exception(),
+                )
 
         task.add_done_callback(done)
 

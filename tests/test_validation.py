@@ -6,14 +6,19 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiortc import RTCIceCandidate, RTCSessionDescription
+from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.exceptions import InvalidStateError
 
 import rtcstate
 from rtcstate.testing import negotiate
-from rtcstate.validation import check_candidate, check_description, parse_candidate
+from rtcstate.validation import (
+    check_candidate,
+    check_description,
+    check_ice_credentials,
+    parse_candidate,
+)
 from tests.support.peers import Recorder, config, tasks_left
-from tests.support.sdp import tamper_fingerprints, wrong_ice_password
+from tests.support.sdp import set_ice, tamper_fingerprints, wrong_ice_password
 
 
 async def offer_sdp() -> str:
@@ -205,3 +210,125 @@ async def test_fingerprint_mismatch_fails_within_seconds(pcs) -> None:
     elapsed = asyncio.get_running_loop().time() - start
     assert elapsed < 5
     assert a.connectionState == "failed"
+
+
+#: RFC 8839 5.4: a ufrag of 4-256 and a pwd of 22-256 ALPHA / DIGIT / + / /
+BAD_CREDENTIALS = [
+    ("ice-ufrag", "u" * 70_000, "70000 characters"),
+    ("ice-ufrag", "ab:cd", "contains ':'"),
+    ("ice-ufrag", "ab cd", "contains ' '"),
+    ("ice-ufrag", "abcé", "contains 'é'"),
+    ("ice-ufrag", "ab", "2 characters"),
+    ("ice-pwd", "p", "1 characters"),
+    ("ice-pwd", "p" * 257, "257 characters"),
+    ("ice-pwd", "p" * 21 + "=", "contains '='"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), BAD_CREDENTIALS)
+def test_ice_credentials_outside_rfc_8839_are_value_errors_naming_the_field(
+    field: str, value: str, message: str
+) -> None:
+    sdp = set_ice(asyncio.run(offer_sdp()), field, value)
+    with pytest.raises(ValueError, match=f"a={field} of m-line 0 .*{message}"):
+        check_description(sdp)
+
+
+def test_ice_credentials_at_the_rfc_8839_limits_pass() -> None:
+    sdp = asyncio.run(offer_sdp())
+    check_ice_credentials(set_ice(sdp, "ice-ufrag", "a+/9"))
+    check_ice_credentials(set_ice(sdp, "ice-ufrag", "u" * 256))
+    check_ice_credentials(set_ice(sdp, "ice-pwd", "P/+" * 7 + "x"))
+    check_ice_credentials(set_ice(sdp, "ice-pwd", "p" * 256))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("front", ["PeerConnection", "watch"])
+@pytest.mark.parametrize(("field", "value", "message"), BAD_CREDENTIALS[:5])
+async def test_bad_initial_credentials_change_nothing(
+    front: str, field: str, value: str, message: str
+) -> None:
+    sdp = set_ice(await offer_sdp(), field, value)
+    pc = rtcstate.PeerConnection(config()) if front == "PeerConnection" else None
+    plain = pc or RTCPeerConnection(config())
+    state = pc or rtcstate.watch(plain)
+    try:
+        with pytest.raises(ValueError, match=f"a={field}"):
+            await plain.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+        assert plain.signalingState == "stable"
+        assert plain.remoteDescription is None
+        assert (state.connectionState, state.iceConnectionState) == ("new", "new")
+    finally:
+        await plain.close()
+    assert await tasks_left() == []
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("front", ["PeerConnection", "watch"])
+@pytest.mark.parametrize(("field", "value", "message"), BAD_CREDENTIALS[:6])
+async def test_a_restart_offer_with_bad_credentials_changes_nothing(
+    front: str, field: str, value: str, message: str
+) -> None:
+    """A hostile remote's restart offer: rejected before anything changes, and
+    the connection carries on over its pair (before, aioice's checks died or
+    ran for a minute, holding a socket)."""
+    a, b = RTCPeerConnection(config()), rtcstate.PeerConnection(config())
+    if front == "PeerConnection":
+        a = rtcstate.PeerConnection(config())
+    state = a if front == "PeerConnection" else rtcstate.watch(a)
+    received: asyncio.Queue[str] = asyncio.Queue()
+    b.on("datachannel", lambda ch: ch.on("message", received.put_nowait))
+    channel = a.createDataChannel("x")
+    opened = asyncio.Event()
+    channel.on("open", opened.set)
+    try:
+        await negotiate(a, b)
+        await asyncio.wait_for(opened.wait(), 10)
+        offer = set_ice((await b.createOffer()).sdp, field, value)
+        before = a.remoteDescription.sdp
+        history = list(state.transport_history)
+        with pytest.raises(ValueError, match=f"a={field}"):
+            await a.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+        assert a.signalingState == "stable"
+        assert a.remoteDescription.sdp == before
+        channel.send("still here")
+        assert await asyncio.wait_for(received.get(), 5) == "still here"
+        assert state.connectionState == "connected"
+        assert state.transport_history == history  # no restart began
+    finally:
+        await a.close()
+        await b.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("front", ["PeerConnection", "watch"])
+async def test_a_renegotiation_that_changes_the_dtls_fingerprint_is_refused(
+    front: str,
+) -> None:
+    a, b = RTCPeerConnection(config()), rtcstate.PeerConnection(config())
+    if front == "PeerConnection":
+        a = rtcstate.PeerConnection(config())
+    state = a if front == "PeerConnection" else rtcstate.watch(a)
+    a.createDataChannel("x")
+    try:
+        await negotiate(a, b)
+        await state.wait_for_connection_state("connected", timeout=10)
+        offer = (await b.createOffer()).sdp
+        # the same fingerprint, written in lower case, is the same
+        same = "".join(
+            (line.lower() if line.startswith("a=fingerprint:") else line) + "\r\n"
+            for line in offer.splitlines()
+        )
+        await a.setRemoteDescription(RTCSessionDescription(same, "offer"))
+        await a.setLocalDescription(await a.createAnswer())  # b needs no answer
+        before = a.remoteDescription.sdp
+        offer = (await b.createOffer()).sdp
+        with pytest.raises(ValueError, match="DTLS fingerprint for mid '0' changed"):
+            await a.setRemoteDescription(
+                RTCSessionDescription(tamper_fingerprints(offer), "offer")
+            )
+        assert (a.signalingState, a.remoteDescription.sdp) == ("stable", before)
+        assert state.connectionState == "connected"
+    finally:
+        await a.close()
+        await b.close()

@@ -132,8 +132,14 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
 
         A remote offer with new ICE credentials restarts ICE (see
         [`restartIce`][rtcstate.api.StateAPI.restartIce]): the answer carries new
-        credentials too."""
+        credentials too. A renegotiation that changes the remote's DTLS
+        fingerprint raises `ValueError`
+        ([`rtcstate.validation.check_fingerprint_kept`][])."""
         validation.check_description(sessionDescription.sdp)
+        previous = self.remoteDescription
+        validation.check_fingerprint_kept(
+            None if previous is None else previous.sdp, sessionDescription.sdp
+        )
         await super().setRemoteDescription(sessionDescription)
         self._description_applied(remote=True)
 

@@ -10,11 +10,18 @@ these checks first, and raises `ValueError` naming the line at fault.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Collection
 
 from aiortc import RTCIceCandidate
 
-__all__ = ["check_candidate", "check_description", "parse_candidate"]
+__all__ = [
+    "check_candidate",
+    "check_description",
+    "check_fingerprint_kept",
+    "check_ice_credentials",
+    "parse_candidate",
+]
 
 KNOWN_PROFILES = frozenset(
     {
@@ -28,6 +35,9 @@ KNOWN_PROFILES = frozenset(
 )
 """Media transport protocols aiortc can negotiate (RFC 8839, RFC 8841)."""
 _CANDIDATE_TYPES = frozenset({"host", "srflx", "prflx", "relay"})
+# RFC 8839 section 5.4: ice-char = ALPHA / DIGIT / "+" / "/"
+_ICE_CHARS = re.compile(r"[A-Za-z0-9+/]*")
+_ICE_LENGTHS = {"ice-ufrag": (4, 256), "ice-pwd": (22, 256)}
 
 
 def check_description(sdp: str) -> None:
@@ -35,11 +45,14 @@ def check_description(sdp: str) -> None:
 
     :raises ValueError: for an SDP that does not start with `v=0`, a line that
         is not `<letter>=<value>`, an m-line with an unknown transport protocol,
-        an active m-line without ICE credentials or DTLS fingerprint, or a
+        an active m-line without ICE credentials or DTLS fingerprint, ICE
+        credentials that RFC 8839 does not allow (see
+        [`check_ice_credentials`][rtcstate.validation.check_ice_credentials]), or a
         malformed candidate line.
     """
     if not isinstance(sdp, str) or not sdp.strip():
         raise ValueError("malformed SDP: it is empty")
+    check_ice_credentials(sdp)
     lines = [line for line in sdp.replace("\r\n", "\n").split("\n") if line]
     if lines[0] != "v=0":
         raise ValueError(
@@ -106,6 +119,92 @@ def check_description(sdp: str) -> None:
                 f"malformed SDP: m-line {index} ({section.kind}) has no usable "
                 "DTLS or ICE parameters (a=setup, a=fingerprint, a=ice-*)"
             )
+
+
+def check_ice_credentials(sdp: str) -> None:
+    """Check every `a=ice-ufrag` and `a=ice-pwd` of an SDP against RFC 8839
+    (section 5.4): a ufrag of 4 to 256 characters and a password of 22 to 256, each
+    character a letter, a digit, `+` or `/`.
+
+    aioice accepts anything, and then cannot check: a colon splits STUN's USERNAME
+    in the wrong place, a space or non-ASCII character is never matched, a 70,000
+    character ufrag overflows STUN's attribute length. Each of those left a
+    connection (or an ICE restart) checking until aioice's transactions timed out.
+    Both front ends run this before a description is applied, so nothing changes.
+
+    :raises ValueError: naming the field (`a=ice-ufrag` or `a=ice-pwd`) and the
+        m-line it is on.
+    """
+    section = "the session"
+    index = 0
+    for line in sdp.replace("\r\n", "\n").split("\n"):
+        if line.startswith("m="):
+            section = f"m-line {index}"
+            index += 1
+            continue
+        for field, (low, high) in _ICE_LENGTHS.items():
+            prefix = f"a={field}:"
+            if not line.startswith(prefix):
+                continue
+            value = line[len(prefix) :].rstrip("\r")
+            shown = repr(value if len(value) <= 40 else value[:40] + "...")
+            if not low <= len(value) <= high:
+                raise ValueError(
+                    f"invalid SDP: a={field} of {section} has {len(value)} "
+                    f"characters ({shown}); RFC 8839 allows {low} to {high}"
+                )
+            if not _ICE_CHARS.fullmatch(value):
+                bad = next(c for c in value if not _ICE_CHARS.fullmatch(c))
+                raise ValueError(
+                    f"invalid SDP: a={field} of {section} ({shown}) contains "
+                    f"{bad!r}; RFC 8839 allows letters, digits, '+' and '/' only"
+                )
+
+
+def check_fingerprint_kept(previous: str | None, sdp: str) -> None:
+    """Check that a remote description keeps the DTLS fingerprints that the
+    remote's earlier description gave for the same m-lines.
+
+    A changed fingerprint means a new certificate, which only a new DTLS
+    handshake could authenticate. libwebrtc starts one (its DTLS transport
+    tears down the association when the remote fingerprint changes); aiortc
+    cannot, so its `remoteDescription` would advertise a certificate that was
+    never checked.
+
+    :param previous: the remote description applied so far (`None`: the
+        first one, nothing to compare).
+    :raises ValueError: naming the m-line whose fingerprint changed.
+    """
+    if previous is None:
+        return
+    before = _fingerprints(previous)
+    for mid, prints in _fingerprints(sdp).items():
+        if mid in before and prints and before[mid] and prints != before[mid]:
+            raise ValueError(
+                f"unsupported SDP: the remote's DTLS fingerprint for mid {mid!r} "
+                "changed in a renegotiation; that needs a new DTLS handshake, "
+                "which aiortc cannot start (make a new connection instead)"
+            )
+
+
+def _fingerprints(sdp: str) -> dict[str, frozenset[str]]:
+    """mid (or m-line index) -> the fingerprints in force on it (its own, or
+    the session's), of active m-lines only."""
+    session: set[str] = set()
+    media: list[tuple[list[str], set[str], bool]] = []  # [mid], prints, active
+    for line in sdp.replace("\r\n", "\n").split("\n"):
+        if line.startswith("m="):
+            fields = line[2:].split()
+            active = len(fields) > 1 and fields[1].split("/")[0] != "0"
+            media.append(([str(len(media))], set(), active))
+        elif line.startswith("a=mid:") and media:
+            media[-1][0][0] = line[len("a=mid:") :].strip()
+        elif line.startswith("a=fingerprint:"):
+            value = line[len("a=fingerprint:") :].strip().lower()
+            (media[-1][1] if media else session).add(value)
+    return {
+        mid[0]: frozenset(prints or session) for mid, prints, active in media if active
+    }
 
 
 def _check_candidate_fields(fields: list[str]) -> None:

@@ -8,6 +8,7 @@ from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.stats import RTCStatsReport
 from pyee.asyncio import AsyncIOEventEmitter
 
+from . import validation
 from .api import StateAPI
 from .emitter import STATE_EVENTS, StateEventsMixin
 from .liveness import LivenessConfig
@@ -83,10 +84,17 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
         async def setLocalDescription(
             description: RTCSessionDescription | None = None,
         ) -> None:
+            if description is not None:
+                validation.check_ice_credentials(description.sdp)
             await set_local(description)
             applied(False)
 
         async def setRemoteDescription(description: RTCSessionDescription) -> None:
+            validation.check_ice_credentials(description.sdp)
+            previous = pc.remoteDescription
+            validation.check_fingerprint_kept(
+                None if previous is None else previous.sdp, description.sdp
+            )
             await set_remote(description)
             applied(True)
 
@@ -141,10 +149,16 @@ def watch(
     pass `close_on_remote_hangup=True` to keep aiortc's quick close. A
     `RuntimeWarning` says so when `pc` already has state listeners.
 
-    Unlike [`PeerConnection`][rtcstate.PeerConnection], the watcher does not check SDP
-    and candidates before aiortc applies them: it follows signalling done by code it
-    does not own. Call [`rtcstate.validation.check_description`][] and
-    [`rtcstate.validation.check_candidate`][] there for the same errors.
+    Unlike [`PeerConnection`][rtcstate.PeerConnection], the watcher checks only what
+    could wedge the connection before aiortc applies a description: ICE
+    credentials that RFC 8839 does not allow
+    ([`rtcstate.validation.check_ice_credentials`][]) and a remote DTLS fingerprint
+    changed by a renegotiation
+    ([`rtcstate.validation.check_fingerprint_kept`][]) raise `ValueError`. The rest
+    of the SDP and the candidates follow signalling done by code it does not own;
+    call [`rtcstate.validation.check_description`][] and
+    [`rtcstate.validation.check_candidate`][] there for the same errors as
+    `PeerConnection`'s.
     """
     options = Options(liveness, loopback, history_size, close_on_remote_hangup)
     watcher = ConnectionWatcher(pc, options)

@@ -37,3 +37,14 @@ def wrong_ice_password(sdp: str) -> str:
             for line in sdp.splitlines()
         ]
     )
+
+
+def set_ice(sdp: str, field: str, value: str) -> str:
+    """Replace every `a=<field>` (ice-ufrag or ice-pwd) with `value`."""
+    prefix = f"a={field}:"
+    return _lines(
+        [
+            prefix + value if line.startswith(prefix) else line
+            for line in sdp.splitlines()
+        ]
+    )

@@ -128,10 +128,13 @@ class IceRestart:
     :param transport: aiortc's ICE transport.
     :param loopback: for the guards put on each new `Connection`.
     :param owner: told when a restart began, succeeded or failed.
+    :param deadline: seconds a restart's checks may run before it fails
+        (liveness's `failed_timeout`), whatever the state reads meanwhile.
     """
 
     __slots__ = (
         "_active",
+        "_deadline",
         "_listening",
         "_loopback",
         "_owner",
@@ -149,9 +152,14 @@ class IceRestart:
     )
 
     def __init__(
-        self, transport: RTCIceTransport, loopback: Loopback, owner: Owner
+        self,
+        transport: RTCIceTransport,
+        loopback: Loopback,
+        owner: Owner,
+        deadline: float,
     ) -> None:
         self._transport = transport
+        self._deadline = deadline
         self._loopback = loopback
         self._owner = owner
         # the queue the DTLS transport reads, and the Connection it sends on
@@ -312,10 +320,23 @@ class IceRestart:
             new, remote.username, remote.password, remote.ice_lite
         )
         try:
-            await new.connect()
+            # bounded here, not by the state's deadline: a restart begun while
+            # connected never reads checking
+            await asyncio.wait_for(new.connect(), self._deadline)
+        except asyncio.TimeoutError:
+            if self._pending is new:
+                self._abandon(
+                    "ICE restart failed: no working candidate pair after "
+                    f"{self._deadline:g} s of checks"
+                )
+            return
         except ConnectionError as exc:
             if self._pending is new:
                 self._abandon(f"ICE restart failed: {exc}")
+            return
+        except Exception as exc:  # a bug of aioice's must not wedge the restart
+            if self._pending is new:
+                self._abandon(f"ICE restart failed: {type(exc).__name__}: {exc}")
             return
         if self._pending is new:
             self._succeeded(new)

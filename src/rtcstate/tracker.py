@@ -52,6 +52,7 @@ from .events import (
     TransportChange,
 )
 from .feed import ChangeFeed, StateChanges
+from .liveness import LivenessConfig
 from .machine import StateMachine
 from .options import Options
 from .restart import IceRestart, RemoteIce, keeps_credentials, remote_ice
@@ -562,7 +563,10 @@ class StateTracker:
     def _restart(self, transport: RTCIceTransport) -> IceRestart:
         restart = self._restarts.get(transport)
         if restart is None:
-            restart = IceRestart(transport, self._options.loopback, self)
+            liveness = self._options.liveness or LivenessConfig()
+            restart = IceRestart(
+                transport, self._options.loopback, self, liveness.failed_timeout
+            )
             self._restarts[transport] = restart
         return restart
 

@@ -1,0 +1,172 @@
+"""ICE restarts that go wrong between two rtcstate peers on this machine: checks that
+never get an answer, and restarts that succeed on one side only. Whatever happens,
+a restart must leave the connection carrying data."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+import rtcstate
+from rtcstate import _shims
+from rtcstate.testing import FAST_LIVENESS, negotiate
+from tests.support.peers import config
+
+pytestmark = pytest.mark.asyncio
+
+TIMEOUT = 10.0
+_CANDIDATE = re.compile(r"^(a=candidate:\S+ \d+ udp \d+) (\S+) (\d+)( typ .*)$", re.I)
+
+
+@dataclass
+class Peers:
+    """Two rtcstate peers, connected directly, with a data channel each way."""
+
+    a: rtcstate.PeerConnection  # offered first
+    b: rtcstate.PeerConnection
+    channel_a: Any = None
+    channel_b: Any = None
+    at_a: list[str] = field(default_factory=list)
+    at_b: list[str] = field(default_factory=list)
+    sent: int = 0
+
+    def send(self, n: int) -> None:
+        for _ in range(n):
+            self.channel_a.send(f"m{self.sent}")
+            self.channel_b.send(f"m{self.sent}")
+            self.sent += 1
+
+    async def delivered(self, timeout: float = TIMEOUT) -> None:
+        """Wait until every message sent arrived, both ways, in order."""
+        expected = [f"m{i}" for i in range(self.sent)]
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while loop.time() < end:
+            if self.at_a == expected and self.at_b == expected:
+                return
+            await asyncio.sleep(0.02)
+        assert self.at_b == expected
+        assert self.at_a == expected
+
+
+@pytest_asyncio.fixture
+async def peers() -> AsyncIterator[Peers]:
+    a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
+    b = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
+    made = Peers(a, b)
+    made.channel_a = a.createDataChannel("restart")
+    made.channel_a.on("message", made.at_a.append)
+    opened = asyncio.Event()
+    made.channel_a.on("open", opened.set)
+    came: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    @b.on("datachannel")
+    def on_datachannel(channel: Any) -> None:
+        channel.on("message", made.at_b.append)
+        if not came.done():
+            came.set_result(channel)
+
+    try:
+        await rtcstate.testing.connect(a, b)
+        made.channel_b = await asyncio.wait_for(came, TIMEOUT)
+        await asyncio.wait_for(opened.wait(), TIMEOUT)
+        yield made
+    finally:
+        await asyncio.gather(a.close(), b.close())
+
+
+class _Silent(asyncio.DatagramProtocol):
+    """A UDP socket on 127.0.0.1 that never answers (it counts what it gets)."""
+
+    def __init__(self) -> None:
+        self.received = 0
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        self.received += 1
+
+
+@pytest_asyncio.fixture
+async def silent() -> AsyncIterator[tuple[str, int]]:
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(
+        _Silent, local_addr=("127.0.0.1", 0)
+    )
+    try:
+        yield transport.get_extra_info("sockname")[:2]
+    finally:
+        transport.close()
+
+
+def unreachable(address: tuple[str, int]) -> Callable[[str], str]:
+    """An SDP rewrite: every UDP candidate points at `address` instead."""
+    host, port = address
+
+    def rewrite(sdp: str) -> str:
+        out = []
+        for line in sdp.splitlines():
+            match = _CANDIDATE.match(line)
+            if match:
+                line = f"{match[1]} {host} {port}{match[4]}"
+            out.append(line)
+        return "\r\n".join(out) + "\r\n"
+
+    return rewrite
+
+
+def _connection_states(pc: rtcstate.PeerConnection) -> list[str]:
+    return [c.current for c in pc.state_history if c.attribute == "connectionState"]
+
+
+async def _restart_ended(pc: rtcstate.PeerConnection, timeout: float) -> str:
+    """Wait until the ICE restart under way on `pc` succeeded or failed; its
+    cause."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        for change in reversed(pc.transport_history):
+            detail = change.detail or ""
+            if detail.startswith("ICE restart ("):
+                break  # began, and nothing after it yet
+            if detail.startswith(("ICE restart failed", "checks succeeded")):
+                return detail
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no end of the restart in {timeout} s")
+
+
+async def test_a_restart_begun_while_connected_is_bounded_by_failed_timeout(
+    peers: Peers, silent: tuple[str, int]
+) -> None:
+    """Checks that never get an answer: before, the restart ran until aioice's
+    transactions timed out (about 40 s), its sockets held, because the deadline
+    ran only while the state read checking."""
+    a, b = peers.a, peers.b
+    ice = a.sctp.transport.transport
+    before = _connection_states(a)
+    loop = asyncio.get_running_loop()
+    a.restartIce()
+    start = loop.time()
+    await negotiate(a, b, mangle=unreachable(silent))
+    pending = _shims.connection(ice)
+    detail = await _restart_ended(a, FAST_LIVENESS.failed_timeout + 5)
+    took = loop.time() - start
+    assert detail == (
+        "ICE restart failed: no working candidate pair after "
+        f"{FAST_LIVENESS.failed_timeout:g} s of checks"
+    )
+    assert took < FAST_LIVENESS.failed_timeout + 1.5
+    assert _connection_states(a) == before  # connected all along
+    assert _shims.connection(ice) is not pending  # the old one is back
+    for _ in range(100):
+        if _shims.closing(pending):
+            break
+        await asyncio.sleep(0.02)
+    assert _shims.closing(pending)  # its sockets released
+    peers.send(3)
+    await peers.delivered()
+    assert a.connectionState == "connected" and b.connectionState == "connected"

@@ -27,7 +27,8 @@ from tests.support.turn import TurnServer
 pytestmark = pytest.mark.asyncio
 
 DELAY = 0.05  # each way: a round trip of 100 ms
-RTT_TOLERANCE = 0.005
+RTT_TOLERANCE = 0.005  # the best round trip against the link's
+RTT_SLACK = 0.03  # what a busy 2-core machine adds to a typical one
 
 
 def of_type(report: Any, kind: str) -> list[Any]:
@@ -138,25 +139,37 @@ async def test_current_round_trip_time_reads_the_links_delay() -> None:
         async with FaultyLink() as link:
             link.set_delay(DELAY)
             await connect(a, b, link=link)
-            rtts = []
             for pc in (a, b):
                 report = await wait_for_answers(pc, 4)
                 _, pair = selected(report)
-                rtts.append(pair.currentRoundTripTime)
                 assert pair.responsesReceived >= 4
-                mean = pair.totalRoundTripTime / pair.responsesReceived
-                assert mean == pytest.approx(2 * DELAY, abs=RTT_TOLERANCE)
+                samples = [pair.currentRoundTripTime]
                 view = pc.get_selected_candidate_pair(pc.sctp.transport.transport)
                 assert view is not None
-                assert view.current_round_trip_time == pytest.approx(
-                    2 * DELAY, abs=RTT_TOLERANCE
-                )
-            print(f"\ncurrentRoundTripTime offerer, answerer: {rtts}")
-            for rtt in rtts:
-                assert rtt == pytest.approx(2 * DELAY, abs=RTT_TOLERANCE)
+                samples.append(view.current_round_trip_time)
+                for _ in range(4):  # one keepalive each 0.2 s
+                    await asyncio.sleep(0.2)
+                    _, pair = selected(await pc.getStats())
+                    samples.append(pair.currentRoundTripTime)
+                mean = pair.totalRoundTripTime / pair.responsesReceived
+                print(f"\ncurrentRoundTripTime {samples}, mean {mean}")
+                assert_round_trips(samples, mean)
     finally:
         await a.close()
         await b.close()
+
+
+def assert_round_trips(samples: list[float], mean: float) -> None:
+    """Round trips over a link that delays each way by `DELAY`: never below the
+    link's (that would measure something else), the best of them at it, and no
+    typical one far above it. A loaded machine only ever adds to a round trip
+    (a timer or a read served late), so the bound above is looser than below."""
+    floor = 2 * DELAY - 0.001  # the loop's clock against the link's timers
+    assert all(rtt >= floor for rtt in samples), samples
+    assert mean >= floor
+    assert min(samples) == pytest.approx(2 * DELAY, abs=RTT_TOLERANCE), samples
+    assert statistics.median(samples) <= 2 * DELAY + RTT_SLACK, samples
+    assert mean <= 2 * DELAY + RTT_SLACK
 
 
 async def test_a_watcher_adds_the_ice_stats_to_the_watched_connections_report(
@@ -292,14 +305,14 @@ async def test_round_trip_time_agrees_with_libwebrtcs_on_the_same_path() -> None
                 await asyncio.sleep(0.25)
             print(f"\nrtcstate {ours}\nlibwebrtc, per check {theirs}")
             assert theirs, "libwebrtc checked its pair no more in 8 s"
-            # median: libwebrtc's one check every ~2.5 s now and then reads 20 ms
-            # more than the link (a check answered late)
+            # medians: libwebrtc's one check every ~2.5 s now and then reads
+            # 20 ms more than the link (a check answered late), and either side
+            # may be served late on a busy machine
             assert statistics.median(ours) == pytest.approx(
-                statistics.median(theirs), abs=RTT_TOLERANCE
+                statistics.median(theirs), abs=RTT_SLACK
             )
-            assert statistics.median(ours) == pytest.approx(
-                2 * DELAY, abs=RTT_TOLERANCE
-            )
+            assert_round_trips(ours, statistics.mean(ours))
+            assert min(theirs) >= 2 * DELAY - 0.001
     finally:
         remote.close()
         await local.close()

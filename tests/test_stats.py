@@ -172,6 +172,51 @@ def assert_round_trips(samples: list[float], mean: float) -> None:
     assert mean <= 2 * DELAY + RTT_SLACK
 
 
+async def test_answers_held_by_a_frozen_path_are_not_round_trips() -> None:
+    """The answers a path held for 1 s arrive together when it thaws: each
+    proves the pair alive, but only the newest keepalive's answer is a round
+    trip. Before, every held answer was timed (27 to 34 samples over 1 s after a
+    5 s freeze), and the documented p95 alert fired on loopback."""
+    a, b = fast(), fast()
+    a.createDataChannel("x")
+    samples: list[float] = []
+    try:
+        async with FaultyLink() as link:
+            await connect(a, b, link=link)
+            await wait_for_answers(a, 2)
+            a._add_observer(_RoundTrips(samples))
+            link.set_delay(1.0, "to_offerer")  # answers to a held 1 s each
+            await asyncio.sleep(1.0)  # disconnected, not failed (FAST_LIVENESS)
+            link.set_delay(0.0, "to_offerer")
+            await a.wait_for_connection_state("connected", timeout=5)
+            await asyncio.sleep(1.5)  # every held answer has arrived
+            assert link.to_offerer.forwarded > 0
+            _, pair = selected(await a.getStats())
+            print(f"\nround trips after the freeze: {samples}")
+            assert samples and max(samples) < 0.5, samples
+            assert pair.currentRoundTripTime < 0.5
+            assert pair.totalRoundTripTime / pair.responsesReceived < 0.5
+    finally:
+        await a.close()
+        await b.close()
+
+
+class _RoundTrips:
+    """An observer of a connection's round trips (what rtcstate.metrics sees)."""
+
+    def __init__(self, samples: list[float]) -> None:
+        self.round_trip = samples.append
+
+    def changes(self, *args: object) -> None:
+        pass
+
+    def verdict(self, *args: object) -> None:
+        pass
+
+    def selected(self, *args: object) -> None:
+        pass
+
+
 async def test_a_watcher_adds_the_ice_stats_to_the_watched_connections_report(
     pcs: Callable[..., rtcstate.PeerConnection],
 ) -> None:

@@ -89,6 +89,7 @@ class LivenessDriver:
         self._handle: asyncio.TimerHandle | None = None
         self._stopped = self._faulted = False
         self.keepalives_sent = 0  # read by tests that prove keepalives flowed
+        self._measured = 0  # the pair's measured answers already reported
         if pair is not None:
             pair.watch(self._on_packet, self._on_answer, self._fault)
         self._arm()
@@ -123,8 +124,11 @@ class LivenessDriver:
         pair.last_received = now
         self._monitor.answer_received(now)
         self._drain()
-        if self._on_rtt is not None and pair.current_rtt is not None:
-            self._on_rtt(pair.current_rtt)
+        measured = pair.responses_received  # an answer to the newest keepalive
+        if measured != self._measured:
+            self._measured = measured
+            if self._on_rtt is not None and pair.current_rtt is not None:
+                self._on_rtt(pair.current_rtt)
         if (
             self._handle is not None
             and self._handle.when() != self._monitor.get_timer()

@@ -68,6 +68,7 @@ class SelectedPair:
         "_callbacks",
         "_clock",
         "_connection",
+        "_latest",
         "_mac",
         "_outstanding",
         "_pair",
@@ -100,6 +101,7 @@ class SelectedPair:
         self._priority = candidate_priority(_shims.pair_component(pair), "prflx")
         # transaction id -> the loop's time the keepalive was sent
         self._outstanding: OrderedDict[bytes, float] = OrderedDict()
+        self._latest = b""  # the newest keepalive's transaction id
         self._unwatch: Callable[[], None] | None = None
         # the session's local and remote passwords, prepared for HMAC once
         self._mac = stun.Macs()
@@ -122,11 +124,14 @@ class SelectedPair:
         self.requests_sent = 0
         """keepalives (consent checks) sent"""
         self.responses_received = 0
-        """answers to keepalives"""
+        """answers to keepalives whose round trip was measured: those that
+        answer the newest keepalive sent (an answer to an older one proves the
+        pair alive, but times whatever held it, such as a frozen remote)"""
         self.current_rtt: float | None = None
-        """seconds from the last answered keepalive's sending to its answer"""
+        """seconds from the latest measured keepalive's sending to its answer;
+        kept, as the last one measured, while no answer comes"""
         self.total_rtt = 0.0
-        """the sum of the round trips of every answered keepalive"""
+        """the sum of the measured round trips (`responses_received` of them)"""
         self.requests_received = 0
         """the remote's binding requests seen on a socket of aioice's own"""
         self.responses_sent = 0
@@ -194,10 +199,15 @@ class SelectedPair:
         password = self._connection.remote_password
         if password is None or stun.authenticated(data, password, self._mac) is None:
             return False
-        rtt = self._clock() - self._outstanding.pop(transaction_id)
-        self.current_rtt = rtt
-        self.total_rtt += rtt
-        self.responses_received += 1
+        sent = self._outstanding.pop(transaction_id)
+        if transaction_id == self._latest:
+            # Only the newest keepalive's answer measures the path: after a
+            # freeze, a remote answers its backlog at once, and those answers
+            # time the freeze, not the path (they still prove it alive).
+            rtt = self._clock() - sent
+            self.current_rtt = rtt
+            self.total_rtt += rtt
+            self.responses_received += 1
         return True
 
     def _answer(self, data: bytes | str) -> bool:
@@ -307,6 +317,7 @@ class SelectedPair:
             _shims.send_stun(self._protocol, request, self.remote_addr)
         now = self._clock()
         self._outstanding[transaction_id] = now
+        self._latest = transaction_id
         self.requests_sent += 1
         while len(self._outstanding) > self.OUTSTANDING:
             self._outstanding.popitem(last=False)

@@ -135,6 +135,29 @@ def test_a_follower_starts_where_the_history_left_the_connection() -> None:
     assert totals.time_to_connected.total == 0.0  # counted before it was followed
 
 
+def test_an_outage_lasts_through_a_restarts_connecting() -> None:
+    """recover() restarts ICE 0.5 s into an outage: the outage ends when the
+    connection is back, not at the restart's connecting (before, every outage
+    under recover() was recorded as 0.5 s with outcome="connecting")."""
+    totals = _Totals()
+    history = [
+        change("new", "connecting", 1.0, Cause("ice")),
+        change("connecting", "connected", 2.0, Cause("dtls")),
+    ]
+    follower = _Follower(totals, history)
+    follower.changes([], [change("connected", "disconnected", 5.0, Cause("ice"))])
+    follower.changes([], [change("disconnected", "connecting", 5.5, Cause("ice"))])
+    follower.changes([], [change("connecting", "connected", 10.0, Cause("ice"))])
+    follower.changes([], [change("connected", "disconnected", 20.0, Cause("ice"))])
+    follower.changes([], [change("disconnected", "connecting", 20.5, Cause("ice"))])
+    follower.changes([], [change("connecting", "failed", 35.0, Cause("ice"))])
+    follower.changes([], [change("failed", "connecting", 36.0, Cause("ice"))])
+    follower.changes([], [change("connecting", "connected", 40.0, Cause("ice"))])
+    assert sorted(totals.disconnected) == ["connected", "failed"]
+    assert totals.disconnected["connected"].total == pytest.approx(5.0)
+    assert totals.disconnected["failed"].total == pytest.approx(15.0)
+
+
 def test_the_families_follow_prometheus_naming() -> None:
     registry = CollectorRegistry()
     registry.register(ConnectionCollector())

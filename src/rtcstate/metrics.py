@@ -50,6 +50,8 @@ TIME_TO_CONNECTED_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 """Upper bounds, in seconds, of `rtcstate_time_to_connected_seconds`."""
 DISCONNECTED_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 300.0)
 """Upper bounds, in seconds, of `rtcstate_disconnected_seconds`."""
+_OUTAGE_ENDS = frozenset({"connected", "failed", "closed"})
+"""The states that end an outage, the `outcome` of `rtcstate_disconnected_seconds`."""
 DETECTION_DELAY_BUCKETS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 """Upper bounds, in seconds, of `rtcstate_detection_delay_seconds`."""
 RTT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -173,7 +175,7 @@ class _Follower:
                     and connecting_since is not None
                 ):
                     totals.time_to_connected.observe(change.time - connecting_since)
-                if previous == "disconnected" and disconnected_since is not None:
+                if disconnected_since is not None and current in _OUTAGE_ENDS:
                     histogram = totals.disconnected.get(current)
                     if histogram is None:
                         histogram = totals.disconnected[current] = _Histogram(
@@ -191,9 +193,12 @@ class _Follower:
             self._connecting_since = self._connecting_since or change.time
         elif current is PeerConnectionState.CONNECTED:
             self._connected = True
-        self._disconnected_since = (
-            change.time if current is PeerConnectionState.DISCONNECTED else None
-        )
+        # an outage lasts until the connection is back (or lost for good): an ICE
+        # restart's connecting (recover() makes one) is still part of it
+        if current is PeerConnectionState.DISCONNECTED:
+            self._disconnected_since = self._disconnected_since or change.time
+        elif current in _OUTAGE_ENDS:
+            self._disconnected_since = None
 
     def verdict(
         self, liveness: Liveness, reason: str | None, silence: float | None
@@ -226,8 +231,10 @@ class ConnectionCollector(Collector):
       changes of `connectionState`, `cause` one of `CAUSE_KINDS`;
     - `rtcstate_time_to_connected_seconds`, histogram: from `connecting` to the
       first `connected`;
-    - `rtcstate_disconnected_seconds{outcome}`, histogram: time spent
-      `disconnected`, by the state that ended it;
+    - `rtcstate_disconnected_seconds{outcome}`, histogram: how long each outage
+      lasted, from `disconnected` to the state that ended it (`connected`,
+      `failed` or `closed`); an ICE restart's `connecting` on the way back
+      (as [`recover`][rtcstate.recover] makes) is part of the outage;
     - `rtcstate_detection_delay_seconds`, histogram: from the last datagram
       received on an ICE transport's selected pair to rtcstate's `disconnected`
       verdict for it;

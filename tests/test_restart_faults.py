@@ -170,3 +170,105 @@ async def test_a_restart_begun_while_connected_is_bounded_by_failed_timeout(
     peers.send(3)
     await peers.delivered()
     assert a.connectionState == "connected" and b.connectionState == "connected"
+
+
+def _checks_fail_at(
+    monkeypatch: pytest.MonkeyPatch, failing: rtcstate.PeerConnection
+) -> None:
+    """The next restart's own checks at `failing` end in failure after 0.3 s,
+    while its new Connection answers the remote's checks meanwhile, as aioice
+    does whatever its own checks find: the remote's nominated check succeeds,
+    and the restart succeeds there only (what a one-way path, or aioice's
+    "source address mismatch" on the remote's candidates, does)."""
+    original = _shims.fresh_connection
+    ice = failing.sctp.transport.transport
+
+    def fresh(old: Any, controlling: bool) -> Any:
+        new = original(old, controlling)
+        if old is _shims.connection(ice):
+            real = new.connect
+
+            async def connect() -> None:
+                task = asyncio.ensure_future(real())
+                await asyncio.sleep(0.3)
+                task.cancel()
+                raise ConnectionError("ICE negotiation failed (injected)")
+
+            new.connect = connect
+        return new
+
+    monkeypatch.setattr(_shims, "fresh_connection", fresh)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("failing", ["offerer", "answerer"])
+@pytest.mark.parametrize("restarter", ["offerer", "answerer"])
+async def test_a_restart_that_succeeds_on_one_side_only_leaves_the_old_pair_working(
+    peers: Peers, restarter: str, failing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, the side whose checks succeeded closed the old pair, the one the
+    other side went back to: both read disconnected, then failed, and 4 of 201
+    messages got through."""
+    a, b = peers.a, peers.b
+    other = a if failing == "offerer" else b
+    succeeded = b if other is a else a
+    first, second = (a, b) if restarter == "offerer" else (b, a)
+    _checks_fail_at(monkeypatch, other)
+    peers.send(5)
+    first.restartIce()
+    await negotiate(first, second)
+    for _ in range(20):  # during the restart and after it
+        peers.send(5)
+        await asyncio.sleep(0.1)
+    await peers.delivered()
+    assert (await _restart_ended(other, TIMEOUT)).startswith("ICE restart failed")
+    assert (await _restart_ended(succeeded, TIMEOUT)).startswith("checks succeeded")
+    # the side that succeeded finds the new pair silent, and goes back
+    for _ in range(200):
+        if _abandoned(succeeded):
+            break
+        await asyncio.sleep(0.05)
+    assert _abandoned(succeeded), [c.detail for c in succeeded.transport_history]
+    await asyncio.sleep(3 * FAST_LIVENESS.disconnected_timeout)
+    peers.send(5)
+    await peers.delivered()
+    for pc in (a, b):
+        assert pc.connectionState == "connected"
+        assert "disconnected" not in _connection_states(pc)
+        assert "failed" not in _connection_states(pc)
+
+
+def _abandoned(pc: rtcstate.PeerConnection) -> bool:
+    return any(
+        (c.detail or "").startswith(
+            "ICE restart abandoned: the remote did not take the new pair"
+        )
+        for c in pc.transport_history
+    )
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("restarter", ["offerer", "answerer"])
+async def test_a_restart_that_succeeds_on_both_sides_releases_the_old_pair(
+    peers: Peers, restarter: str
+) -> None:
+    """The other half of the rule: data from the remote on the new pair proves it,
+    and the old Connection closes."""
+    a, b = peers.a, peers.b
+    first, second = (a, b) if restarter == "offerer" else (b, a)
+    olds = [_shims.connection(pc.sctp.transport.transport) for pc in (a, b)]
+    first.restartIce()
+    await negotiate(first, second)
+    for pc in (a, b):
+        assert (await _restart_ended(pc, TIMEOUT)).startswith("checks succeeded")
+    peers.send(3)
+    await peers.delivered()
+    for _ in range(100):
+        if all(_shims.closing(old) for old in olds):
+            break
+        await asyncio.sleep(0.02)
+    assert all(_shims.closing(old) for old in olds)
+    for pc in (a, b):
+        assert pc.connectionState == "connected"
+        restart = pc._tracker._restarts[pc.sctp.transport.transport]
+        assert not restart.unproven

@@ -680,8 +680,9 @@ def data_queue(connection: Any) -> asyncio.Queue[Any]:
     return queue
 
 
-def set_data_queue(connection: Any, queue: asyncio.Queue[Any]) -> None:
-    """Make `connection` deliver its datagrams (and its closing's `None`) to `queue`."""
+def set_data_queue(connection: Any, queue: Any) -> None:
+    """Make `connection` deliver its datagrams (and its closing's `None`) to `queue`
+    (an `asyncio.Queue`, or anything with its `put_nowait`)."""
     # Connection._queue: written by data_received(), protocol_lost() and close()
     connection._queue = queue
 

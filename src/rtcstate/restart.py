@@ -17,9 +17,19 @@ everything over it, and replaces the aioice `Connection` under them (a generatio
 2. once the new `Connection` has its candidates and the remote's credentials (from the
    remote offer, or the answer to ours), its checks run (`connect()`);
 3. when they succeed, the DTLS transport's datagrams go through the new `Connection`,
-   aiortc's monitor follows it, aiortc's state reads `completed`, and the old
-   `Connection` is closed (its sockets released). If they fail, the restart is failed,
-   and the transport with it.
+   aiortc's monitor follows it and aiortc's state reads `completed`. If they fail
+   while the old pair still works, the old `Connection` is put back; otherwise the
+   restart has failed, and the transport with it;
+4. a success on this side says nothing of the remote's: its own checks may still
+   fail (a one-way path, candidates it cannot reach), and it then goes back to the
+   old pair. So the new pair is *unproven* until the remote shows it is there: the
+   old `Connection` stays open, and every datagram goes out on both pairs (DTLS and
+   SRTP drop the duplicates by their replay windows). The first datagram of the
+   remote's on the new pair proves it: the old `Connection` is closed (its sockets
+   released). If liveness finds the new pair silent first, the remote is not
+   there: the old `Connection` is put back, with no state change, and the restart
+   is abandoned. A new pair whose keepalives are still answered after
+   `deadline` seconds (the remote's checks have ended by then) is taken as proven.
 
 Both `Connection`s deliver what they receive to one queue, the first one's, which the
 DTLS transport's reader waits on; a retired `Connection` gets a queue of its own before
@@ -39,6 +49,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -139,6 +150,8 @@ class IceRestart:
         "_loopback",
         "_owner",
         "_pending",
+        "_previous",
+        "_proof",
         "_queue",
         "_remote",
         "_task",
@@ -167,12 +180,17 @@ class IceRestart:
         self._queue: asyncio.Queue[Any] | None = None
         self._active: Any = None
         self._pending: Any = None  # the new Connection while it checks
+        # the old Connection while the new pair is unproven, and the timer that
+        # takes the new pair as proven
+        self._previous: Any = None
+        self._proof: asyncio.TimerHandle | None = None
         self._remote: RemoteIce | None = None  # the remote's, for the pending one
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._listening = False
         self.generation = 0
-        """restarts that succeeded"""
+        """times the pair in use changed (a restart succeeded, or an unproven
+        one was given up): liveness starts again on each"""
         self.phase: str | None = None
         """`"checking"` while a restart's checks run, `"failed"` if they failed,
         else `None`"""
@@ -201,6 +219,7 @@ class IceRestart:
         transport = self._transport
         _shims.check_restart(transport)
         self._abort_pending()
+        self._proven()  # a new restart starts from the pair in use
         self._carry()
         new = _shims.fresh_connection(_shims.connection(transport), controlling)
         assert self._queue is not None
@@ -251,6 +270,7 @@ class IceRestart:
         `Connection`s close (aiortc then reads `failed`); DTLS and SCTP stay for
         a restart. A restart under way fails with it."""
         self._carry()
+        self._proven()
         active, self._active = self._active, None
         failed = self._pending is not None
         self._abort_pending()
@@ -269,10 +289,13 @@ class IceRestart:
         if self._task is not None:
             self._task.cancel()
             self._task = None
-        for conn in (self._active, self._pending):
+        if self._proof is not None:
+            self._proof.cancel()
+            self._proof = None
+        for conn in (self._active, self._pending, self._previous):
             if conn is not None and conn is not current:
                 self._retire(conn)
-        self._pending = None
+        self._pending = self._previous = None
         self._unlisten()
 
     # --- the datagrams ------------------------------------------------------------
@@ -301,7 +324,57 @@ class IceRestart:
         active = self._active
         if active is None:
             return  # consent expired: nothing goes to the remote
+        previous = self._previous
+        if previous is not None:
+            # the new pair is unproven: the remote may still be on the old one
+            with contextlib.suppress(ConnectionError):
+                await previous.send(data)
         await active.send(data)
+
+    @property
+    def unproven(self) -> bool:
+        """This side's checks succeeded on a new pair, and the remote has not
+        shown yet that it is there too (the old pair is kept meanwhile)."""
+        return self._previous is not None
+
+    def fall_back(self, reason: str) -> None:
+        """Liveness found the unproven new pair silent: the remote stayed on
+        the old pair (its own checks failed). Go back to it, with no state
+        change, and abandon the restart."""
+        previous = self._previous
+        if previous is None:
+            return
+        self._stop_proving()
+        new, self._active = self._active, previous
+        self.generation += 1  # liveness starts again, on the old pair
+        _shims.reinstall_connection(self._transport, previous)
+        _shims.monitor_connections(self._transport)
+        if new is not None:
+            self._retire(new)
+        self._event(
+            None,
+            "ICE restart abandoned: the remote did not take the new pair "
+            f"({reason}); back on the old pair",
+        )
+
+    def _proven(self) -> None:
+        """The remote is on the new pair (or a new restart starts from it):
+        close the old `Connection`."""
+        previous = self._previous
+        if previous is None:
+            return
+        self._stop_proving()
+        self._retire(previous)
+
+    def _stop_proving(self) -> None:
+        self._previous = None
+        if self._proof is not None:
+            self._proof.cancel()
+            self._proof = None
+        assert self._queue is not None
+        active = self._active
+        if active is not None and not _shims.closing(active):
+            _shims.set_data_queue(active, self._queue)
 
     # --- the checks ---------------------------------------------------------------
 
@@ -359,7 +432,15 @@ class IceRestart:
         self._pending = None
         self._task = None
         self.generation += 1
-        if old is not None:
+        if old is not None and not _shims.closing(old):
+            # unproven until the remote sends on it (see the module's text)
+            self._previous = old
+            assert self._queue is not None
+            _shims.set_data_queue(new, _ProofInlet(self._queue, self._proven))
+            self._proof = asyncio.get_running_loop().call_later(
+                self._deadline, self._proven
+            )
+        elif old is not None:
             self._retire(old)
         _shims.monitor_connections(self._transport)
         pair = _shims.nominated(new, 1)
@@ -423,6 +504,23 @@ class IceRestart:
         if self._listening and self._poke in gatherer.listeners("statechange"):
             gatherer.remove_listener("statechange", self._poke)
         self._listening = False
+
+
+class _ProofInlet:
+    """What an unproven new `Connection` delivers its datagrams to: the shared
+    queue, and the first datagram (the remote's DTLS, SRTP or SCTP on the new
+    pair) proves the pair."""
+
+    __slots__ = ("_proven", "_queue")
+
+    def __init__(self, queue: asyncio.Queue[Any], proven: Callable[[], None]) -> None:
+        self._queue = queue
+        self._proven = proven
+
+    def put_nowait(self, item: Any) -> None:
+        self._queue.put_nowait(item)
+        if item is not None:
+            self._proven()
 
 
 def _describe(pair: Any) -> str:

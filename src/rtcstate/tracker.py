@@ -345,6 +345,17 @@ class StateTracker:
         """Feed a liveness verdict for one ICE transport (from the liveness monitor)."""
         if self.closed or transport not in self._transports:
             return
+        restart = self._restarts.get(transport)
+        if (
+            restart is not None
+            and restart.unproven
+            and liveness is not Liveness.ALIVE
+            and reason is not None
+        ):
+            # the remote never came to the new pair: back to the old one, which
+            # liveness judges afresh (a restart must not cost a working pair)
+            restart.fall_back(reason)
+            return
         if self._observers:
             tap = self._tap(transport)
             last = None if tap is None else tap.last_received

@@ -4,12 +4,14 @@ signalling, between two rtcstate peers on this machine."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from aiortc import RTCPeerConnection
+from aiortc.exceptions import InvalidStateError
 
 import rtcstate
 from rtcstate import rules
@@ -225,10 +227,113 @@ async def test_bad_settings_are_refused(kwargs: dict[str, Any], error: str) -> N
     pc = rtcstate.PeerConnection(config())
     try:
         with pytest.raises(ValueError, match=error):
-            rtcstate.recover(pc, lambda: asyncio.sleep(0), **kwargs)
+            rtcstate.recover(pc, _nothing, **kwargs)
         with pytest.raises(TypeError, match="renegotiate must be"):
             rtcstate.recover(pc, "offer")  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="needs an rtcstate PeerConnection"):
-            rtcstate.recover(object(), lambda: asyncio.sleep(0))  # type: ignore[arg-type]
+            rtcstate.recover(object(), _nothing)  # type: ignore[arg-type]
     finally:
         await pc.close()
+
+
+async def _nothing() -> None:
+    pass
+
+
+class _Signalling:
+    async def __call__(self) -> None:
+        pass
+
+
+async def test_what_cannot_work_is_refused_at_the_call() -> None:
+    """Before, a plain function was accepted and failed only after an outage
+    (logged at INFO), and two policies could run on one connection."""
+    pc = rtcstate.PeerConnection(config())
+    try:
+        for plain in (lambda: asyncio.sleep(0), print):
+            with pytest.raises(TypeError, match="coroutine function \\(async def\\)"):
+                rtcstate.recover(pc, plain)
+        first = rtcstate.recover(pc, functools.partial(_nothing))
+        with pytest.raises(InvalidStateError, match="already runs"):
+            rtcstate.recover(pc, _Signalling())
+        first.stop()
+        await first.wait_stopped()
+        second = rtcstate.recover(pc, _Signalling())  # once stopped, another
+        assert second.running
+    finally:
+        await pc.close()
+    with pytest.raises(InvalidStateError, match="the connection is closed"):
+        rtcstate.recover(pc, _nothing)
+
+
+@pytest.mark.timeout(60)
+async def test_a_slow_answer_is_applied_to_its_own_offer(peers: Peers) -> None:
+    """The answer to an attempt's offer arrives after the attempt's timeout, as
+    over a slow websocket. Before, the policy cancelled renegotiate() and sent a
+    second offer, and the stale answer was applied to it."""
+    a, b, link = peers.a, peers.b, peers.link
+    answers: asyncio.Queue[Any] = asyncio.Queue()
+    outstanding: list[int] = []
+    held: set[asyncio.Task[None]] = set()
+
+    async def remote(offer: Any) -> None:
+        await b.setRemoteDescription(offer)
+        await b.setLocalDescription(await b.createAnswer())
+        await asyncio.sleep(0.3)  # the signalling is slow
+        answers.put_nowait(link.answer_to_offerer(b.localDescription))
+
+    async def renegotiate() -> None:
+        """A websocket application's: the offer out, the next answer in."""
+        await a.setLocalDescription(await a.createOffer())
+        outstanding.append(1)
+        assert len(outstanding) == 1, "two offers outstanding"
+        task = asyncio.ensure_future(remote(link.offer_to_answerer(a.localDescription)))
+        held.add(task)
+        try:
+            await a.setRemoteDescription(await answers.get())
+        finally:
+            outstanding.pop()
+
+    # the answer comes after the attempt's timeout, and before the old pair's
+    # consent expires at b (FAST_LIVENESS's failed_timeout, 1.5 s after the
+    # move), which fails b's restart
+    recovery = rtcstate.recover(a, renegotiate, grace=0.1, timeout=0.15, backoff=0.05)
+    await link.move()
+    await a.wait_for_connection_state("disconnected", timeout=TIMEOUT)
+    for _ in range(500):  # through failed (1.5 s), which the waiters call final
+        if a.connectionState == "connected" == b.connectionState:
+            break
+        await asyncio.sleep(0.02)
+    assert (a.connectionState, b.connectionState) == ("connected", "connected")
+    # the attempt gave up on its renegotiation, which went on: its answer,
+    # applied to its own offer, brought the connection back with no other offer
+    assert [x.outcome for x in recovery.attempts] == [
+        "renegotiation took more than 0.15 s"
+    ]
+    assert recovery.gave_up is None and a.signalingState == "stable"
+    peers.channel.send("after")
+    for _ in range(200):
+        if peers.received[-1:] == ["after"]:
+            break
+        await asyncio.sleep(0.02)
+    assert peers.received[-1:] == ["after"]
+    recovery.stop()
+    await asyncio.gather(*held)
+
+
+async def test_each_attempt_says_the_state_it_restarted_from(peers: Peers) -> None:
+    """Before, an attempt restarting from failed said its trigger was
+    "disconnected for 0.5 s", the first attempt's."""
+    a, link = peers.a, peers.link
+
+    async def lost() -> None:
+        raise ConnectionError("no signalling")
+
+    recovery = rtcstate.recover(a, lost, grace=0.1, attempts=3, backoff=1.0)
+    await link.move()
+    await recovery.wait_stopped()
+    triggers = [x.trigger for x in recovery.attempts]
+    assert triggers[0] == "disconnected for 0.1 s"
+    # the next ones begin after the back-off, once liveness read failed
+    # (FAST_LIVENESS: 1.5 s after the move)
+    assert triggers[1:] == ["failed", "failed"], triggers

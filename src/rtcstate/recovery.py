@@ -24,12 +24,15 @@ The policy ends when the connection closes, or on
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiortc import RTCPeerConnection
+from aiortc.exceptions import InvalidStateError
 
 from ._shims import InternalsChangedError
 from .api import StateAPI
@@ -45,11 +48,15 @@ class RecoveryAttempt:
     """One attempt of a [`Recovery`][rtcstate.Recovery].
 
     :ivar number: 1 for the first attempt after a loss.
-    :ivar trigger: what started it (`"disconnected for 0.5 s"`, `"failed"`).
+    :ivar trigger: the state it restarted from: `"disconnected for 0.5 s"` or
+        `"failed"` for the first attempt after a loss, the state then
+        (`"failed"`, `"disconnected"`, `"connecting"`) for the next ones.
     :ivar started: the loop's time it started.
     :ivar ended: the loop's time it ended.
-    :ivar outcome: `"connected"`, or why not (`"renegotiation failed: ..."`,
-        `"not connected 10.0 s after the restart"`, `"failed"`, `"closed"`).
+    :ivar outcome: `"connected"`, or why not: `"cannot restart ICE: ..."`,
+        `"renegotiation failed: <error>"`, `"renegotiation took more than 10 s"`,
+        `"not connected 10 s after the restart"` (with the policy's `timeout`),
+        `"failed"` or `"closed"`.
     """
 
     number: int
@@ -86,7 +93,9 @@ class Recovery:
         """every attempt so far, oldest first"""
         self.gave_up: str | None = None
         """why the policy closed the connection, if it did"""
+        self._renegotiation: asyncio.Future[Any] | None = None
         self._task = asyncio.ensure_future(self._run())
+        self._task.add_done_callback(self._ended)
 
     @property
     def running(self) -> bool:
@@ -94,9 +103,19 @@ class Recovery:
         return not self._task.done()
 
     def stop(self) -> None:
-        """Stop the policy (an attempt under way is cancelled, its restart is not
-        undone). Idempotent."""
+        """Stop the policy. Idempotent.
+
+        An attempt under way ends there; what it started goes on: its ICE
+        restart is not undone, and a `renegotiate()` still running is not
+        cancelled (its answer, if one comes, is applied by it). Signalling stays
+        where the application's coroutine leaves it, such as `have-local-offer`
+        until the answer arrives. Another policy can be started on the
+        connection once this one is stopped."""
         self._task.cancel()
+
+    def _ended(self, task: asyncio.Future[None]) -> None:
+        if _RUNNING.get(self._target) is self:
+            del _RUNNING[self._target]
 
     async def wait_stopped(self) -> None:
         """Wait until the policy ends: the connection closed, or `stop()`."""
@@ -131,6 +150,12 @@ class Recovery:
         loop = asyncio.get_running_loop()
         pc = self._target
         for number in range(1, self._max_attempts + 1):
+            if number > 1:
+                # never two offers outstanding: a late answer to the last
+                # attempt's offer is applied first, and may be enough
+                if await self._renegotiation_ended() and await self._connected():
+                    return True
+                trigger = str(pc.connectionState)  # what this attempt restarts from
             if pc.connectionState == "closed":
                 return False
             started = loop.time()
@@ -154,6 +179,7 @@ class Recovery:
             f"recovery gave up after {self._max_attempts} attempts "
             f"({self.attempts[-1].outcome})"
         )
+        await self._renegotiation_ended()
         await self._close(self.gave_up)
         return False
 
@@ -165,14 +191,19 @@ class Recovery:
             )
         except InternalsChangedError as exc:
             return f"cannot restart ICE: {exc}"
-        try:
-            await asyncio.wait_for(self._renegotiate(), self._timeout)
-        except asyncio.TimeoutError:
+        # The application's coroutine is never cancelled: its offer is out, and
+        # an answer may still come; the next attempt waits for it to end.
+        task = asyncio.ensure_future(self._renegotiate())
+        task.add_done_callback(_retrieve)
+        self._renegotiation = task
+        done, _ = await asyncio.wait({task}, timeout=self._timeout)
+        if not done:
             return f"renegotiation took more than {self._timeout:g} s"
-        except Exception as exc:
+        error = task.exception()
+        if error is not None:
             if pc.connectionState == "closed":
                 return "closed"
-            return f"renegotiation failed: {type(exc).__name__}: {exc}"
+            return f"renegotiation failed: {type(error).__name__}: {error}"
         try:
             await pc.wait_for_connection_state("connected", timeout=self._timeout)
         except asyncio.TimeoutError:
@@ -181,11 +212,56 @@ class Recovery:
             return str(pc.connectionState)  # failed, or closed
         return "connected"
 
+    async def _renegotiation_ended(self) -> bool:
+        """Wait until the last attempt's `renegotiate()` has ended, however long
+        the application's signalling takes (it bounds itself); whether it ended
+        late, with no error (its answer was applied after the attempt gave up)."""
+        task = self._renegotiation
+        if task is None or task.done():
+            return False
+        logger.warning(
+            "recovery: renegotiate() has run for more than %g s; the next "
+            "attempt waits until it ends (give your signalling a timeout)",
+            self._timeout,
+        )
+        await asyncio.wait({task})
+        return not task.cancelled() and task.exception() is None
+
+    async def _connected(self) -> bool:
+        """Whether the connection reads `connected` within `timeout` (through
+        `failed`, which a restart under way can leave)."""
+        pc = self._target
+        changes = pc.connection_state_changes()
+        if pc.connectionState == "connected":
+            return True
+
+        async def connected() -> bool:
+            async for change in changes:
+                if change.current == "connected":
+                    return True
+            return False  # closed
+
+        try:
+            return await asyncio.wait_for(connected(), self._timeout)
+        except asyncio.TimeoutError:
+            return False
+
     async def _close(self, why: str) -> None:
         target = self._target
         target._tracker.close(why)
         pc: RTCPeerConnection = getattr(target, "pc", target)  # type: ignore[arg-type]
         await pc.close()
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a renegotiation's exception as seen: the attempt reports it, or
+    nobody waits for it any more (the policy stopped)."""
+    if not task.cancelled():
+        task.exception()
+
+
+# the running policy of each connection (one at a time)
+_RUNNING: weakref.WeakKeyDictionary[StateAPI, Recovery] = weakref.WeakKeyDictionary()
 
 
 def recover(
@@ -219,23 +295,40 @@ def recover(
     runs at a time; the policy ends when the connection closes, or on
     [`Recovery.stop`][rtcstate.Recovery.stop].
 
+    `renegotiate()` is never cancelled: an offer that is out may still be
+    answered. An attempt whose `renegotiate()` has not returned within `timeout`
+    has failed (`"renegotiation took more than 10 s"`), and the next attempt
+    waits until it returns, so that two offers are never outstanding and a late
+    answer is applied to the offer it answers. Bound your signalling yourself
+    (a timeout on the answer's arrival that raises): the policy waits as long as
+    the coroutine runs.
+
     :param pc: a [`PeerConnection`][rtcstate.PeerConnection], or a watcher from
-        [`watch`][rtcstate.watch].
-    :param renegotiate: the application's signalling: a coroutine function taking
-        no argument.
+        [`watch`][rtcstate.watch], not closed, with no other policy running.
+    :param renegotiate: the application's signalling: a coroutine function
+        (`async def`) taking no argument.
+    :param grace: seconds `disconnected` may last before an attempt starts.
+    :param attempts: attempts after a loss before the policy gives up and
+        closes the connection.
+    :param backoff: seconds between the first two attempts, doubled each time.
+    :param timeout: seconds `renegotiate()` has, then seconds the restarted
+        connection has to read `connected`, in each attempt.
     :raises TypeError: for a `pc` that is neither, or a `renegotiate` that is not
-        callable.
+        a coroutine function.
     :raises ValueError: for `grace`, `backoff` or `timeout` not positive and
         finite, or `attempts` below 1.
+    :raises InvalidStateError: (aiortc's) for a closed connection, or one whose
+        earlier policy still runs.
     """
     if not isinstance(pc, StateAPI):
         raise TypeError(
             "recover() needs an rtcstate PeerConnection or a watcher from "
             f"rtcstate.watch(), not {type(pc).__name__}"
         )
-    if not callable(renegotiate):
+    if not _is_coroutine_function(renegotiate):
         raise TypeError(
-            f"renegotiate must be a coroutine function, not {renegotiate!r}"
+            "renegotiate must be a coroutine function (async def) taking no "
+            f"argument, not {renegotiate!r}"
         )
     for name, value in (("grace", grace), ("backoff", backoff), ("timeout", timeout)):
         if (
@@ -248,11 +341,28 @@ def recover(
             )
     if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
         raise ValueError(f"attempts must be an int of at least 1, not {attempts!r}")
-    return Recovery(
+    if pc.connectionState == "closed":
+        raise InvalidStateError("recover(): the connection is closed")
+    running = _RUNNING.get(pc)
+    if running is not None and running.running:
+        raise InvalidStateError(
+            "recover(): a recovery policy already runs on this connection; "
+            "stop() it first"
+        )
+    policy = _RUNNING[pc] = Recovery(
         pc,
         renegotiate,
         grace=grace,
         attempts=attempts,
         backoff=backoff,
         timeout=timeout,
+    )
+    return policy
+
+
+def _is_coroutine_function(function: object) -> bool:
+    """`async def` functions and methods, partials of them, and objects whose
+    `__call__` is one."""
+    return inspect.iscoroutinefunction(function) or (
+        callable(function) and inspect.iscoroutinefunction(type(function).__call__)
     )

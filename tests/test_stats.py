@@ -217,6 +217,24 @@ class _RoundTrips:
         pass
 
 
+async def test_the_selected_pair_is_found_from_any_transport_of_the_stack(
+    connected_pair: tuple[rtcstate.PeerConnection, rtcstate.PeerConnection],
+) -> None:
+    """Before, a DTLS transport raised InternalsChangedError ("Connection has no
+    _nominated"), which read like a version problem."""
+    a, _ = connected_pair
+    sctp = a.sctp
+    ice = sctp.transport.transport
+    expected = a.get_selected_candidate_pair(ice)
+    assert expected is not None
+    for transport in (sctp.transport, sctp):
+        pair = a.get_selected_candidate_pair(transport)
+        assert pair is not None
+        assert (pair.local, pair.remote) == (expected.local, expected.remote)
+    with pytest.raises(TypeError, match="not str"):
+        a.get_selected_candidate_pair("0")  # type: ignore[arg-type]
+
+
 async def test_a_watcher_adds_the_ice_stats_to_the_watched_connections_report(
     pcs: Callable[..., rtcstate.PeerConnection],
 ) -> None:

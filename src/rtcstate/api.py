@@ -11,7 +11,12 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from aiortc import RTCIceTransport, RTCPeerConnection
+from aiortc import (
+    RTCDtlsTransport,
+    RTCIceTransport,
+    RTCPeerConnection,
+    RTCSctpTransport,
+)
 from aiortc.stats import RTCStatsReport
 
 from . import _shims
@@ -190,7 +195,7 @@ class StateAPI:
         return self._tracker.ice_transport_state(transport)
 
     def get_selected_candidate_pair(
-        self, transport: RTCIceTransport
+        self, transport: RTCIceTransport | RTCDtlsTransport | RTCSctpTransport
     ) -> SelectedCandidatePair | None:
         """The selected candidate pair of one ICE transport of this connection
         (`RTCIceTransport.getSelectedCandidatePair()`), with the round-trip time of
@@ -202,9 +207,24 @@ class StateAPI:
         event on the `RTCIceTransport`; rtcstate fires it on the connection, and
         the record's `transport` names the ICE transport.
 
+        :param transport: the ICE transport, or the DTLS or SCTP transport over
+            it (`pc.sctp`, `sender.transport`): the pair of the ICE transport
+            under it.
         :raises ValueError: if the transport is not one this connection counts.
+        :raises TypeError: for an object that is none of these transports.
         """
-        return self._tracker.selected_candidate_pair(transport)
+        ice: Any = transport
+        if isinstance(ice, RTCSctpTransport):
+            ice = ice.transport
+        if isinstance(ice, RTCDtlsTransport):
+            ice = ice.transport
+        if not isinstance(ice, RTCIceTransport):
+            raise TypeError(
+                "get_selected_candidate_pair() takes an RTCIceTransport, "
+                "RTCDtlsTransport or RTCSctpTransport, not "
+                f"{type(transport).__name__}"
+            )
+        return self._tracker.selected_candidate_pair(ice)
 
     def _add_observer(self, observer: Observer) -> None:
         """Tell `observer` (`rtcstate.metrics`) of this connection's changes."""

@@ -133,11 +133,14 @@ async def test_watch_warns_when_the_connection_already_has_state_listeners() -> 
         pc.on("connectionstatechange", lambda: None)
         with pytest.warns(RuntimeWarning, match="already has connectionstatechange"):
             rtcstate.watch(pc)
-        # with the quick close kept, or with no listener, nothing to say (any
-        # warning is an error in this suite)
-        rtcstate.watch(pc, close_on_remote_hangup=True)
     finally:
         await pc.close()
+    # with the quick close kept, or with no listener, nothing to say (any
+    # warning is an error in this suite)
+    kept = RTCPeerConnection()
+    kept.on("connectionstatechange", lambda: None)
+    rtcstate.watch(kept, close_on_remote_hangup=True)
+    await kept.close()
     quiet = RTCPeerConnection()
     rtcstate.watch(quiet)
     await quiet.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from aiortc import RTCPeerConnection
@@ -158,3 +159,22 @@ async def test_repr_shows_the_states_and_the_transports(pcs) -> None:
     assert repr(watcher).startswith("<ConnectionWatcher connectionState=new ")
     await watcher.pc.close()
     assert "connectionState=closed" in repr(watcher)
+
+
+@pytest.mark.asyncio
+async def test_records_give_their_time_on_the_wall_clock(connected_pair) -> None:
+    a, _ = connected_pair
+    loop = asyncio.get_running_loop()
+    before_wall, before_loop = time.time(), loop.time()
+    change = a.state_history[-1]
+    # the change happened before now, by as much on both clocks
+    assert change.wall_time == pytest.approx(
+        before_wall - (before_loop - change.time), abs=0.01
+    )
+    assert change.wall_time <= time.time()
+    transport_change = a.transport_history[-1]
+    assert transport_change.wall_time == pytest.approx(
+        rtcstate.wall_time(transport_change.time)
+    )
+    pair = a.get_selected_candidate_pair(a.sctp)
+    assert pair is not None and abs(pair.wall_time - time.time()) < 1.0

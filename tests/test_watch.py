@@ -85,3 +85,21 @@ async def test_watch_of_a_closed_connection_is_closed() -> None:
 async def test_watch_rejects_what_is_not_a_connection() -> None:
     with pytest.raises(TypeError, match="aiortc RTCPeerConnection"):
         rtcstate.watch(object())  # type: ignore[arg-type]
+
+
+@pytest.mark.asyncio
+async def test_a_connection_is_watched_once() -> None:
+    """Before, a second watch(pc) silently gave a second watcher, which wrapped
+    pc's methods again."""
+    pc = RTCPeerConnection()
+    ours = rtcstate.PeerConnection()
+    try:
+        watcher = rtcstate.watch(pc)
+        with pytest.raises(ValueError, match="already watched"):
+            rtcstate.watch(pc)
+        with pytest.raises(ValueError, match="rtcstate PeerConnection"):
+            rtcstate.watch(ours)
+        assert watcher.connectionState == "new"
+    finally:
+        await pc.close()
+        await ours.close()

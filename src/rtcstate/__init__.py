@@ -15,6 +15,7 @@ from .events import (
     SelectedCandidatePair,
     StateChange,
     TransportChange,
+    wall_time,
 )
 from .feed import StateChanges, UnreachableStateError
 from .liveness import LivenessConfig
@@ -53,6 +54,7 @@ __all__ = [
     "UnreachableStateError",
     "parse_candidate",
     "recover",
+    "wall_time",
     "watch",
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time as _time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -13,7 +14,22 @@ __all__ = [
     "SelectedCandidatePair",
     "StateChange",
     "TransportChange",
+    "wall_time",
 ]
+
+
+def wall_time(loop_time: float) -> float:
+    """The wall-clock time (POSIX seconds, as `time.time()`) of a loop time
+    stamped on a record, to line it up with logs:
+    `datetime.fromtimestamp(change.wall_time)`.
+
+    Records carry the event loop's `time()` because it never jumps. asyncio's
+    loop (and uvloop's) reads `time.monotonic()`, so the conversion is exact as
+    long as the wall clock was not stepped (NTP, a suspend) since the record was
+    made; it is made again at each call.
+    """
+    return _time.time() - (_time.monotonic() - loop_time)
+
 
 CauseKind = Literal["ice", "dtls", "transports", "close"]
 Attribute = Literal["connectionState", "iceConnectionState"]
@@ -59,7 +75,8 @@ class StateChange:
     :ivar attribute: `"connectionState"` or `"iceConnectionState"`.
     :ivar previous: the value before the change.
     :ivar current: the value after it.
-    :ivar time: the event loop's `time()` when it happened.
+    :ivar time: the event loop's `time()` when it happened (`wall_time` gives
+        it on the wall clock).
     :ivar cause: why it happened.
     """
 
@@ -68,6 +85,12 @@ class StateChange:
     current: PeerConnectionState | IceConnectionState
     time: float
     cause: Cause
+
+    @property
+    def wall_time(self) -> float:
+        """When it happened, on the wall clock (see
+        [`wall_time`][rtcstate.wall_time])."""
+        return wall_time(self.time)
 
     @property
     def event(self) -> str:
@@ -92,7 +115,8 @@ class TransportChange:
     :ivar transport: the transport's label, for example `"ice#0 (mid 0)"`.
     :ivar previous: its state before.
     :ivar current: its state after.
-    :ivar time: the event loop's `time()` when it happened.
+    :ivar time: the event loop's `time()` when it happened (`wall_time` gives
+        it on the wall clock).
     :ivar detail: more, for example the liveness monitor's reason.
     :ivar remote_hangup: a DTLS transport closed by the remote (its
         close_notify): the remote hung up. The connection stays open, as in a
@@ -108,6 +132,12 @@ class TransportChange:
     time: float
     detail: str | None = None
     remote_hangup: bool = False
+
+    @property
+    def wall_time(self) -> float:
+        """When it happened, on the wall clock (see
+        [`wall_time`][rtcstate.wall_time])."""
+        return wall_time(self.time)
 
     @property
     def event(self) -> str:
@@ -166,6 +196,12 @@ class SelectedCandidatePair:
     remote: Candidate
     current_round_trip_time: float | None
     time: float
+
+    @property
+    def wall_time(self) -> float:
+        """When it happened, on the wall clock (see
+        [`wall_time`][rtcstate.wall_time])."""
+        return wall_time(self.time)
 
     @property
     def event(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+import weakref
 
 from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.stats import RTCStatsReport
@@ -15,6 +16,9 @@ from .liveness import LivenessConfig
 from .options import DEFAULT_HISTORY_SIZE, Loopback, Options
 
 __all__ = ["ConnectionWatcher", "watch"]
+
+# the attribute of a watched connection that names its watcher (weakly)
+_WATCHER = "_rtcstate_watcher"
 
 
 class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
@@ -39,7 +43,20 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
             raise TypeError(
                 f"watch() needs an aiortc RTCPeerConnection, not {type(pc).__name__}"
             )
+        if isinstance(pc, StateAPI):
+            raise ValueError(
+                "watch(): pc is an rtcstate PeerConnection, which has the W3C "
+                "states itself"
+            )
+        earlier = getattr(pc, _WATCHER, None)
+        if earlier is not None and earlier() is not None:
+            raise ValueError(
+                "watch(): pc is already watched; use the watcher the first "
+                "watch(pc) returned (a second one would wrap its methods again)"
+            )
         super().__init__()
+        # a weak reference: the watcher must not keep pc alive through it
+        setattr(pc, _WATCHER, weakref.ref(self))
         self._pc = pc
         self._attach(pc, self.emit, options)
         pc.on("signalingstatechange", self._on_signalingstatechange)
@@ -142,12 +159,24 @@ def watch(
     `liveness`, `loopback`, `history_size` and `close_on_remote_hangup`
     are as for [`PeerConnection`][rtcstate.PeerConnection].
 
-    The watcher changes the connection it watches in one way: aiortc no longer
-    closes it by itself when the remote hangs up (so that its states can follow
-    the transports, as in a browser). Handlers on `pc` keep seeing aiortc's
-    values and no longer see that `closed`: listen on the watcher instead, or
-    pass `close_on_remote_hangup=True` to keep aiortc's quick close. A
-    `RuntimeWarning` says so when `pc` already has state listeners.
+    The watcher changes the connection it watches:
+
+    - aiortc no longer closes it by itself when the remote hangs up (so that its
+      states can follow the transports, as in a browser), so aiortc's own
+      `connectionState` on `pc` no longer reads `closed` then. Handlers on `pc`
+      keep seeing aiortc's values and no longer see that `closed`: listen on the
+      watcher instead, or pass `close_on_remote_hangup=True` to keep aiortc's
+      quick close. A `RuntimeWarning` says so when `pc` already has state
+      listeners;
+    - after an ICE restart (which aiortc lacks), aiortc's own
+      `iceConnectionState` on `pc` follows the new pair: it reads `completed`
+      once the new checks succeed;
+    - `addIceCandidate`, `createOffer`, `setLocalDescription`,
+      `setRemoteDescription` and `close` are wrapped on the instance (see
+      [`ConnectionWatcher`][rtcstate.ConnectionWatcher]).
+
+    A connection is watched once: a second `watch(pc)` raises `ValueError`, as
+    does watching an rtcstate [`PeerConnection`][rtcstate.PeerConnection].
 
     Unlike [`PeerConnection`][rtcstate.PeerConnection], the watcher checks only what
     could wedge the connection before aiortc applies a description: ICE

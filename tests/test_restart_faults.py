@@ -272,3 +272,53 @@ async def test_a_restart_that_succeeds_on_both_sides_releases_the_old_pair(
         assert pc.connectionState == "connected"
         restart = pc._tracker._restarts[pc.sctp.transport.transport]
         assert not restart.unproven
+
+
+@pytest.mark.parametrize("restarter", ["offerer", "answerer"])
+async def test_a_restart_that_fails_at_the_answerer_before_its_answer_harms_nothing(
+    peers: Peers, restarter: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answering side cannot make its new Connection: it answers with its old
+    credentials, says why in its own history, and the offerer abandons its
+    restart; the old pair carries on at both."""
+    a, b = peers.a, peers.b
+    first, second = (a, b) if restarter == "offerer" else (b, a)
+    original = _shims.fresh_connection
+    answering = _shims.connection(second.sctp.transport.transport)
+
+    def fresh(old: Any, controlling: bool) -> Any:
+        if old is answering:
+            raise OSError("injected: no socket")
+        return original(old, controlling)
+
+    monkeypatch.setattr(_shims, "fresh_connection", fresh)
+    peers.send(3)
+    first.restartIce()
+    await negotiate(first, second)
+    peers.send(3)
+    await peers.delivered()
+    said = [c.detail for c in second.transport_history]
+    assert (
+        "ICE restart (remote offer) failed before the answer: OSError: injected: "
+        "no socket"
+    ) in said
+    assert (await _restart_ended_or_abandoned(first)) == (
+        "ICE restart abandoned: the remote answered with its old ICE credentials "
+        "(it cannot restart ICE, as plain aiortc, or its restart failed before it "
+        "answered)"
+    )
+    await asyncio.sleep(3 * FAST_LIVENESS.disconnected_timeout)
+    peers.send(3)
+    await peers.delivered()
+    for pc in (a, b):
+        assert pc.connectionState == "connected"
+        assert "disconnected" not in _connection_states(pc)
+
+
+async def _restart_ended_or_abandoned(pc: rtcstate.PeerConnection) -> str:
+    for _ in range(200):
+        for change in reversed(pc.transport_history):
+            if (change.detail or "").startswith("ICE restart abandoned"):
+                return change.detail or ""
+        await asyncio.sleep(0.02)
+    raise AssertionError([c.detail for c in pc.transport_history])

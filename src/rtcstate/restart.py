@@ -251,7 +251,8 @@ class IceRestart:
         ):
             self._abandon(
                 "ICE restart abandoned: the remote answered with its old ICE "
-                "credentials (it cannot restart ICE)"
+                "credentials (it cannot restart ICE, as plain aiortc, or its "
+                "restart failed before it answered)"
             )
             return
         self._remote = RemoteIce(remote.username, remote.password, remote.ice_lite)

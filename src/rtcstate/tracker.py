@@ -536,9 +536,25 @@ class StateTracker:
                     and transport.state not in ("new", "closed")
                     and not self._expects(transport, ice)
                 ):
-                    self._restart(transport).begin(
-                        ice.ice_lite, "ICE restart (remote offer)", ice
-                    )
+                    try:
+                        self._restart(transport).begin(
+                            ice.ice_lite, "ICE restart (remote offer)", ice
+                        )
+                    except Exception as exc:
+                        # the answer keeps the old credentials; say why here, as
+                        # the remote can only guess
+                        self._internal_error("ICE restart (remote offer)", exc)
+                        detail = (
+                            "ICE restart (remote offer) failed before the answer: "
+                            f"{type(exc).__name__}: {exc}"
+                        )
+                        self._machine.note(transport, detail)
+                        self.update(
+                            Cause(
+                                "ice", self._transports.label(transport), detail=detail
+                            )
+                        )
+                        continue
                     # the answer carries new credentials: a restartIce() still
                     # to offer is satisfied (webrtc-pc)
                     self._restart_wanted = False

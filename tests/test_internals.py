@@ -446,3 +446,28 @@ async def test_aiortc_and_aioice_still_have_what_an_ice_restart_swaps() -> None:
         assert _shims.connection(transport) is old
     finally:
         await pc.close()
+
+
+@pytest.mark.asyncio
+async def test_aiortc_sctp_still_has_what_resending_after_an_outage_reads() -> None:
+    from tests.support.peers import config
+
+    pc = RTCPeerConnection(config())
+    pc.createDataChannel("x")
+    await pc.setLocalDescription(await pc.createOffer())
+    sctp = pc.sctp
+    try:
+        assert _shims.resend_sctp(sctp) is False  # all there, nothing waits
+        # what the T3 timer's expiry does, which the resend calls early
+        source = inspect.getsource(type(sctp)._t3_expired)
+        assert "self._t3_handle = None" in source and "_transmit()" in source
+        for name in ("_sent_queue", "_t3_handle"):
+            saved = getattr(sctp, name)
+            delattr(sctp, name)
+            try:
+                with pytest.raises(rtcstate.InternalsChangedError, match=name):
+                    _shims.resend_sctp(sctp)
+            finally:
+                setattr(sctp, name, saved)
+    finally:
+        await pc.close()

@@ -67,6 +67,16 @@ logger = logging.getLogger("rtcstate")
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 Record = StateChange | TransportChange | SelectedCandidatePair
 """What a step reports: state changes, and selected candidate pair changes."""
+# an ICE transport that reads connected or completed after one of these had no
+# working path
+_WORKING = frozenset({IceTransportState.CONNECTED, IceTransportState.COMPLETED})
+_OUTAGE = frozenset(
+    {
+        IceTransportState.DISCONNECTED,
+        IceTransportState.FAILED,
+        IceTransportState.CHECKING,
+    }
+)
 
 
 class Observer(Protocol):
@@ -427,10 +437,14 @@ class StateTracker:
                     generation=restart.generation,
                 )
         now = self._clock()
-        step = self._machine.step(ice, dtls, cause, now)
+        machine = self._machine
+        before = {t: machine.ice_transport_state(t) for t in ice}
+        step = machine.step(ice, dtls, cause, now)
         selections: list[SelectedCandidatePair] = []
         for transport, snap in ice.items():
-            state = self._machine.ice_transport_state(transport)
+            state = machine.ice_transport_state(transport)
+            if state in _WORKING and before[transport] in _OUTAGE:
+                self._resend_sctp(transport)
             if state is not None:
                 self._follow_liveness(transport, state, snap.native)
                 if snap.native == "completed":
@@ -452,6 +466,18 @@ class StateTracker:
             if self.closed:  # a handler closed the connection: nothing more fires
                 break
             self._on_change(event)
+
+    def _resend_sctp(self, transport: RTCIceTransport) -> None:
+        """The path is back: what SCTP sent into the outage goes again now, not
+        at its retransmission timer (an RTO of 1 s or more), so data queued on a
+        channel moves within a round trip."""
+        sctp = self._transports.pc.sctp
+        if sctp is None or sctp.transport.transport is not transport:
+            return
+        try:
+            _shims.resend_sctp(sctp)
+        except Exception as exc:  # the data still goes, at the timer
+            self._internal_error("resending SCTP data", exc)
 
     def _run_followup(self) -> None:
         self._followup = None

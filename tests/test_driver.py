@@ -20,6 +20,8 @@ class _FakePair:
         self.on_answer: object = None
         self.changes = 0  # pairs followed (the tap's counter)
         self.last_received: float | None = None
+        self.responses_received = 0  # measured answers (the tap's counter)
+        self.current_rtt: float | None = None
 
     def watch(self, on_packet: object, on_answer: object, on_error: object) -> None:
         self.on_answer = on_answer

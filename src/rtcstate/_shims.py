@@ -785,6 +785,18 @@ def gathered(connection: Any) -> bool:
 # (at least 1 s) after the last retransmission.
 
 
+def sctp_acknowledged(sctp: Any) -> int:
+    """The highest TSN the remote acknowledged in order (its cumulative ack)."""
+    # RTCSctpTransport._last_sacked_tsn: the cumulative TSN of the latest SACK
+    tsn: int = sctp._last_sacked_tsn
+    return tsn
+
+
+def sctp_waiting(sctp: Any) -> bool:
+    """Whether SCTP has sent data the remote has not acknowledged yet."""
+    return bool(sctp._sent_queue)
+
+
 def resend_sctp(sctp: Any) -> bool:
     """Retransmit at once what SCTP sent during an outage and is waiting on its T3
     timer for (RFC 9260 6.3.3, as if the timer had fired); whether there was

@@ -467,17 +467,32 @@ class StateTracker:
                 break
             self._on_change(event)
 
-    def _resend_sctp(self, transport: RTCIceTransport) -> None:
+    def _resend_sctp(
+        self, transport: RTCIceTransport, checks: int = 10, acked: int | None = None
+    ) -> None:
         """The path is back: what SCTP sent into the outage goes again now, not
         at its retransmission timer (an RTO of 1 s or more), so data queued on a
-        channel moves within a round trip."""
+        channel moves within a round trip. aiortc sends each chunk in a packet of
+        its own, so a long outage's backlog goes as a burst that can overflow the
+        remote's socket buffer: every 0.1 s, while acknowledgements make no
+        progress, it goes again (`checks` times at most)."""
         sctp = self._transports.pc.sctp
-        if sctp is None or sctp.transport.transport is not transport:
+        if self.closed or sctp is None or sctp.transport.transport is not transport:
             return
         try:
-            _shims.resend_sctp(sctp)
+            now = _shims.sctp_acknowledged(sctp)
+            if acked == now or acked is None:  # no progress since the last look
+                if not _shims.resend_sctp(sctp):
+                    return  # nothing waits
+            elif not _shims.sctp_waiting(sctp):
+                return
         except Exception as exc:  # the data still goes, at the timer
             self._internal_error("resending SCTP data", exc)
+            return
+        if checks > 1:
+            asyncio.get_running_loop().call_later(
+                0.1, self._resend_sctp, transport, checks - 1, now
+            )
 
     def _run_followup(self) -> None:
         self._followup = None

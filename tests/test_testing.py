@@ -289,3 +289,47 @@ async def test_bad_arguments_are_clear_errors(pcs) -> None:
     assert a.signalingState == b.signalingState == "stable"  # nothing was sent
     with pytest.raises(ValueError, match="no m-line"):
         await connect(a, b)  # no data channel, no track: nothing to connect
+
+
+@pytest.mark.asyncio
+async def test_the_old_pair_works_while_a_restart_waits_for_its_answer() -> None:
+    """A restart's descriptions name new candidates; until its new pair works,
+    the old pair's traffic must still reach the old sockets, as on a real
+    network. Before, the link sent everything to the new candidates as soon as
+    the offer was rewritten, so the answerer's keepalives on the old pair went
+    to the offerer's new socket and it read disconnected."""
+    from rtcstate.testing import FAST_LIVENESS
+
+    async with FaultyLink() as link:
+        a = rtcstate.PeerConnection(liveness=FAST_LIVENESS)
+        b = rtcstate.PeerConnection(liveness=FAST_LIVENESS)
+        a.createDataChannel("x")
+        try:
+            await connect(a, b, link=link)
+            a.restartIce()
+            await a.setLocalDescription(await a.createOffer())
+            await b.setRemoteDescription(link.offer_to_answerer(a.localDescription))
+            await b.setLocalDescription(await b.createAnswer())
+            answer = link.answer_to_offerer(b.localDescription)
+            await asyncio.sleep(3 * FAST_LIVENESS.disconnected_timeout)  # slow
+            for pc in (a, b):
+                states = [
+                    c.current
+                    for c in pc.state_history
+                    if c.attribute == "connectionState"
+                ]
+                assert states[-1] == "connected" and "disconnected" not in states
+            await a.setRemoteDescription(answer)
+            for _ in range(200):
+                if all(
+                    any(
+                        (c.detail or "").startswith("checks succeeded")
+                        for c in pc.transport_history
+                    )
+                    for pc in (a, b)
+                ):
+                    break
+                await asyncio.sleep(0.02)
+            assert a.connectionState == "connected" == b.connectionState
+        finally:
+            await asyncio.gather(a.close(), b.close())

@@ -130,10 +130,33 @@ class Direction:
     stun_requests: int = 0
     """STUN binding requests seen (forwarded or not): keepalives and checks"""
     drop: Callable[[bytes], bool] | None = None
-    _dest: tuple[str, int] | None = field(default=None, repr=False)
-    # the peer's candidates in its latest description: replies latch only onto
-    # those (after an ICE restart, the old generation's sockets still send a while)
-    _known: frozenset[tuple[str, int]] = field(default=frozenset(), repr=False)
+    # The peer this direction reaches, one generation of its candidates per
+    # description that changed them (an ICE restart): the candidates, and where
+    # to send (a candidate, then the address it really sends from). Each
+    # generation of the other peer's sockets is relayed to the same generation
+    # here, so the old pair keeps working while a restart's new one checks, as on
+    # a real network.
+    _generations: list[_Generation] = field(default_factory=list, repr=False)
+
+    def _generation_of(self, addr: tuple[str, int]) -> int:
+        """The newest generation whose candidates include `addr` (the newest if
+        none does: a peer-reflexive address)."""
+        for index in range(len(self._generations) - 1, -1, -1):
+            if addr in self._generations[index].known:
+                return index
+        return len(self._generations) - 1
+
+    def _dest(self, generation: int) -> tuple[str, int] | None:
+        """Where a packet of the other peer's `generation` goes."""
+        if not self._generations:
+            return None
+        return self._generations[min(generation, len(self._generations) - 1)].dest
+
+
+@dataclass
+class _Generation:
+    known: frozenset[tuple[str, int]]
+    dest: tuple[str, int]
 
 
 class _Socket(asyncio.DatagramProtocol):
@@ -151,6 +174,11 @@ class _Socket(asyncio.DatagramProtocol):
 
 class FaultyLink:
     """A UDP relay on 127.0.0.1 with per-direction cut, loss and delay.
+
+    Each description rewritten with new candidates (an ICE restart's) is a new
+    generation of that peer's sockets; each generation is relayed to the same
+    generation of the other peer, so the old pair keeps working while a restart's
+    new one checks (or fails), as on a real network.
 
     :param seed: seeds the random loss, for reproducible tests.
     :param max_packets: the relay stops forwarding after this many packets.
@@ -299,8 +327,11 @@ class FaultyLink:
         # with BUNDLE, the first m-line's transport is the one that stays
         targets = next(c for c in per_mline if c)
         # the peer's own address: prefer loopback, else the first one seen
-        towards._dest = min(targets, key=lambda t: (not t[0].startswith("127."), t))
-        towards._known = frozenset().union(*per_mline)
+        dest = min(targets, key=lambda t: (not t[0].startswith("127."), t))
+        known = frozenset().union(*per_mline)
+        generations = towards._generations
+        if not generations or generations[-1].known != known:
+            generations.append(_Generation(known, dest))  # first, or a restart
         return RTCSessionDescription(
             sdp="\r\n".join(out) + "\r\n", type=description.type
         )
@@ -372,11 +403,13 @@ class FaultyLink:
         if sock is not None and sock not in (self._for_offerer, self._for_answerer):
             direction.dropped += 1  # an address a move() left behind
             return
-        if not back._known or addr in back._known:
-            back._dest = addr  # latch: replies go to where the peer really sends from
+        generation = back._generation_of(addr)
+        if generation >= 0 and addr in back._generations[generation].known:
+            # latch: replies go to where the peer really sends from
+            back._generations[generation].dest = addr
         if data[:2] == b"\x00\x01":
             direction.stun_requests += 1
-        dest = direction._dest
+        dest = direction._dest(generation)
         if (
             self._closed
             or dest is None

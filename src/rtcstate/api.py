@@ -45,7 +45,9 @@ def live_connections() -> list[StateAPI]:
 
 
 class StateAPI:
-    """Reads the W3C states from `self._tracker` (a `StateTracker`)."""
+    """The W3C states, their events' records, waiters, iterators, histories and
+    ICE restart, as both [`PeerConnection`][rtcstate.PeerConnection] and
+    [`ConnectionWatcher`][rtcstate.ConnectionWatcher] offer them."""
 
     _tracker: StateTracker
     _hangup_close: asyncio.Future[Any] | None = None

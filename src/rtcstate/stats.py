@@ -1,10 +1,10 @@
 """The ICE side of `getStats()`, which aiortc 1.16 leaves out: candidate-pair,
 candidate and transport stats under the W3C webrtc-stats names.
 
-Everything of aioice's is read through `rtcstate._shims`; the counters and
-round-trip times come from the tap on the selected pair (`rtcstate.tap.SelectedPair`),
-which keeps them as plain numbers as the datagrams pass. Nothing is sent to build a
-report: the round trip is that of rtcstate's own keepalives.
+The candidates and pairs are read from aiortc's ICE agent (aioice); the counters and
+round-trip times are kept by rtcstate's liveness monitor on the selected pair, as
+plain numbers, as the datagrams pass. Nothing is sent to build a report: the round
+trip is that of rtcstate's own keepalives.
 
 The ids follow the transport's: aiortc names a DTLS transport's stats
 `transport_<n>` (its RTP stats' `transportId`), a candidate pair is

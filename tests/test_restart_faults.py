@@ -17,6 +17,7 @@ import rtcstate
 from rtcstate import _shims
 from rtcstate.testing import FAST_LIVENESS, negotiate
 from tests.support.peers import config
+from tests.support.restart import checks_fail_at
 
 pytestmark = pytest.mark.asyncio
 
@@ -172,34 +173,6 @@ async def test_a_restart_begun_while_connected_is_bounded_by_failed_timeout(
     assert a.connectionState == "connected" and b.connectionState == "connected"
 
 
-def _checks_fail_at(
-    monkeypatch: pytest.MonkeyPatch, failing: rtcstate.PeerConnection
-) -> None:
-    """The next restart's own checks at `failing` end in failure after 0.3 s,
-    while its new Connection answers the remote's checks meanwhile, as aioice
-    does whatever its own checks find: the remote's nominated check succeeds,
-    and the restart succeeds there only (what a one-way path, or aioice's
-    "source address mismatch" on the remote's candidates, does)."""
-    original = _shims.fresh_connection
-    ice = failing.sctp.transport.transport
-
-    def fresh(old: Any, controlling: bool) -> Any:
-        new = original(old, controlling)
-        if old is _shims.connection(ice):
-            real = new.connect
-
-            async def connect() -> None:
-                task = asyncio.ensure_future(real())
-                await asyncio.sleep(0.3)
-                task.cancel()
-                raise ConnectionError("ICE negotiation failed (injected)")
-
-            new.connect = connect
-        return new
-
-    monkeypatch.setattr(_shims, "fresh_connection", fresh)
-
-
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("failing", ["offerer", "answerer"])
 @pytest.mark.parametrize("restarter", ["offerer", "answerer"])
@@ -213,7 +186,7 @@ async def test_a_restart_that_succeeds_on_one_side_only_leaves_the_old_pair_work
     other = a if failing == "offerer" else b
     succeeded = b if other is a else a
     first, second = (a, b) if restarter == "offerer" else (b, a)
-    _checks_fail_at(monkeypatch, other)
+    checks_fail_at(monkeypatch, other)
     peers.send(5)
     first.restartIce()
     await negotiate(first, second)

@@ -4,11 +4,7 @@
 permanent path move, `FaultyLink.move()`).
 
 A restart from `connected` runs on a direct loopback connection, not through the
-FaultyLink: its relay stands for a peer with one address, so once the restarting
-side's new sockets send through it, the relay hands the other side's packets for the
-old sockets to the new ones, whose new credentials reject the old generation's
-checks (a libwebrtc peer then reads a `disconnected` of the relay's making). Two
-real sockets have two addresses, as here.
+FaultyLink, with each side's real sockets.
 """
 
 from __future__ import annotations
@@ -28,6 +24,7 @@ from aiortc import RTCPeerConnection
 import rtcstate
 from rtcstate.testing import FAST_LIVENESS, FaultyLink, negotiate
 from tests.support.peers import config
+from tests.support.restart import checks_fail_at
 
 try:
     import webrtc
@@ -318,6 +315,42 @@ async def test_libwebrtc_ice_restart_keeps_the_data_channel(
             if a == "iceConnectionState"
         ]
         assert "checking" not in ice
+    assert session.remote_state() == "connected"
+
+
+@pytest.mark.parametrize("restarter", ["rtcstate", "libwebrtc"])
+@pytest.mark.usefixtures("wrtc_loopback")
+@needs_wrtc
+async def test_a_restart_that_fails_at_rtcstate_only_leaves_libwebrtc_connected(
+    libwebrtc_session: Callable[[str, str], LibwebrtcSession],
+    restarter: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """rtcstate's own checks fail after its new Connection answered libwebrtc's
+    (as a one-way path does): rtcstate goes back to the old pair, and libwebrtc,
+    which keeps its old generation while the new one is unproven, follows."""
+    session = libwebrtc_session(restarter, "connected")
+    local = session.local
+    messages = await session.start()
+    messages.send()
+    await messages.all_delivered()
+    remote_before = len(session.remote_states)
+    started = asyncio.get_running_loop().time()
+    checks_fail_at(monkeypatch, local)
+    session.restart_ice()
+    await session.negotiate()
+    for _ in range(20):  # during the restart and after it
+        messages.send(1)
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(3 * FAST_LIVENESS.disconnected_timeout)
+    messages.send()
+    await messages.all_delivered()
+    details = [c for _, _, c in history(local, started)]
+    assert "ICE restart failed: ICE negotiation failed (injected)" in details
+    assert local.connectionState == "connected"
+    assert [
+        v for a, v in session.remote_states[remote_before:] if a == "connectionState"
+    ] == []
     assert session.remote_state() == "connected"
 
 

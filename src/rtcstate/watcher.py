@@ -43,11 +43,6 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
             raise TypeError(
                 f"watch() needs an aiortc RTCPeerConnection, not {type(pc).__name__}"
             )
-        if isinstance(pc, StateAPI):
-            raise ValueError(
-                "watch(): pc is an rtcstate PeerConnection, which has the W3C "
-                "states itself"
-            )
         earlier = getattr(pc, _WATCHER, None)
         if earlier is not None and earlier() is not None:
             raise ValueError(
@@ -175,8 +170,7 @@ def watch(
       `setRemoteDescription` and `close` are wrapped on the instance (see
       [`ConnectionWatcher`][rtcstate.ConnectionWatcher]).
 
-    A connection is watched once: a second `watch(pc)` raises `ValueError`, as
-    does watching an rtcstate [`PeerConnection`][rtcstate.PeerConnection].
+    A connection is watched once: a second `watch(pc)` raises `ValueError`.
 
     Unlike [`PeerConnection`][rtcstate.PeerConnection], the watcher checks only what
     could wedge the connection before aiortc applies a description: ICE

@@ -330,7 +330,9 @@ class FaultyLink:
         dest = min(targets, key=lambda t: (not t[0].startswith("127."), t))
         known = frozenset().union(*per_mline)
         generations = towards._generations
-        if not generations or generations[-1].known != known:
+        if generations and not generations[-1].known:
+            generations[-1] = _Generation(known, dest)  # the first description
+        elif not generations or generations[-1].known != known:
             generations.append(_Generation(known, dest))  # first, or a restart
         return RTCSessionDescription(
             sdp="\r\n".join(out) + "\r\n", type=description.type
@@ -403,10 +405,13 @@ class FaultyLink:
         if sock is not None and sock not in (self._for_offerer, self._for_answerer):
             direction.dropped += 1  # an address a move() left behind
             return
+        if not back._generations:
+            # before its description: replies go to where the peer sends from
+            back._generations.append(_Generation(frozenset(), addr))
         generation = back._generation_of(addr)
-        if generation >= 0 and addr in back._generations[generation].known:
-            # latch: replies go to where the peer really sends from
-            back._generations[generation].dest = addr
+        latest = back._generations[generation]
+        if not latest.known or addr in latest.known:
+            latest.dest = addr  # latch: replies go to where the peer sends from
         if data[:2] == b"\x00\x01":
             direction.stun_requests += 1
         dest = direction._dest(generation)

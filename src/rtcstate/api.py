@@ -37,6 +37,27 @@ _LIVE: weakref.WeakSet[StateAPI] = weakref.WeakSet()
 _FOLLOWERS: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
+def _tolerate_mdns_answers() -> None:
+    """Once per process: aioice reads a browser's mDNS answers that dnspython 2.9
+    refuses (see [`rtcstate._shims.tolerate_mdns_answers`][]); if aioice changed,
+    say so once and go on without it (candidates then connect peer-reflexive)."""
+    global _MDNS_TRIED
+    if _MDNS_TRIED:
+        return
+    _MDNS_TRIED = True
+    try:
+        _shims.tolerate_mdns_answers()
+    except Exception:
+        logger.warning(
+            "cannot make aioice read every mDNS answer; a browser's .local "
+            "candidates may connect only as peer-reflexive ones",
+            exc_info=True,
+        )
+
+
+_MDNS_TRIED = False
+
+
 def live_connections() -> list[StateAPI]:
     """Every connection rtcstate tracks in this process and that is still
     referenced (a `PeerConnection`, or the `ConnectionWatcher` of a watched one),
@@ -64,6 +85,7 @@ class StateAPI:
         the transports instead, as in a browser; `close_on_remote_hangup`
         closes it at once)."""
         _shims.disable_self_close(pc)
+        _tolerate_mdns_answers()
 
         def on_change(change: Record) -> None:
             emit(change.event, change)

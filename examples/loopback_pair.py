@@ -52,7 +52,7 @@ async def main() -> int:
         await offerer.wait_for_connection_state("connected", timeout=10)
         await answerer.wait_for_connection_state("connected", timeout=10)
         print("message received:", await asyncio.wait_for(got_message, 10))
-    except (asyncio.TimeoutError, rtcstate.UnreachableStateError) as error:
+    except (TimeoutError, rtcstate.UnreachableStateError) as error:
         print(f"the peers did not connect: {error!r}", file=sys.stderr)
         return 1
     finally:

@@ -68,11 +68,7 @@ async def offerer() -> int:
         await pc.wait_for_connection_state("connected", timeout=TIMEOUT)
         print("[offerer] reply:", await asyncio.wait_for(reply, TIMEOUT))
         return 0
-    except (
-        asyncio.TimeoutError,
-        ConnectionError,
-        rtcstate.UnreachableStateError,
-    ) as error:
+    except (TimeoutError, ConnectionError, rtcstate.UnreachableStateError) as error:
         print(f"[offerer] failed: {error!r}", file=sys.stderr)
         return 1
     finally:
@@ -80,7 +76,7 @@ async def offerer() -> int:
         child.stdin.close()  # tells the answerer to finish
         try:
             code = await asyncio.wait_for(child.wait(), TIMEOUT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             child.kill()
             code = await child.wait()
         print(f"[offerer] answerer exited with {code}")
@@ -110,11 +106,7 @@ async def answerer() -> int:
         await asyncio.wait_for(reader.read(), 60)  # until the offerer closes the pipe
         print(f"[answerer] done in state {pc.connectionState}", file=sys.stderr)
         return 0
-    except (
-        asyncio.TimeoutError,
-        ConnectionError,
-        rtcstate.UnreachableStateError,
-    ) as error:
+    except (TimeoutError, ConnectionError, rtcstate.UnreachableStateError) as error:
         print(f"[answerer] failed: {error!r}", file=sys.stderr)
         return 1
     finally:

@@ -568,7 +568,7 @@ async def test_a_relay_only_connection_never_offers_a_host_candidate(
 async def all_arrived(pair: Pair, receiver: Side, sender: Side) -> None:
     try:
         await receiver.wait_for_messages(sender.sent, 5)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pair.problem(
             f"{which(pair, receiver)} received {len(receiver.received)} of "
             f"{sender.sent} messages"

@@ -126,9 +126,9 @@ class ChangeFeed:
         self._waiters[waiter] = None
         try:
             return await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             names = " or ".join(sorted(str(s) for s in wanted))
-            raise asyncio.TimeoutError(
+            raise TimeoutError(
                 f"{attribute} did not become {names} within {timeout} s: "
                 f"it is {self._current(attribute)}"
             ) from None

@@ -135,7 +135,7 @@ class Recovery:
                         "connected", "failed", "closed", timeout=self._grace
                     )
                     continue
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     trigger = f"disconnected for {self._grace:g} s"
             elif state == "failed":
                 trigger = "failed"
@@ -206,7 +206,7 @@ class Recovery:
             return f"renegotiation failed: {type(error).__name__}: {error}"
         try:
             await pc.wait_for_connection_state("connected", timeout=self._timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return f"not connected {self._timeout:g} s after the restart"
         except UnreachableStateError:
             return str(pc.connectionState)  # failed, or closed
@@ -243,7 +243,7 @@ class Recovery:
 
         try:
             return await asyncio.wait_for(connected(), self._timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     async def _close(self, why: str) -> None:

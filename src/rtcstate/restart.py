@@ -397,7 +397,7 @@ class IceRestart:
             # bounded here, not by the state's deadline: a restart begun while
             # connected never reads checking
             await asyncio.wait_for(new.connect(), self._deadline)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if self._pending is new:
                 self._abandon(
                     "ICE restart failed: no working candidate pair after "

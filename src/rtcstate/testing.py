@@ -1040,7 +1040,7 @@ async def _recovering_pair(
         if policy is not None:
             try:
                 await asyncio.wait_for(policy.wait_stopped(), 5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 policy.stop()
                 await policy.wait_stopped()
             else:

@@ -56,7 +56,7 @@ async def wrtc_gathered_sdp(pc: Any, timeout: float = TIMEOUT) -> str:
     deadline = loop.time() + timeout
     while not gathered():  # bounded: `timeout`
         if loop.time() > deadline:
-            raise asyncio.TimeoutError(f"libwebrtc's gathering took over {timeout} s")
+            raise TimeoutError(f"libwebrtc's gathering took over {timeout} s")
         await asyncio.sleep(0.01)
     return str(pc.local_description.sdp)
 

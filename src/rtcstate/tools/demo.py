@@ -264,7 +264,7 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             await answerer.wait_for_connection_state(
                 "connected", timeout=CONNECT_TIMEOUT
             )
-        except (asyncio.TimeoutError, UnreachableStateError) as error:
+        except (TimeoutError, UnreachableStateError) as error:
             return _fail(
                 printer, f"the peers did not connect ({error or 'timeout'})", args
             )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pytest
@@ -17,6 +17,7 @@ import rtcstate
 from rtcstate import _shims, rules
 from rtcstate.testing import FAST_LIVENESS, FaultyLink, negotiate
 from tests.support.peers import config, tasks_left
+from tests.support.restart import Peers
 
 pytestmark = pytest.mark.asyncio
 
@@ -25,34 +26,10 @@ Role = Literal["offerer", "answerer"]
 
 
 @dataclass
-class Pair:
+class Pair(Peers):
     """Two rtcstate peers through a FaultyLink, with a data channel each way."""
 
-    link: FaultyLink
-    a: rtcstate.PeerConnection  # offered first
-    b: rtcstate.PeerConnection
-    channel_a: Any = None
-    channel_b: Any = None
-    at_a: list[str] = field(default_factory=list)  # what a received
-    at_b: list[str] = field(default_factory=list)
-    sent: int = 0
-
-    def send(self, n: int) -> None:
-        """`n` numbered messages each way."""
-        for _ in range(n):
-            self.channel_a.send(f"m{self.sent}")
-            self.channel_b.send(f"m{self.sent}")
-            self.sent += 1
-
-    async def delivered(self) -> None:
-        """Wait until every message sent arrived, both ways, in order."""
-        expected = [f"m{i}" for i in range(self.sent)]
-        for _ in range(500):
-            if self.at_a == expected and self.at_b == expected:
-                return
-            await asyncio.sleep(0.02)
-        assert self.at_b == expected
-        assert self.at_a == expected
+    link: FaultyLink | None = None
 
     async def renegotiate(self, offerer: Role) -> None:
         """An offer/answer through the link, from `offerer` (`a` is the link's)."""
@@ -74,7 +51,7 @@ async def pair() -> AsyncIterator[Pair]:
     async with FaultyLink(seed=13) as link:
         a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
         b = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
-        made = Pair(link, a, b)
+        made = Pair(a, b, link=link)
         made.channel_a = a.createDataChannel("restart")
         opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -17,43 +16,12 @@ import rtcstate
 from rtcstate import _shims
 from rtcstate.testing import FAST_LIVENESS, negotiate
 from tests.support.peers import config
-from tests.support.restart import checks_fail_at
+from tests.support.restart import Peers, checks_fail_at
 
 pytestmark = pytest.mark.asyncio
 
 TIMEOUT = 10.0
 _CANDIDATE = re.compile(r"^(a=candidate:\S+ \d+ udp \d+) (\S+) (\d+)( typ .*)$", re.I)
-
-
-@dataclass
-class Peers:
-    """Two rtcstate peers, connected directly, with a data channel each way."""
-
-    a: rtcstate.PeerConnection  # offered first
-    b: rtcstate.PeerConnection
-    channel_a: Any = None
-    channel_b: Any = None
-    at_a: list[str] = field(default_factory=list)
-    at_b: list[str] = field(default_factory=list)
-    sent: int = 0
-
-    def send(self, n: int) -> None:
-        for _ in range(n):
-            self.channel_a.send(f"m{self.sent}")
-            self.channel_b.send(f"m{self.sent}")
-            self.sent += 1
-
-    async def delivered(self, timeout: float = TIMEOUT) -> None:
-        """Wait until every message sent arrived, both ways, in order."""
-        expected = [f"m{i}" for i in range(self.sent)]
-        loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
-        while loop.time() < end:
-            if self.at_a == expected and self.at_b == expected:
-                return
-            await asyncio.sleep(0.02)
-        assert self.at_b == expected
-        assert self.at_a == expected
 
 
 @pytest_asyncio.fixture
@@ -197,11 +165,7 @@ async def test_a_restart_that_succeeds_on_one_side_only_leaves_the_old_pair_work
     assert (await _restart_ended(other, TIMEOUT)).startswith("ICE restart failed")
     assert (await _restart_ended(succeeded, TIMEOUT)).startswith("checks succeeded")
     # the side that succeeded finds the new pair silent, and goes back
-    for _ in range(200):
-        if _abandoned(succeeded):
-            break
-        await asyncio.sleep(0.05)
-    assert _abandoned(succeeded), [c.detail for c in succeeded.transport_history]
+    await _detail(succeeded, "ICE restart abandoned: the remote did not take")
     await asyncio.sleep(3 * FAST_LIVENESS.disconnected_timeout)
     peers.send(5)
     await peers.delivered()
@@ -209,15 +173,6 @@ async def test_a_restart_that_succeeds_on_one_side_only_leaves_the_old_pair_work
         assert pc.connectionState == "connected"
         assert "disconnected" not in _connection_states(pc)
         assert "failed" not in _connection_states(pc)
-
-
-def _abandoned(pc: rtcstate.PeerConnection) -> bool:
-    return any(
-        (c.detail or "").startswith(
-            "ICE restart abandoned: the remote did not take the new pair"
-        )
-        for c in pc.transport_history
-    )
 
 
 @pytest.mark.timeout(60)
@@ -275,7 +230,7 @@ async def test_a_restart_that_fails_at_the_answerer_before_its_answer_harms_noth
         "ICE restart (remote offer) failed before the answer: OSError: injected: "
         "no socket"
     ) in said
-    assert (await _restart_ended_or_abandoned(first)) == (
+    assert (await _detail(first, "ICE restart abandoned")) == (
         "ICE restart abandoned: the remote answered with its old ICE credentials "
         "(it cannot restart ICE, as plain aiortc, or its restart failed before it "
         "answered)"
@@ -288,10 +243,12 @@ async def test_a_restart_that_fails_at_the_answerer_before_its_answer_harms_noth
         assert "disconnected" not in _connection_states(pc)
 
 
-async def _restart_ended_or_abandoned(pc: rtcstate.PeerConnection) -> str:
+async def _detail(pc: rtcstate.PeerConnection, prefix: str) -> str:
+    """The first detail in `pc`'s transport history that starts with `prefix`,
+    waiting up to 4 s for it."""
     for _ in range(200):
-        for change in reversed(pc.transport_history):
-            if (change.detail or "").startswith("ICE restart abandoned"):
+        for change in pc.transport_history:
+            if (change.detail or "").startswith(prefix):
                 return change.detail or ""
         await asyncio.sleep(0.02)
     raise AssertionError([c.detail for c in pc.transport_history])

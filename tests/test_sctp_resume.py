@@ -4,27 +4,21 @@ at SCTP's next retransmission timer."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import pytest
 
 import rtcstate
 from rtcstate import _shims
-from rtcstate.testing import FaultyLink, connect
+from rtcstate.testing import FAST_LIVENESS, FaultyLink, connect
 from tests.support.peers import config
 
 pytestmark = pytest.mark.asyncio
 
 # disconnected after 0.6 s of silence, failed only after 10 s: the outage below
 # ends connected, by liveness alone
-LIVENESS = rtcstate.LivenessConfig(
-    keepalive_interval=0.2,
-    probe_after=0.3,
-    probe_interval=0.02,
-    disconnected_probe_interval=0.05,
-    disconnected_timeout=0.6,
-    failed_timeout=10.0,
-)
+LIVENESS = dataclasses.replace(FAST_LIVENESS, failed_timeout=10.0)
 
 
 @pytest.mark.timeout(30)

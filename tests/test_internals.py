@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 import aiortc
@@ -432,17 +433,10 @@ async def test_aiortc_and_aioice_still_have_what_an_ice_restart_swaps() -> None:
         assert new.local_username != old.local_username
         assert new.ice_controlling and _shims.data_queue(new) is not None
         # anything missing is a loud error, before a restart changes anything
-        for owner, name in (
-            (transport.iceGatherer, "_RTCIceGatherer__state"),
-            (old, "_event_waiter"),
-        ):
-            saved = getattr(owner, name)
-            delattr(owner, name)
-            try:
-                with pytest.raises(rtcstate.InternalsChangedError, match=name):
-                    _shims.check_restart(transport)
-            finally:
-                setattr(owner, name, saved)
+        _each_missing_is_loud(
+            [(transport.iceGatherer, "_RTCIceGatherer__state"), (old, "_event_waiter")],
+            lambda: _shims.check_restart(transport),
+        )
         assert _shims.connection(transport) is old
     finally:
         await pc.close()
@@ -457,20 +451,31 @@ async def test_aiortc_sctp_still_has_what_resending_after_an_outage_reads() -> N
     await pc.setLocalDescription(await pc.createOffer())
     sctp = pc.sctp
     try:
-        assert _shims.resend_sctp(sctp) is False  # all there, nothing waits
+        assert _shims.resend_sctp(sctp) is None  # all there, nothing waits
         # what the T3 timer's expiry does, which the resend calls early
         source = inspect.getsource(type(sctp)._t3_expired)
         assert "self._t3_handle = None" in source and "_transmit()" in source
-        for name in ("_sent_queue", "_t3_handle"):
-            saved = getattr(sctp, name)
-            delattr(sctp, name)
-            try:
-                with pytest.raises(rtcstate.InternalsChangedError, match=name):
-                    _shims.resend_sctp(sctp)
-            finally:
-                setattr(sctp, name, saved)
+        _each_missing_is_loud(
+            [(sctp, "_sent_queue"), (sctp, "_t3_handle"), (sctp, "_last_sacked_tsn")],
+            lambda: _shims.resend_sctp(sctp),
+        )
     finally:
         await pc.close()
+
+
+def _each_missing_is_loud(
+    attributes: list[tuple[object, str]], call: Callable[[], object]
+) -> None:
+    """`call()` raises InternalsChangedError naming each attribute, deleted in
+    turn (and put back)."""
+    for owner, name in attributes:
+        saved = getattr(owner, name)
+        delattr(owner, name)
+        try:
+            with pytest.raises(rtcstate.InternalsChangedError, match=name):
+                call()
+        finally:
+            setattr(owner, name, saved)
 
 
 def _chromium_mdns_answer() -> bytes:

@@ -72,4 +72,4 @@ async def test_nothing_is_resent_when_nothing_waits(
     connected_pair: tuple[rtcstate.PeerConnection, rtcstate.PeerConnection],
 ) -> None:
     a, _ = connected_pair
-    assert _shims.resend_sctp(a.sctp) is False
+    assert _shims.resend_sctp(a.sctp) is None

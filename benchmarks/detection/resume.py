@@ -102,8 +102,8 @@ async def one_round(variant: str, outage: float) -> Result:
         await asyncio.gather(a.close(), b.close())
 
 
-def _no_resend(sctp: Any) -> bool:
-    return False
+def _no_resend(sctp: Any, acked: int | None = None) -> int | None:
+    return None  # nothing resent: SCTP's own timer
 
 
 async def _connected(pc: rtcstate.PeerConnection, timeout: float) -> None:

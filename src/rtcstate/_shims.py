@@ -785,28 +785,18 @@ def gathered(connection: Any) -> bool:
 # (at least 1 s) after the last retransmission.
 
 
-def sctp_acknowledged(sctp: Any) -> int:
-    """The highest TSN the remote acknowledged in order (its cumulative ack)."""
-    # RTCSctpTransport._last_sacked_tsn: the cumulative TSN of the latest SACK
-    tsn: int = sctp._last_sacked_tsn
-    return tsn
-
-
-def sctp_waiting(sctp: Any) -> bool:
-    """Whether SCTP has sent data the remote has not acknowledged yet."""
-    return bool(sctp._sent_queue)
-
-
-def resend_sctp(sctp: Any) -> bool:
+def resend_sctp(sctp: Any, acked: int | None = None) -> int | None:
     """Retransmit at once what SCTP sent during an outage and is waiting on its T3
-    timer for (RFC 9260 6.3.3, as if the timer had fired); whether there was
-    anything. Nothing is done when nothing waits.
+    timer for (RFC 9260 6.3.3, as if the timer had fired), unless the remote's
+    cumulative acknowledgement moved on from `acked` (the acknowledgements are
+    driving the retransmissions then). Returns the cumulative acknowledgement
+    now, to pass next time, or `None` when nothing waits.
 
     :raises InternalsChangedError: if the transport lacks what this reads.
     """
     missing = [
         name
-        for name in ("_sent_queue", "_t3_handle", "_t3_expired")
+        for name in ("_sent_queue", "_t3_handle", "_t3_expired", "_last_sacked_tsn")
         if not hasattr(sctp, name)
     ]
     if missing:
@@ -816,12 +806,15 @@ def resend_sctp(sctp: Any) -> bool:
             f"aiortc {aiortc.__version__}: RTCSctpTransport lacks "
             f"{', '.join(missing)}; verified with aiortc 1.16"
         )
+    if not sctp._sent_queue:
+        return None
+    # RTCSctpTransport._last_sacked_tsn: the cumulative TSN of the latest SACK
+    now: int = sctp._last_sacked_tsn
     handle = sctp._t3_handle
-    if handle is None or not sctp._sent_queue:
-        return False
-    handle.cancel()
-    sctp._t3_expired()  # clears _t3_handle; _transmit() restarts the timer
-    return True
+    if acked in (None, now) and handle is not None:
+        handle.cancel()
+        sctp._t3_expired()  # clears _t3_handle; _transmit() restarts the timer
+    return now
 
 
 # --- aioice: mDNS answers dnspython refuses -------------------------------------------

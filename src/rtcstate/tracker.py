@@ -480,18 +480,13 @@ class StateTracker:
         if self.closed or sctp is None or sctp.transport.transport is not transport:
             return
         try:
-            now = _shims.sctp_acknowledged(sctp)
-            if acked == now or acked is None:  # no progress since the last look
-                if not _shims.resend_sctp(sctp):
-                    return  # nothing waits
-            elif not _shims.sctp_waiting(sctp):
-                return
+            acked = _shims.resend_sctp(sctp, acked)
         except Exception as exc:  # the data still goes, at the timer
             self._internal_error("resending SCTP data", exc)
             return
-        if checks > 1:
+        if acked is not None and checks > 1:
             asyncio.get_running_loop().call_later(
-                0.1, self._resend_sctp, transport, checks - 1, now
+                0.1, self._resend_sctp, transport, checks - 1, acked
             )
 
     def _run_followup(self) -> None:

@@ -4,6 +4,7 @@ nothing left behind."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
@@ -242,6 +243,16 @@ def test_ice_credentials_at_the_rfc_8839_limits_pass() -> None:
     check_ice_credentials(set_ice(sdp, "ice-pwd", "p" * 256))
 
 
+def _front(front: str) -> tuple[RTCPeerConnection, Any]:
+    """A connection to apply descriptions to, and what reads its W3C states:
+    an rtcstate PeerConnection (both), or a plain one and its watcher."""
+    if front == "PeerConnection":
+        pc = rtcstate.PeerConnection(config())
+        return pc, pc
+    plain = RTCPeerConnection(config())
+    return plain, rtcstate.watch(plain)
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize("front", ["PeerConnection", "watch"])
 @pytest.mark.parametrize(("field", "value", "message"), BAD_CREDENTIALS[:5])
@@ -249,9 +260,7 @@ async def test_bad_initial_credentials_change_nothing(
     front: str, field: str, value: str, message: str
 ) -> None:
     sdp = set_ice(await offer_sdp(), field, value)
-    pc = rtcstate.PeerConnection(config()) if front == "PeerConnection" else None
-    plain = pc or RTCPeerConnection(config())
-    state = pc or rtcstate.watch(plain)
+    plain, state = _front(front)
     try:
         with pytest.raises(ValueError, match=f"a={field}"):
             await plain.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
@@ -272,10 +281,8 @@ async def test_a_restart_offer_with_bad_credentials_changes_nothing(
     """A hostile remote's restart offer: rejected before anything changes, and
     the connection carries on over its pair (before, aioice's checks died or
     ran for a minute, holding a socket)."""
-    a, b = RTCPeerConnection(config()), rtcstate.PeerConnection(config())
-    if front == "PeerConnection":
-        a = rtcstate.PeerConnection(config())
-    state = a if front == "PeerConnection" else rtcstate.watch(a)
+    a, state = _front(front)
+    b = rtcstate.PeerConnection(config())
     received: asyncio.Queue[str] = asyncio.Queue()
     b.on("datachannel", lambda ch: ch.on("message", received.put_nowait))
     channel = a.createDataChannel("x")
@@ -305,10 +312,8 @@ async def test_a_restart_offer_with_bad_credentials_changes_nothing(
 async def test_a_renegotiation_that_changes_the_dtls_fingerprint_is_refused(
     front: str,
 ) -> None:
-    a, b = RTCPeerConnection(config()), rtcstate.PeerConnection(config())
-    if front == "PeerConnection":
-        a = rtcstate.PeerConnection(config())
-    state = a if front == "PeerConnection" else rtcstate.watch(a)
+    a, state = _front(front)
+    b = rtcstate.PeerConnection(config())
     a.createDataChannel("x")
     try:
         await negotiate(a, b)

@@ -83,6 +83,41 @@ async def test_aioice_still_has_what_the_liveness_driver_uses() -> None:
     assert callable(aioice.stun.Message.add_fingerprint)
 
 
+@pytest.mark.asyncio
+async def test_the_hand_built_route_is_told_by_what_aioice_sends_on() -> None:
+    import aioice.ice
+    import aioice.turn
+
+    # aioice's TURN allocation: a datagram transport's sendto(data, addr)
+    assert list(inspect.signature(aioice.turn.TurnTransport.sendto).parameters) == [
+        "self",
+        "data",
+        "addr",
+    ]
+    protocol = aioice.ice.StunProtocol(aioice.ice.Connection(ice_controlling=True))
+    loop = asyncio.get_running_loop()
+    socket, _ = await loop.create_datagram_endpoint(
+        asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0)
+    )
+    try:
+        protocol.transport = socket
+        assert _shims.hand_route(protocol) == "socket"
+        assert not _shims.transport_closing(socket)
+        allocation = aioice.turn.TurnTransport(
+            aioice.turn.TurnClientUdpProtocol(
+                ("127.0.0.1", 9), "user", "pass", lifetime=600, channel_refresh_time=300
+            )
+        )
+        protocol.transport = allocation
+        assert _shims.hand_route(protocol) == "turn"
+        assert not _shims.transport_closing(allocation)  # its sendto checks itself
+        protocol.transport = object()  # a transport of no kind rtcstate knows
+        assert _shims.hand_route(protocol) is None
+    finally:
+        socket.close()
+    assert _shims.transport_closing(socket)
+
+
 def _unexpected(exc: Exception) -> None:
     raise AssertionError("the tap raised") from exc
 
@@ -180,6 +215,49 @@ def test_hand_built_keepalive_is_byte_for_byte_what_aioice_builds(
     # and aioice reads it back, integrity and fingerprint included
     parsed = aioice.stun.parse_message(ours)
     assert parsed.check_message_integrity(connection.remote_password.encode())
+
+
+class _Forwarder:
+    """A datagram transport of a kind rtcstate does not know, which sends on
+    the socket it wraps."""
+
+    def __init__(self, socket: Any) -> None:
+        self.socket = socket
+        self.sent: list[bytes] = []
+
+    def sendto(self, data: bytes, addr: Any) -> None:
+        self.sent.append(data)
+        self.socket.sendto(data, addr)
+
+
+@pytest.mark.asyncio
+async def test_on_an_unknown_transport_keepalives_are_aioices_own_messages() -> None:
+    a, b = await _connected_transports()
+    try:
+        transport = a.sctp.transport.transport
+        protocol = transport._connection._nominated[1].protocol
+        forwarder = _Forwarder(protocol.transport)
+        protocol.transport = forwarder
+        _shims.take_over_consent(transport)  # aioice's own checks send no more
+        pair = tap.selected_pair(transport)
+        assert pair is not None and pair.route is None and not pair.fast
+        answers: list[int] = []
+        pair.watch(lambda: None, lambda: answers.append(1), _unexpected)
+        assert pair.send_keepalive()
+        for _ in range(100):
+            if answers:
+                break
+            await asyncio.sleep(0.01)
+        assert answers == [1]
+        # aioice's own request went through the transport, and was answered
+        requests = [d for d in forwarder.sent if d[:2] == stun.BINDING_REQUEST]
+        assert len(requests) == 1
+        assert pair.responses_received == 1
+        pair.unwatch()
+        protocol.transport = forwarder.socket
+    finally:
+        await a.close()
+        await b.close()
 
 
 @pytest.mark.asyncio

@@ -360,18 +360,19 @@ class Network:
                 pair.problem(
                     f"remote's selected pair {types}, expected {expected[::-1]}"
                 )
-        # rtcstate's keepalives on a relayed pair go through aioice's protocol
-        # (the TURN client), not straight to a socket
+        # rtcstate's keepalives and answers on a relayed pair are built by hand
+        # and sent through aioice's TURN allocation
         for side, relayed in (
             (pair.local, pair.row.local),
             (pair.remote, pair.row.remote),
         ):
             if side.is_rtcstate and relayed is not None:
                 selected = tap.selected_pair(side.pc.sctp.transport.transport)
-                if selected is None or selected.fast:
+                route = None if selected is None else selected.route
+                if route != "turn":
                     pair.problem(
-                        f"{which(pair, side)}'s keepalives do not take aioice's "
-                        f"route ({selected and selected.fast})"
+                        f"{which(pair, side)}'s keepalives take the route {route!r}, "
+                        "not the TURN allocation's"
                     )
 
     async def connect_all(
@@ -565,6 +566,22 @@ async def test_a_relay_only_connection_never_offers_a_host_candidate(
 # --- rtcstate over relayed paths ---------------------------------------------
 
 
+async def keepalive_counts(pc: Any) -> dict[str, int]:
+    """The selected candidate pair's STUN counts from rtcstate's getStats()."""
+    report = await pc.getStats()
+    transport = next(s for s in report.values() if s.type == "transport")
+    selected = report[transport.selectedCandidatePairId]
+    return {
+        name: getattr(selected, name)
+        for name in (
+            "requestsSent",
+            "responsesReceived",
+            "requestsReceived",
+            "responsesSent",
+        )
+    }
+
+
 async def all_arrived(pair: Pair, receiver: Side, sender: Side) -> None:
     try:
         await receiver.wait_for_messages(sender.sent, 5)
@@ -627,6 +644,12 @@ async def test_every_path_connects_carries_data_and_stays_connected(
                 )
             if side.changes_since(idle_from):
                 pair.problem(f"{which(pair, side)} changed while idle")
+        for side in pair.rtcstate_sides():
+            # keepalives answered both ways, by hand on this side: through the
+            # TURN allocation on a relayed pair, on the socket otherwise
+            counts = await keepalive_counts(side.pc)
+            if not (counts["responsesReceived"] and counts["responsesSent"]):
+                pair.problem(f"{which(pair, side)}'s keepalive counts: {counts}")
     text = report(
         f"idle {IDLE:.0f} s with messages both ways every {SEND_EVERY} s",
         network.pairs,

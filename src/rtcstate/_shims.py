@@ -44,6 +44,7 @@ __all__ = [
     "fresh_connection",
     "gathered",
     "guard_connection",
+    "hand_route",
     "ice_closing",
     "install_connection",
     "local_username",
@@ -62,7 +63,6 @@ __all__ = [
     "remote_parameters",
     "restore_consent",
     "send_stun",
-    "sends_on_socket",
     "set_data_queue",
     "set_datapath",
     "set_in_use",
@@ -71,6 +71,7 @@ __all__ = [
     "set_remote_parameters",
     "take_over_consent",
     "tie_breaker",
+    "transport_closing",
     "wrap_datagram_received",
 ]
 
@@ -311,16 +312,45 @@ def nomination_changes_nothing(connection: Any, pair: Any) -> bool:
 
 
 def datagram_transport(protocol: Any) -> Any:
-    """The asyncio transport aioice's StunProtocol sends on, or `None`."""
-    # StunProtocol.transport: the socket, to send hand-built STUN on it
+    """The transport aioice's StunProtocol sends on, or `None`: a socket's
+    asyncio transport, or aioice's TURN allocation, which behaves as one."""
+    # StunProtocol.transport: to send hand-built STUN on it
     return protocol.transport
 
 
-def sends_on_socket(protocol: Any) -> bool:
-    """Whether aioice's protocol object sends on a socket of its own: an
-    asyncio transport (a TURN allocation only looks like one)."""
+def hand_route(protocol: Any) -> str | None:
+    """How hand-built STUN reaches the remote from aioice's protocol object:
+    `"socket"` (a socket of aioice's own: host, server-reflexive and
+    peer-reflexive candidates), `"turn"` (aioice's TURN allocation, a relayed
+    candidate), or `None` for a transport of any other kind, which only
+    aioice's own messages may take."""
     # StunProtocol.transport: its type tells a socket from a TURN allocation
-    return isinstance(getattr(protocol, "transport", None), asyncio.BaseTransport)
+    transport = getattr(protocol, "transport", None)
+    if isinstance(transport, asyncio.BaseTransport):
+        return "socket"
+    # aioice.turn.TurnTransport.sendto(data, addr): a datagram transport's
+    # signature; it drops data once the allocation is closed or lost
+    if isinstance(transport, _turn_transport()):
+        return "turn"
+    return None
+
+
+def transport_closing(transport: Any) -> bool:
+    """Whether a transport from `datagram_transport` no longer sends."""
+    # a TURN allocation has no is_closing(): its sendto() drops data once closed
+    is_closing = getattr(transport, "is_closing", None)
+    return bool(is_closing()) if is_closing is not None else False
+
+
+def _turn_transport() -> type:
+    from aioice import turn
+
+    cls: type = getattr(turn, "TurnTransport", _Nothing)
+    return cls
+
+
+class _Nothing:
+    """Matches no transport (aioice without a TurnTransport class)."""
 
 
 DatagramReceived = Callable[[Any, Any], None]

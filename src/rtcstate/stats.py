@@ -51,8 +51,9 @@ class RTCIceCandidatePairStats(RTCStats):
     `lastPacketSentTimestamp` is not reported (it would read the clock on every
     datagram sent). `requestsSent` and `consentRequestsSent` count rtcstate's
     keepalives (the consent checks); `requestsReceived` the remote's binding
-    requests seen on a socket of aioice's own, and `responsesSent` the answers
-    rtcstate built itself (aioice answers the others). Round-trip times are in
+    requests seen on the pair (its socket or TURN allocation), and
+    `responsesSent` the answers rtcstate built itself (aioice answers the
+    others). Round-trip times are in
     seconds, timestamps in milliseconds since the epoch, as in the W3C text.
     """
 

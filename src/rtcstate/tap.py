@@ -38,15 +38,19 @@ class SelectedPair:
     aioice would do nothing but answer them (see `_answer`): that is most
     of the idle cost of a connection. Anything else goes on to aioice.
 
-    Two routes, by the kind of local candidate
-    ([`fast`][rtcstate.tap.SelectedPair.fast]):
+    Keepalives and answers are built by hand
+    ([`fast`][rtcstate.tap.SelectedPair.fast]) and sent on whatever aioice's
+    protocol object sends on ([`route`][rtcstate.tap.SelectedPair.route]):
 
-    * a socket of aioice's own (host, server-reflexive and peer-reflexive
-      candidates): keepalives and answers are built by hand and sent on it;
-    * anything else, such as a TURN allocation (relayed candidates, whichever
-      way aioice reaches the TURN server): keepalives are aioice's own
-      messages sent through aioice's protocol object, and the remote's
-      requests are left to aioice.
+    * `"socket"`: a socket of aioice's own (host, server-reflexive and
+      peer-reflexive candidates);
+    * `"turn"`: aioice's TURN allocation (relayed candidates, whichever way
+      aioice reaches the TURN server), through its datagram-transport
+      `sendto`, as aioice sends its own STUN there.
+
+    On a transport of any other kind (`route` is `None`), keepalives are
+    aioice's own messages sent through aioice's protocol object, and the
+    remote's requests are left to aioice.
 
     Nothing here can lose a datagram: an exception inside the tap hands the
     datagram to aioice unchanged and reports the error to `on_error`.
@@ -86,6 +90,7 @@ class SelectedPair:
         "requests_sent",
         "responses_received",
         "responses_sent",
+        "route",
         "total_rtt",
     )
 
@@ -94,7 +99,11 @@ class SelectedPair:
         self._pair = pair
         self._protocol = _shims.pair_protocol(pair)
         self.remote_addr: tuple[str, int] = _shims.pair_remote_addr(pair)
-        self.fast = _shims.sends_on_socket(self._protocol)
+        self.route = _shims.hand_route(self._protocol)
+        """how hand-built STUN is sent: "socket", "turn", or `None` (aioice's
+        own messages only)"""
+        self.fast = self.route is not None
+        """keepalives and answers are built by hand"""
         self._callbacks: _Callbacks | None = None
         from aioice.candidate import candidate_priority
 
@@ -133,7 +142,7 @@ class SelectedPair:
         self.total_rtt = 0.0
         """the sum of the measured round trips (`responses_received` of them)"""
         self.requests_received = 0
-        """the remote's binding requests seen on a socket of aioice's own"""
+        """the remote's binding requests seen on a hand-built route"""
         self.responses_sent = 0
         """the answers to them built here (aioice answers the others)"""
 
@@ -255,7 +264,7 @@ class SelectedPair:
             return False
         key = self._mac(password)
         transport = _shims.datagram_transport(self._protocol)
-        if transport is None or transport.is_closing():
+        if transport is None or _shims.transport_closing(transport):
             return False
         transport.sendto(
             stun.binding_response(data[8:20], self.remote_addr, key), self.remote_addr
@@ -272,7 +281,8 @@ class SelectedPair:
         self._pair = current
         self._protocol = _shims.pair_protocol(current)
         self.remote_addr = _shims.pair_remote_addr(current)
-        self.fast = _shims.sends_on_socket(self._protocol)
+        self.route = _shims.hand_route(self._protocol)
+        self.fast = self.route is not None
         self.changes += 1
         self._reset()
         if callbacks is not None:
@@ -293,7 +303,7 @@ class SelectedPair:
         nominate = connection.ice_controlling and connection.remote_is_lite
         if self.fast:
             transport = _shims.datagram_transport(self._protocol)
-            if transport is None or transport.is_closing():
+            if transport is None or _shims.transport_closing(transport):
                 return False
             transport.sendto(
                 stun.binding_request(

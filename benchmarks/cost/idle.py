@@ -1,16 +1,21 @@
-"""Idle cost at scale: CPU, RSS and packets, rtcstate against plain aiortc.
+"""Idle cost at scale: CPU, packets and loop wake-ups, rtcstate against plain aiortc.
 
-For each N of --pairs, connects N pairs of one kind in a fresh process, lets
-them settle, then measures over a window of --seconds in which nothing happens
-but keepalives and consent checks: the process's CPU time, its RSS, the
-datagrams sent (STUN binding requests apart) and how often the event loop woke
-up. Kinds alternate (A/B), each in its own process, over --rounds rounds;
-medians, min-max and the rtcstate/aiortc ratio are printed as a Markdown table.
-"Connection" is one peer connection (a pair is two); liveness is at its
-defaults.
+Everything runs in one process, in phases that alternate (A/B inside the process,
+as networks.py does): for each N of --pairs, each round connects N pairs of one
+kind, lets them settle, then measures over a window of --seconds in which nothing
+happens but keepalives and consent checks: the process's CPU time, the datagrams
+sent (STUN binding requests counted apart) and how often the event loop woke up.
+The kinds' order turns each round. Medians, min-max and the rtcstate/aiortc ratio
+are printed as a Markdown table under a line that says when, with what versions
+and on what machine it ran. "Connection" is one peer connection (a pair is two);
+liveness is at its defaults.
 
-    python benchmarks/cost/idle.py [--pairs 50 200 500] [--seconds 30] [--rounds 2]
-                                   [--keepalive 1.0] [--svg docs/img/idle-cpu.svg]
+RSS cannot be compared inside one process (memory freed by one phase is reused by
+the next), so --rss measures it apart: one fresh process per kind and N, after
+the in-process rounds.
+
+    python benchmarks/cost/idle.py [--pairs 50 200 500] [--seconds 30]
+        [--rounds 3] [--keepalive 1.0] [--rss] [--svg docs/img/idle-cpu.svg]
 
 --keepalive K runs rtcstate with ``scaled_liveness(K)``: the defaults are K = 1.
 """
@@ -19,19 +24,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import gc
 import json
-import os
 import resource
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+from aiortc import RTCConfiguration, RTCPeerConnection
+
+import rtcstate
 from rtcstate.testing import negotiate
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from stamp import stamp
 
 KINDS = ("aiortc", "rtcstate")
 SETTLE = 6.0  # past DTLS/SCTP set-up and the first keepalives
+REST = 2.0  # after a phase's close, before the next phase connects
 
 
 def rss_mb() -> float:
@@ -43,14 +57,13 @@ def rss_mb() -> float:
 
 
 class Counters:
-    """Counts datagrams sent and loop wake-ups (benchmark instrumentation)."""
+    """Counts datagrams sent and loop wake-ups (benchmark instrumentation),
+    installed once in the process; a phase reads the difference."""
 
-    def __init__(self) -> None:
-        self.requests = self.datagrams = self.polls = 0
-
-    def install(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         from asyncio import selector_events
 
+        self.requests = self.datagrams = self.polls = 0
         counters = self
         cls: Any = selector_events._SelectorDatagramTransport  # type: ignore[attr-defined]
         original = cls.sendto
@@ -72,6 +85,9 @@ class Counters:
 
         selector.select = counted_select
 
+    def read(self) -> tuple[int, int, int]:
+        return self.requests, self.datagrams, self.polls
+
 
 async def connect(cls: Any, config: Any) -> list[Any]:
     a, b = cls(config), cls(config)
@@ -89,8 +105,6 @@ def scaled_liveness(keepalive: float) -> Any:
     after a missed answer and lasts 0.8 s before ``disconnected``, as with the
     defaults (K = 1), so loss tolerance stays the same; ``disconnected`` comes at
     most K + 1 s after the last answer."""
-    import rtcstate
-
     return rtcstate.LivenessConfig(
         keepalive_interval=keepalive,
         probe_after=keepalive + 0.2,
@@ -99,21 +113,19 @@ def scaled_liveness(keepalive: float) -> Any:
     )
 
 
-async def child(
-    kind: str, pairs: int, seconds: float, keepalive: float
+def factory(kind: str, keepalive: float) -> Any:
+    if kind == "aiortc":
+        return RTCPeerConnection
+    return functools.partial(
+        rtcstate.PeerConnection, liveness=scaled_liveness(keepalive)
+    )
+
+
+async def phase(
+    kind: str, pairs: int, seconds: float, keepalive: float, counters: Counters
 ) -> dict[str, float]:
-    import functools
-
-    from aiortc import RTCConfiguration, RTCPeerConnection
-
-    import rtcstate
-
-    cls: Any = {
-        "aiortc": RTCPeerConnection,
-        "rtcstate": functools.partial(
-            rtcstate.PeerConnection, liveness=scaled_liveness(keepalive)
-        ),
-    }[kind]
+    """Connect `pairs` pairs of `kind`, let them settle, measure, close."""
+    cls = factory(kind, keepalive)
     config = RTCConfiguration(iceServers=[])
     base_rss = rss_mb()
     pcs: list[Any] = []
@@ -123,25 +135,44 @@ async def child(
             for pair in await asyncio.gather(*batch):
                 pcs += pair
         await asyncio.sleep(SETTLE)
-        counters = Counters()
-        counters.install(asyncio.get_running_loop())
+        before = counters.read()
         cpu, wall = time.process_time(), time.perf_counter()
         await asyncio.sleep(seconds)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        requests, datagrams, polls = (
+            after - first for after, first in zip(counters.read(), before, strict=True)
+        )
         if any(pc.connectionState != "connected" for pc in pcs):
             raise RuntimeError("a connection left connected while idle")
         n = len(pcs)
         return {
             "cpu_us": cpu / (n * wall) * 1e6,
+            "requests_per_s": requests / (n * wall),
+            "datagrams_per_s": datagrams / (n * wall),
+            "wakeups_per_s": polls / wall,
             "rss_mb": rss_mb(),
             "rss_kb_per_connection": (rss_mb() - base_rss) * 1024 / n,
-            "requests_per_s": counters.requests / (n * wall),
-            "datagrams_per_s": counters.datagrams / (n * wall),
-            "wakeups_per_s": counters.polls / wall,
         }
     finally:
         for pc in pcs:
             await pc.close()
+        pcs.clear()
+        gc.collect()
+        await asyncio.sleep(REST)
+
+
+async def in_process(args: Any) -> dict[int, dict[str, list[dict[str, float]]]]:
+    counters = Counters(asyncio.get_running_loop())
+    results: dict[int, dict[str, list[dict[str, float]]]] = {}
+    for pairs in args.pairs:
+        results[pairs] = {kind: [] for kind in KINDS}
+        for round_ in range(args.rounds):
+            shift = round_ % len(KINDS)
+            for kind in KINDS[shift:] + KINDS[:shift]:
+                got = await phase(kind, pairs, args.seconds, args.keepalive, counters)
+                results[pairs][kind].append(got)
+                print(f"  {pairs} pairs, {kind}: {got}", file=sys.stderr, flush=True)
+    return results
 
 
 def run_child(
@@ -169,14 +200,20 @@ def run_child(
     return result
 
 
+async def child(kind: str, pairs: int, seconds: float, keepalive: float) -> Any:
+    counters = Counters(asyncio.get_running_loop())
+    return await phase(kind, pairs, seconds, keepalive, counters)
+
+
 FIGURES = [
     ("cpu_us", "CPU µs per connection-second", "{:.0f}"),
-    ("rss_mb", "RSS MB (process)", "{:.0f}"),
-    ("rss_kb_per_connection", "RSS kB per connection", "{:.0f}"),
     ("requests_per_s", "binding requests/s per connection", "{:.2f}"),
     ("datagrams_per_s", "datagrams/s per connection", "{:.2f}"),
     ("wakeups_per_s", "loop wake-ups/s (process)", "{:.0f}"),
+    ("rss_mb", "RSS MB (process, --rss)", "{:.0f}"),
+    ("rss_kb_per_connection", "RSS kB per connection (--rss)", "{:.0f}"),
 ]
+RSS = ("rss_mb", "rss_kb_per_connection")
 
 
 def table(results: dict[int, dict[str, list[dict[str, float]]]]) -> str:
@@ -187,6 +224,8 @@ def table(results: dict[int, dict[str, list[dict[str, float]]]]) -> str:
     ]
     for pairs, by_kind in results.items():
         for key, label, fmt in FIGURES:
+            if any(key not in r for kind in KINDS for r in by_kind[kind]):
+                continue  # not measured in this run
             cells, medians = [], []
             for kind in KINDS:
                 values = [r[key] for r in by_kind[kind]]
@@ -274,7 +313,7 @@ def main() -> None:
         "--seconds", type=float, default=30.0, help="measured window, after settling"
     )
     parser.add_argument(
-        "--rounds", type=int, default=2, help="measurements of each kind, alternating"
+        "--rounds", type=int, default=3, help="measurements of each kind, alternating"
     )
     parser.add_argument(
         "--keepalive",
@@ -282,36 +321,41 @@ def main() -> None:
         default=1.0,
         help="rtcstate's keepalive interval K (scaled_liveness)",
     )
+    parser.add_argument(
+        "--rss", action="store_true", help="also measure RSS, in fresh processes"
+    )
     parser.add_argument("--svg", help="write the CPU plot here")
     # one measurement in this process, with one --pairs (what run_child starts)
     parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if args.child:
         if len(args.pairs) != 1:
             parser.error("--child measures one --pairs")
         (pairs,) = args.pairs
-        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         result = child(args.child, pairs, args.seconds, args.keepalive)
         print(json.dumps(asyncio.run(result)))
         return
     started = time.perf_counter()
-    results: dict[int, dict[str, list[dict[str, float]]]] = {}
-    for pairs in args.pairs:
-        results[pairs] = {kind: [] for kind in KINDS}
-        for _ in range(args.rounds):
+    results = asyncio.run(in_process(args))
+    for by_kind in results.values():
+        for runs in by_kind.values():
+            for run in runs:
+                for key in RSS:
+                    del run[key]  # one process: the next phase reuses freed memory
+    if args.rss:
+        for pairs in args.pairs:
             for kind in KINDS:
-                results[pairs][kind].append(
-                    run_child(kind, pairs, args.seconds, args.keepalive)
-                )
-                print(
-                    f"  {pairs} pairs, {kind}: {results[pairs][kind][-1]}",
-                    file=sys.stderr,
-                )
+                got = run_child(kind, pairs, args.seconds, args.keepalive)
+                print(f"  RSS, {pairs} pairs, {kind}: {got}", file=sys.stderr)
+                for run in results[pairs][kind]:
+                    run.update({key: got[key] for key in RSS})
+    print(stamp())
     print(
-        f"idle: {args.seconds:g} s windows, {args.rounds} rounds alternating, "
-        f"rtcstate keepalive interval {args.keepalive:g} s, "
-        f"one process per measurement, {os.cpu_count()} cores, "
+        f"idle: {args.seconds:g} s windows, {args.rounds} rounds alternating in one "
+        f"process, rtcstate keepalive interval {args.keepalive:g} s"
+        f"{', RSS from one fresh process per kind and N' if args.rss else ''}, "
         f"{time.perf_counter() - started:.0f} s in all\n"
     )
     print(table(results))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -39,9 +40,11 @@ from rtcstate.testing import negotiate
 
 # the tests' coturn server (tests/support/turn.py), from the repository's root
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from stamp import stamp
 from tests.support.turn import TurnServer
 
-PATHS = ("host", "relay/udp", "relay/tcp")
+PATHS = ("host", "relay/udp", "relay/tcp", "relay/tls")
 KINDS = ("aiortc", "rtcstate")
 SETTLE = 5.0  # past DTLS/SCTP set-up and the first keepalives
 
@@ -70,8 +73,6 @@ class RequestCounter:
 def process_cpu(pid: int) -> float:
     """User + system CPU seconds of another process, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    import os
-
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -137,7 +138,9 @@ async def main(args: Any) -> None:
     )
     phases = [(path, kind) for path in PATHS for kind in KINDS]
     with tempfile.TemporaryDirectory() as directory:
-        turn = TurnServer(Path(directory)).start()
+        turn = TurnServer(Path(directory), tls=True).start()
+        # aioice trusts the server's self-signed certificate for turns: this way
+        os.environ["SSL_CERT_FILE"] = str(turn.cert_path)
         try:
             for round_ in range(args.rounds):
                 shift = round_ % len(phases)
@@ -149,8 +152,9 @@ async def main(args: Any) -> None:
         finally:
             turn.stop()
     names = list(next(iter(figures.values())))
+    print(f"\n{stamp()}")
     print(
-        f"\n{args.pairs} pairs per phase, {args.seconds:.0f} s windows, "
+        f"{args.pairs} pairs per phase, {args.seconds:.0f} s windows, "
         f"{args.rounds} rounds; median (min-max)\n"
     )
     print("| path | kind | " + " | ".join(names) + " |")

@@ -5,7 +5,7 @@ data channel and back, and closes both. After warm-up cycles (caches, imports,
 aioice's mDNS state), it takes a baseline of open file descriptors, asyncio
 tasks and tracemalloc's traced memory, runs the cycles, and prints how far each
 figure ended from its baseline. The cycles are
-``rtcstate.testing.connect_close_cycles``; a short run is in the tests
+``tests.support.leaks.connect_close_cycles``; a short run is in the tests
 (tests/test_leaks.py).
 
     python benchmarks/reliability/leaks.py [--cycles 300]
@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
+from pathlib import Path
 
-from rtcstate.testing import connect_close_cycles
+# rtcstate's own leak cycles live with its tests (tests/support/leaks.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.support.leaks import connect_close_cycles
 
 
 def main() -> None:

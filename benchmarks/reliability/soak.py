@@ -17,7 +17,7 @@ within ``rtcstate.testing.settle_bounds()`` of its last fault; both peers' paths
 checked, and each pair's link and policy must be closed and ended. Pairs then run
 ``--concurrency`` at a time, each on its own clock.
 
-The same seed gives the same schedules. The soak is ``rtcstate.testing.soak``;
+The same seed gives the same schedules. The soak is ``tests.support.soak.soak``;
 a short version runs in the tests (tests/test_soak.py).
 
     python benchmarks/reliability/soak.py [--pairs 20] [--seconds 60] [--seed 1]
@@ -34,17 +34,20 @@ import asyncio
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import rtcstate
 from rtcstate.testing import (
     FAST_LIVENESS,
     FAST_RECOVERY,
-    Footprint,
     RecoverySettings,
-    SoakResult,
     settle_bounds,
-    soak,
 )
+
+# rtcstate's own soak and footprint live with its tests (tests/support/)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.support.leaks import Footprint
+from tests.support.soak import SoakResult, soak
 
 
 def main() -> int:

@@ -1,4 +1,4 @@
-"""A short run of rtcstate.testing.connect_close_cycles
+"""A short run of tests.support.leaks.connect_close_cycles
 (benchmarks/reliability/leaks.py runs it at length): connect, data, close, many
 times; file descriptors, tasks and memory come back to their baseline."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from rtcstate.testing import connect_close_cycles
+from tests.support.leaks import connect_close_cycles
 
 CYCLES = 20
 

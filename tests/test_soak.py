@@ -1,4 +1,4 @@
-"""A short soak (rtcstate.testing.soak, which benchmarks/reliability/soak.py runs
+"""A short soak (tests.support.soak, which benchmarks/reliability/soak.py runs
 at length): pairs through FaultyLinks with random, seeded faults; every path
 valid, nothing raised, every pair where its faults lead. Then the same with path
 moves and the recovery policy: every pair back to `connected`, or closed by the
@@ -14,13 +14,13 @@ import pytest
 from rtcstate.testing import (
     FAST_LIVENESS,
     FAST_RECOVERY,
-    Footprint,
     expected_end,
     fault_schedule,
     settle_bounds,
-    soak,
 )
+from tests.support.leaks import Footprint
 from tests.support.peers import tasks_left
+from tests.support.soak import soak
 
 pytestmark = pytest.mark.asyncio
 

@@ -36,6 +36,11 @@ LAYERS: list[set[str]] = [
         "tools.cli",
         "tools.demo",
         "tools.timeline",
+        "tools.timeline.drawing",
+        "tools.timeline.layout",
+        "tools.timeline.page",
+        "tools.timeline.records",
+        "tools.timeline.style",
         "__main__",
     },
 ]

@@ -19,8 +19,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import sys
 import time
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from stamp import stamp
 
 
 async def timers(count: int, seconds: float, grid: float | None) -> tuple[float, float]:
@@ -100,6 +105,7 @@ async def main(count: int, seconds: float) -> None:
     own, own_rate = await timers(count, seconds, None)
     shared, shared_rate = await timers(count, seconds, 0.1)
     per_datagram = await datagrams(count, seconds)
+    print(stamp())
     print(f"floor: {count} timers / sockets, {seconds:g} s windows")
     print(
         f"  timer callback at its own moment ({own_rate:.0f} wake-ups/s): "

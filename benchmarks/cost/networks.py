@@ -16,12 +16,14 @@ consent checks:
 Medians over the rounds, with min-max, printed as a Markdown table.
 
     python benchmarks/cost/networks.py [--pairs 20] [--seconds 15] [--rounds 2]
+                                       [--keepalive 1.0]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import statistics
 import sys
@@ -41,6 +43,7 @@ from rtcstate.testing import negotiate
 # the tests' coturn server (tests/support/turn.py), from the repository's root
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cost.idle import scaled_liveness
 from stamp import stamp
 from tests.support.turn import TurnServer
 
@@ -102,7 +105,11 @@ async def connect(cls: Any, config: RTCConfiguration) -> tuple[list[Any], float]
 async def phase(
     turn: TurnServer, counter: RequestCounter, path: str, kind: str, args: Any
 ) -> dict[str, float]:
-    cls = rtcstate.PeerConnection if kind == "rtcstate" else RTCPeerConnection
+    cls: Any = RTCPeerConnection
+    if kind == "rtcstate":
+        cls = functools.partial(
+            rtcstate.PeerConnection, liveness=scaled_liveness(args.keepalive)
+        )
     config = configuration(turn, path)
     results = await asyncio.gather(*(connect(cls, config) for _ in range(args.pairs)))
     pcs = [pc for pair, _ in results for pc in pair]
@@ -155,6 +162,7 @@ async def main(args: Any) -> None:
     print(f"\n{stamp()}")
     print(
         f"{args.pairs} pairs per phase, {args.seconds:.0f} s windows, "
+        f"rtcstate keepalive interval {args.keepalive:g} s, "
         f"{args.rounds} rounds; median (min-max)\n"
     )
     print("| path | kind | " + " | ".join(names) + " |")
@@ -176,6 +184,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--keepalive",
+        type=float,
+        default=1.0,
+        help="rtcstate's keepalive interval K (idle.py's scaled_liveness)",
     )
     parser.add_argument(
         "--pairs", type=int, default=20, help="pairs connected in each phase (N)"

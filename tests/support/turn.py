@@ -47,7 +47,15 @@ PASSWORD = "not-a-secret"
 REALM = "rtcstate.test"
 #: relay ports: above Linux's default ephemeral range (32768-60999), so that
 #: the peers' own sockets do not take them (coturn skips a busy port anyway)
-RELAY_PORTS = (61000, 61999)
+def _relay_ports() -> tuple[int, int]:
+    """The server's relay ports: a range of its own for each pytest-xdist
+    worker (gw0, gw1, ...), so that servers of parallel workers never meet."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = 61000 + (int(worker) % 8 if worker.isdigit() else 0) * 500
+    return first, first + 499
+
+
+RELAY_PORTS = _relay_ports()
 
 #: "tls": TURN over TLS over TCP (a ``turns:`` URL)
 Transport = Literal["udp", "tcp", "tls"]

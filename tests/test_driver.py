@@ -18,7 +18,7 @@ class _FakePair:
         self.fails = fails
         self.watching = False
         self.on_answer: object = None
-        self.changes = 0  # pairs followed (the tap's counter)
+        self.switches = 0  # pairs followed (the tap's counter)
         self.last_received: float | None = None
         self.responses_received = 0  # measured answers (the tap's counter)
         self.current_rtt: float | None = None
@@ -71,7 +71,7 @@ async def test_an_answer_moves_the_armed_timer_to_the_next_grid_point() -> None:
         assert handle is not None and handle.when() < sent_at + 0.15 + 0.01
         fake.on_answer()  # type: ignore[operator]
         assert driver._handle is not None
-        assert driver._handle.when() == driver._monitor.get_timer()
+        assert driver._handle.when() == driver._core.get_timer()
         assert driver._handle.when() > handle.when()  # later: the healthy pace
         assert handle.cancelled()
     finally:

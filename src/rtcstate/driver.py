@@ -39,7 +39,7 @@ from .liveness import (
 from .states import IceTransportState, Liveness
 from .tap import SelectedPair
 
-__all__ = ["LivenessDriver", "Owner", "TransportLiveness"]
+__all__ = ["LivenessDriver", "LivenessOwner", "TransportLiveness"]
 
 logger = logging.getLogger("rtcstate")
 
@@ -85,7 +85,7 @@ class LivenessDriver:
         self._on_fault = on_fault
         self._on_switch = on_switch
         self._on_rtt = on_rtt
-        self._monitor = core
+        self._core = core
         self._handle: asyncio.TimerHandle | None = None
         self._stopped = self._faulted = False
         self.keepalives_sent = 0  # read by tests that prove keepalives flowed
@@ -112,7 +112,7 @@ class LivenessDriver:
     def _on_packet(self) -> None:
         now = self._loop.time()
         self._pair.last_received = now  # type: ignore[union-attr]  # watched: a pair
-        self._monitor.packet_received(now)
+        self._core.packet_received(now)
         self._drain()
 
     # An answer, though, comes once per keepalive and moves the timer from the
@@ -122,17 +122,14 @@ class LivenessDriver:
         now = self._loop.time()
         pair: SelectedPair = self._pair  # type: ignore[assignment]  # watched: a pair
         pair.last_received = now
-        self._monitor.answer_received(now)
+        self._core.answer_received(now)
         self._drain()
         measured = pair.responses_received  # an answer to the newest keepalive
         if measured != self._measured:
             self._measured = measured
             if self._on_rtt is not None and pair.current_rtt is not None:
                 self._on_rtt(pair.current_rtt)
-        if (
-            self._handle is not None
-            and self._handle.when() != self._monitor.get_timer()
-        ):
+        if self._handle is not None and self._handle.when() != self._core.get_timer():
             self._handle.cancel()
             self._handle = None
             self._arm()
@@ -142,7 +139,7 @@ class LivenessDriver:
         if self._stopped:
             return
         try:
-            self._monitor.handle_timer(self._loop.time())
+            self._core.handle_timer(self._loop.time())
             self._drain()
             self._arm()
         except Exception as exc:
@@ -161,19 +158,19 @@ class LivenessDriver:
     def _arm(self) -> None:
         if self._stopped or self._handle is not None:
             return
-        when = self._monitor.get_timer()
+        when = self._core.get_timer()
         if when is not None:
             self._handle = self._loop.call_at(when, self._fire)
 
     def _drain(self) -> None:
-        while not self._stopped and (event := self._monitor.next_event()) is not None:
+        while not self._stopped and (event := self._core.next_event()) is not None:
             if isinstance(event, KeepaliveDue):
                 pair = self._pair
                 if pair is not None:
-                    changes = pair.changes
+                    changes = pair.switches
                     if pair.send_keepalive():
                         self.keepalives_sent += 1
-                    if pair.changes != changes and self._on_switch is not None:
+                    if pair.switches != changes and self._on_switch is not None:
                         self._on_switch()
             else:
                 if event.liveness is Liveness.FAILED:
@@ -181,7 +178,7 @@ class LivenessDriver:
                 self._on_verdict(event.liveness, event.reason)
 
 
-class Owner(Protocol):
+class LivenessOwner(Protocol):
     """What `TransportLiveness` reports to, for any of its transports
     (one object, not three closures per transport: hundreds of connections)."""
 
@@ -218,11 +215,11 @@ class TransportLiveness:
     """
 
     __slots__ = (
-        "_checks",
+        "_checks_driver",
         "_config",
-        "_monitor",
         "_off",
         "_owner",
+        "_pair_driver",
         "_transport",
         "generation",
     )
@@ -231,7 +228,7 @@ class TransportLiveness:
         self,
         transport: RTCIceTransport,
         config: LivenessConfig,
-        owner: Owner,
+        owner: LivenessOwner,
         generation: int = 0,
     ) -> None:
         self.generation = generation
@@ -240,14 +237,14 @@ class TransportLiveness:
         self._transport = transport
         self._config = config
         self._owner = owner
-        self._checks: LivenessDriver | None = None
-        self._monitor: LivenessDriver | None = None
+        self._checks_driver: LivenessDriver | None = None
+        self._pair_driver: LivenessDriver | None = None
         self._off = False
 
     @property
     def driver(self) -> LivenessDriver | None:
         """The driver of the selected pair's monitor, once started."""
-        return self._monitor
+        return self._pair_driver
 
     @property
     def off(self) -> bool:
@@ -271,25 +268,25 @@ class TransportLiveness:
 
     def stop(self) -> None:
         """Stop both cores. Idempotent."""
-        for driver in (self._checks, self._monitor):
+        for driver in (self._checks_driver, self._pair_driver):
             if driver is not None:
                 driver.stop()
 
     def _follow_checks(self, state: IceTransportState) -> None:
         if state is not IceTransportState.CHECKING:
-            if self._checks is not None:
-                self._checks.stop()
-                self._checks = None
-        elif self._checks is None:
+            if self._checks_driver is not None:
+                self._checks_driver.stop()
+                self._checks_driver = None
+        elif self._checks_driver is None:
             now = asyncio.get_running_loop().time()
-            self._checks = LivenessDriver(
+            self._checks_driver = LivenessDriver(
                 ChecksDeadline(self._config, now), None, self._verdict, self._fault
             )
 
     def _follow_pair(self, native: str) -> None:
-        if self._monitor is not None:
+        if self._pair_driver is not None:
             if native != "completed":
-                self._monitor.stop()
+                self._pair_driver.stop()
             return
         if native != "completed":
             return
@@ -298,7 +295,7 @@ class TransportLiveness:
             return
         _shims.take_over_consent(self._transport)
         now = asyncio.get_running_loop().time()
-        self._monitor = LivenessDriver(
+        self._pair_driver = LivenessDriver(
             LivenessMonitor(self._config, now),
             pair,
             self._verdict,

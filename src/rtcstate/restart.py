@@ -123,7 +123,7 @@ def remote_ice(pc: RTCPeerConnection) -> dict[RTCIceTransport, RemoteIce]:
     return out
 
 
-class Owner(Protocol):
+class RestartOwner(Protocol):
     """What an [`IceRestart`][rtcstate.restart.IceRestart] reports to."""
 
     def restart_changed(self, transport: RTCIceTransport) -> None:
@@ -168,7 +168,7 @@ class IceRestart:
         self,
         transport: RTCIceTransport,
         loopback: Loopback,
-        owner: Owner,
+        owner: RestartOwner,
         deadline: float,
     ) -> None:
         self._transport = transport

@@ -80,7 +80,6 @@ class SelectedPair:
         "_protocol",
         "_unwatch",
         "bytes_received",
-        "changes",
         "current_rtt",
         "fast",
         "last_received",
@@ -91,6 +90,7 @@ class SelectedPair:
         "responses_received",
         "responses_sent",
         "route",
+        "switches",
         "total_rtt",
     )
 
@@ -118,7 +118,7 @@ class SelectedPair:
             self._clock: Callable[[], float] = asyncio.get_running_loop().time
         except RuntimeError:  # made outside a loop (tests): the loop's clock
             self._clock = time.monotonic
-        self.changes = 0
+        self.switches = 0
         """times the pair followed aioice to another nominated pair"""
         self._reset()
 
@@ -283,7 +283,7 @@ class SelectedPair:
         self.remote_addr = _shims.pair_remote_addr(current)
         self.route = _shims.hand_route(self._protocol)
         self.fast = self.route is not None
-        self.changes += 1
+        self.switches += 1
         self._reset()
         if callbacks is not None:
             self.watch(*callbacks)

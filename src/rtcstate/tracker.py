@@ -659,7 +659,7 @@ class StateTracker:
             self._liveness[transport] = liveness
         liveness.follow(state, native)
 
-    # --- driver.Owner: what each transport's liveness reports to ---------------
+    # --- driver.LivenessOwner: what each transport's liveness reports to -----------
 
     @_fail_safe
     def stop_sending(self, transport: RTCIceTransport) -> None:

@@ -45,8 +45,8 @@ TURNSERVER = shutil.which("turnserver")
 USERNAME = "rtcstate"
 PASSWORD = "not-a-secret"
 REALM = "rtcstate.test"
-#: relay ports: above Linux's default ephemeral range (32768-60999), so that
-#: the peers' own sockets do not take them (coturn skips a busy port anyway)
+
+
 def _relay_ports() -> tuple[int, int]:
     """The server's relay ports: a range of its own for each pytest-xdist
     worker (gw0, gw1, ...), so that servers of parallel workers never meet."""
@@ -55,6 +55,8 @@ def _relay_ports() -> tuple[int, int]:
     return first, first + 499
 
 
+#: relay ports: above Linux's default ephemeral range (32768-60999), so that
+#: the peers' own sockets do not take them (coturn skips a busy port anyway)
 RELAY_PORTS = _relay_ports()
 
 #: "tls": TURN over TLS over TCP (a ``turns:`` URL)

@@ -39,7 +39,7 @@ LAYERS: list[set[str]] = [
         "tools.timeline.drawing",
         "tools.timeline.layout",
         "tools.timeline.page",
-        "tools.timeline.records",
+        "tools.timeline.recording",
         "tools.timeline.style",
         "__main__",
     },

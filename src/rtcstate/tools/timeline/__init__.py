@@ -16,7 +16,7 @@ rtcstate demo --cut-after 2 --cut-for 4 --json > blip.jsonl
 rtcstate timeline blip.jsonl -o blip.html
 ```
 
-The package is split by concern: `records.py` makes and reads the records,
+The package is split by concern: `recording.py` makes and reads the records,
 `style.py` holds the colours and sizes, `layout.py` turns the records into lanes,
 segments and placed labels, `drawing.py` draws the SVG, and `page.py` the HTML page
 and its table.
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from .drawing import render_svg
 from .page import render_causes, render_html
-from .records import load, pair_record, records
+from .recording import load, pair_record, records
 from .style import COLOURS, contrast, text_colour, text_width
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Guards on the aiortc internals rtcstate relies on (see src/rtcstate/_shims.py).
+"""Guards on the aiortc internals rtcstate relies on (see src/rtcstate/_shims/).
 
 If aiortc renames them, these fail loudly instead of states silently going wrong."""
 
@@ -16,6 +16,7 @@ from aiortc.rtcicetransport import RTCIceGatherer
 
 import rtcstate
 from rtcstate import _shims, stun, tap
+from rtcstate._shims.mdns import _without_additional
 
 
 def test_aiortc_still_has_the_close_task_slot_and_uses_it_for_self_close() -> None:
@@ -583,14 +584,14 @@ def test_aioice_mdns_reads_answers_dnspython_refuses(
         dns.message.from_wire(data)
     except dns.exception.FormError:
         pass  # dnspython 2.9: what the workaround is for
-    kept = dns.message.from_wire(_shims._without_additional(data))
+    kept = dns.message.from_wire(_without_additional(data))
     assert [rrset.to_text() for rrset in kept.answer] == [
         "1f0e8a52-6b3c-4d3e-9c1b-2a7f5e9d8c01.local. 120 CLASS32769 A \\# 4 0a000007"
     ]
     assert not kept.additional
     # a datagram that does not parse even so is handed on as it was
     truncated = bytes(5) + b"\x01" + bytes(6)  # a question it does not have
-    assert _shims._without_additional(truncated) == truncated
+    assert _without_additional(truncated) == truncated
     # the wrap is in place and idempotent
     _shims.tolerate_mdns_answers()
     wrapped = mdns.MDnsProtocol.datagram_received

@@ -17,7 +17,23 @@ LAYERS: list[set[str]] = [
     {"states", "events", "rules"},  # the spec: enums, records, tables
     {"machine", "liveness", "stun", "options"},  # sans-IO cores
     # the aiortc edge, the I/O adapters
-    {"_shims", "tap", "transports", "driver", "feed", "stats", "restart"},
+    {
+        "_shims",
+        "_shims._base",
+        "_shims.life",
+        "_shims.mdns",
+        "_shims.pair",
+        "_shims.peerconnection",
+        "_shims.restart",
+        "_shims.sctp",
+        "_shims.stats",
+        "tap",
+        "transports",
+        "driver",
+        "feed",
+        "stats",
+        "restart",
+    },
     {"tracker"},  # wiring
     # the front ends, and the recovery policy over them
     {

@@ -1,0 +1,44 @@
+"""Aiortc's SCTP after an outage (see the package's docstring)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._base import InternalsChangedError
+
+# --- aiortc: SCTP after an outage ----------------------------------------------------
+# RTCSctpTransport keeps the DATA chunks sent but not acknowledged in `_sent_queue`,
+# and retransmits them when its T3 timer (`_t3_handle`, `_t3_expired`) fires, one RTO
+# (at least 1 s) after the last retransmission.
+
+
+def resend_sctp(sctp: Any, acked: int | None = None) -> int | None:
+    """Retransmit at once what SCTP sent during an outage and is waiting on its T3
+    timer for (RFC 9260 6.3.3, as if the timer had fired), unless the remote's
+    cumulative acknowledgement moved on from `acked` (the acknowledgements are
+    driving the retransmissions then). Returns the cumulative acknowledgement
+    now, to pass next time, or `None` when nothing waits.
+
+    :raises InternalsChangedError: if the transport lacks what this reads.
+    """
+    missing = [
+        name
+        for name in ("_sent_queue", "_t3_handle", "_t3_expired", "_last_sacked_tsn")
+        if not hasattr(sctp, name)
+    ]
+    if missing:
+        import aiortc
+
+        raise InternalsChangedError(
+            f"aiortc {aiortc.__version__}: RTCSctpTransport lacks "
+            f"{', '.join(missing)}; verified with aiortc 1.16"
+        )
+    if not sctp._sent_queue:
+        return None
+    # RTCSctpTransport._last_sacked_tsn: the cumulative TSN of the latest SACK
+    now: int = sctp._last_sacked_tsn
+    handle = sctp._t3_handle
+    if acked in (None, now) and handle is not None:
+        handle.cancel()
+        sctp._t3_expired()  # clears _t3_handle; _transmit() restarts the timer
+    return now

@@ -47,6 +47,10 @@ LAYERS: list[set[str]] = [
     },
     {
         "testing",
+        "testing.faults",
+        "testing.link",
+        "testing.negotiation",
+        "testing.timers",
         "metrics",
         "tools",
         "tools.cli",

@@ -33,6 +33,7 @@ LAYERS: list[set[str]] = [
         "feed",
         "stats",
         "restart",
+        "signalling",
     },
     {"tracker"},  # wiring
     # the front ends, and the recovery policy over them

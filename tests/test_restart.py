@@ -266,10 +266,7 @@ async def test_a_hundred_restarts_leak_no_socket_and_no_task(pair: Pair) -> None
             a.restartIce()
             await negotiate(a, b, link=link)
             for _ in range(500):
-                restarts = a._tracker._restarts
-                if all(not r.restarting for r in restarts.values()) and not any(
-                    r.restarting for r in b._tracker._restarts.values()
-                ):
+                if not (a._tracker.restarting or b._tracker.restarting):
                     break
                 await asyncio.sleep(0.01)
 

@@ -55,7 +55,8 @@ from .feed import ChangeFeed, StateChanges
 from .liveness import LivenessConfig
 from .machine import StateMachine
 from .options import Options
-from .restart import IceRestart, RemoteIce, keeps_credentials, remote_ice
+from .restart import IceRestart
+from .signalling import RestartSignalling
 from .states import IceConnectionState, IceTransportState, Liveness, PeerConnectionState
 from .tap import SelectedPair
 from .transports import Transports
@@ -115,7 +116,7 @@ def _fail_safe(method: _Method) -> _Method:
         try:
             return method(self, *args, **kwargs)
         except Exception as exc:
-            self._internal_error(method.__name__, exc)
+            self.internal_error(method.__name__, exc)
             return None
 
     return entry_point  # type: ignore[return-value]
@@ -145,9 +146,7 @@ class StateTracker:
         "_on_change",
         "_options",
         "_pending",
-        "_restart_reason",
-        "_restart_wanted",
-        "_restarts",
+        "_signalling",
         "_tasks",
         "_transports",
         "_updating",
@@ -168,14 +167,15 @@ class StateTracker:
         self._machine = StateMachine()
         self._feed = ChangeFeed(options.history_size, self._machine.state)
         self._transports = Transports(
-            pc, self.update, options.loopback, self._internal_error
+            pc, self.update, options.loopback, self.internal_error
         )
         self._liveness: dict[RTCIceTransport, TransportLiveness] = {}
-        # made at a transport's first ICE restart (or consent expiry)
-        self._restarts: dict[RTCIceTransport, IceRestart] = {}
-        # restartIce() called: the next createOffer() restarts ICE
-        self._restart_wanted = False
-        self._restart_reason = "ICE restart (restartIce())"
+        self._signalling = RestartSignalling(
+            self._transports,
+            self,
+            options.loopback,
+            (options.liveness or LivenessConfig()).failed_timeout,
+        )
         # dicts as sets: an empty set takes 216 bytes, an empty dict 64
         self._tasks: dict[asyncio.Future[Any], None] = {}
         self._updating = False
@@ -229,6 +229,15 @@ class StateTracker:
     def liveness(self, transport: RTCIceTransport) -> TransportLiveness | None:
         """The liveness of one counted ICE transport (`None` without a monitor)."""
         return self._liveness.get(transport)
+
+    def restart(self, transport: RTCIceTransport) -> IceRestart | None:
+        """The ICE restarts of one counted transport, once it had one."""
+        return self._signalling.get(transport)
+
+    @property
+    def restarting(self) -> bool:
+        """An ICE restart is under way on one of the transports."""
+        return self._signalling.restarting
 
     def _tap(self, transport: RTCIceTransport) -> SelectedPair | None:
         """The tap on the transport's selected pair, while liveness runs there."""
@@ -291,7 +300,7 @@ class StateTracker:
                     now,
                 )
         except Exception as exc:
-            self._internal_error("getStats", exc)
+            self.internal_error("getStats", exc)
 
     def transport_states(self) -> dict[str, str]:
         """Label -> state of every counted transport, for logs and debugging."""
@@ -342,8 +351,7 @@ class StateTracker:
         changed = self._transports.sync()
         for transport in [t for t in self._liveness if t not in self._transports]:
             self._liveness.pop(transport).stop()
-        for transport in [t for t in self._restarts if t not in self._transports]:
-            self._restarts.pop(transport).close()
+        self._signalling.keep_only(self._transports.__contains__)
         if changed:
             detail = detail or self._transports.describe()
         self.update(Cause("transports", detail=detail))
@@ -355,7 +363,7 @@ class StateTracker:
         """Feed a liveness verdict for one ICE transport (from the liveness monitor)."""
         if self.closed or transport not in self._transports:
             return
-        restart = self._restarts.get(transport)
+        restart = self._signalling.get(transport)
         if (
             restart is not None
             and restart.unproven
@@ -396,9 +404,7 @@ class StateTracker:
         for liveness in self._liveness.values():
             liveness.stop()
         self._liveness.clear()
-        for restart in self._restarts.values():
-            restart.close()
-        self._restarts.clear()
+        self._signalling.close()
         self._transports.close()
         self._feed.publish(changes)
         self._feed.end()
@@ -427,7 +433,7 @@ class StateTracker:
 
     def _step(self, cause: Cause) -> None:
         ice, dtls = self._transports.snapshots()
-        for transport, restart in self._restarts.items():
+        for transport, restart in self._signalling:
             if (snap := ice.get(transport)) is not None:
                 ice[transport] = dataclasses.replace(
                     snap,
@@ -482,7 +488,7 @@ class StateTracker:
         try:
             acked = _shims.resend_sctp(sctp, acked)
         except Exception as exc:  # the data still goes, at the timer
-            self._internal_error("resending SCTP data", exc)
+            self.internal_error("resending SCTP data", exc)
             return
         if acked is not None and checks > 1:
             asyncio.get_running_loop().call_later(
@@ -505,107 +511,35 @@ class StateTracker:
                 transport, self._transports.label(transport), self._tap(transport), now
             )
         except Exception as exc:  # an event is worth less than the states
-            self._internal_error("selectedcandidatepairchange", exc)
+            self.internal_error("selectedcandidatepairchange", exc)
             return None
 
-    # --- ICE restart ----------------------------------------------------------
+    # --- ICE restart: signalling.RestartSignalling decides, this steps ----------
 
     def restart_ice(self, reason: str | None = None) -> bool:
-        """`restartIce()`: the ICE credentials negotiated so far are to be replaced
-        by the next offer (webrtc-pc's `[[LocalIceCredentialsToReplace]]`).
-        Returns whether negotiation is needed now (signalling is stable).
-
-        :raises InternalsChangedError: if aiortc or aioice lacks what a restart
-            needs.
-        """
-        if self.closed or self._transports.pc.localDescription is None:
-            return False  # nothing negotiated: the first credentials are new
-        for transport in self._transports.ice:
-            _shims.check_restart(transport)
-        self._restart_wanted = True
-        self._restart_reason = f"ICE restart ({reason or 'restartIce()'})"
-        return self.signaling_state == "stable"
+        """`restartIce()` (see
+        [`RestartSignalling.restart_ice`][rtcstate.signalling.RestartSignalling.restart_ice])."""
+        return self._signalling.restart_ice(reason)
 
     async def before_offer(self) -> None:
         """`createOffer()` is about to read the ICE credentials: a wanted restart
         begins now on every ICE transport that has started."""
-        if not self._restart_wanted or self.closed:
+        if not self._signalling.wanted or self.closed:
             return
-        pc = self._transports.pc
-        # aiortc starts a transport in a task of its own, a loop iteration or
-        # two after both descriptions were applied: wait for it, briefly
-        for _ in range(100):
-            if pc.remoteDescription is None or not any(
-                t.state == "new" and t.iceGatherer.state == "completed"
-                for t in self._transports.ice
-            ):
-                break
-            await asyncio.sleep(0.01)
+        await self._signalling.transports_started()
         self._begin_wanted()
 
     @_fail_safe
     def _begin_wanted(self) -> None:
-        if self.closed:
-            return
-        self._restart_wanted = False
-        for transport in self._transports.ice:
-            if transport.state not in ("new", "closed"):
-                self._restart(transport).begin(True, self._restart_reason, None)
+        if not self.closed:
+            self._signalling.begin_wanted()
 
     @_fail_safe
     def description_applied(self, remote: bool) -> bool:
-        """`setLocalDescription()` or `setRemoteDescription()` returned (aiortc
-        changes `signalingState` before the description, so that event is too
-        early to read it).
-
-        A remote offer with new ICE credentials restarts ICE; our restart offer,
-        once applied, waits for the answer, which gives it the remote's
-        credentials. Returns whether negotiation is needed (signalling is back
-        to stable with a `restartIce()` still to offer)."""
-        if self.closed:
-            return False
-        state = self.signaling_state
-        if remote and state == "have-remote-offer":
-            for transport, ice in remote_ice(self._transports.pc).items():
-                if (
-                    transport in self._transports
-                    and transport.state not in ("new", "closed")
-                    and not self._expects(transport, ice)
-                ):
-                    try:
-                        self._restart(transport).begin(
-                            ice.ice_lite, "ICE restart (remote offer)", ice
-                        )
-                    except Exception as exc:
-                        # the answer keeps the old credentials; say why here, as
-                        # the remote can only guess
-                        self._internal_error("ICE restart (remote offer)", exc)
-                        detail = (
-                            "ICE restart (remote offer) failed before the answer: "
-                            f"{type(exc).__name__}: {exc}"
-                        )
-                        self._machine.note(transport, detail)
-                        self.update(
-                            Cause(
-                                "ice", self._transports.label(transport), detail=detail
-                            )
-                        )
-                        continue
-                    # the answer carries new credentials: a restartIce() still
-                    # to offer is satisfied (webrtc-pc)
-                    self._restart_wanted = False
-        elif not remote and state == "have-local-offer":
-            for restart in self._restarts.values():
-                if restart.restarting:
-                    restart.offered = True
-        elif remote and state == "stable":
-            offered = [r for r in self._restarts.values() if r.offered]
-            if offered:
-                answer = remote_ice(self._transports.pc)
-                for transport, restart in self._restarts.items():
-                    if restart.offered and transport in answer:
-                        restart.remote_known(answer[transport])
-        return state == "stable" and self._restart_wanted
+        """`setLocalDescription()` or `setRemoteDescription()` returned (see
+        [`RestartSignalling.description_applied`][rtcstate.signalling.RestartSignalling.description_applied]);
+        returns whether negotiation is needed."""
+        return self._signalling.description_applied(remote)
 
     @_fail_safe
     def note(self, detail: str) -> None:
@@ -617,25 +551,13 @@ class StateTracker:
             self._machine.note(transport, detail)
         self.update(Cause("ice", detail=detail))
 
-    def _expects(self, transport: RTCIceTransport, remote: RemoteIce) -> bool:
-        restart = self._restarts.get(transport)
-        if restart is not None:
-            return restart.expects(remote)
-        return keeps_credentials(_shims.connection(transport), remote)
-
-    def _restart(self, transport: RTCIceTransport) -> IceRestart:
-        restart = self._restarts.get(transport)
-        if restart is None:
-            liveness = self._options.liveness or LivenessConfig()
-            restart = IceRestart(
-                transport, self._options.loopback, self, liveness.failed_timeout
-            )
-            self._restarts[transport] = restart
-        return restart
+    def restart_failed(self, transport: RTCIceTransport, detail: str) -> None:
+        self._machine.note(transport, detail)
+        self.update(Cause("ice", self._transports.label(transport), detail=detail))
 
     def restart_changed(self, transport: RTCIceTransport) -> None:
-        if transport in self._transports:
-            restart = self._restarts[transport]
+        restart = self._signalling.get(transport)
+        if transport in self._transports and restart is not None:
             label = self._transports.label(transport)
             self.update(Cause("ice", label, detail=restart.detail))
 
@@ -647,7 +569,7 @@ class StateTracker:
         config = self._options.liveness
         if config is None:
             return
-        restart = self._restarts.get(transport)
+        restart = self._signalling.get(transport)
         generation = 0 if restart is None else restart.generation
         liveness = self._liveness.get(transport)
         if liveness is not None and liveness.generation != generation:
@@ -664,7 +586,7 @@ class StateTracker:
     @_fail_safe
     def stop_sending(self, transport: RTCIceTransport) -> None:
         if transport in self._transports:
-            self._restart(transport).suspend()
+            self._signalling.restart(transport).suspend()
 
     def selected_pair_changed(self, transport: RTCIceTransport) -> None:
         self.update(
@@ -706,7 +628,7 @@ class StateTracker:
         self._machine.liveness_off(transport, reason)
         self.update(Cause("ice", label, detail=reason))
 
-    def _internal_error(self, where: str, exc: Exception) -> None:
+    def internal_error(self, where: str, exc: Exception) -> None:
         # once with the traceback: a bug repeats on every event
         if not self._warned:
             self._warned = True

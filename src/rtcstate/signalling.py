@@ -1,0 +1,225 @@
+"""ICE restarts as the signalling decides them, for one connection.
+
+[`RestartSignalling`][rtcstate.signalling.RestartSignalling] holds the
+[`IceRestart`][rtcstate.restart.IceRestart] of each ICE transport and reads the
+offer/answer exchange for it (webrtc-pc's `restartIce()` and
+`[[LocalIceCredentialsToReplace]]`):
+
+* `restartIce()` marks the next offer as a restart (`restart_ice`);
+* `createOffer()` begins it on every ICE transport that has started
+  (`transports_started`, then `begin_wanted`);
+* a remote offer with new ICE credentials restarts ICE at once, our applied restart
+  offer waits for the answer, and the answer gives it the remote's credentials
+  (`description_applied`).
+
+What a restart then does to a transport (new connection, checks, the old pair kept
+until the new one is proven) is [`rtcstate.restart`][]'s. The tracker steps the
+states when one begins, succeeds or fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from aiortc import RTCIceTransport
+
+from . import _shims
+from .restart import IceRestart, RemoteIce, RestartOwner, keeps_credentials, remote_ice
+from .transports import Transports
+
+__all__ = ["RestartSignalling", "Tracker"]
+
+
+class Tracker(RestartOwner, Protocol):
+    """What [`RestartSignalling`][rtcstate.signalling.RestartSignalling] needs of
+    the tracker it serves."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    def restart_failed(self, transport: RTCIceTransport, detail: str) -> None:
+        """A remote offer's restart failed before the answer: record why."""
+
+    def internal_error(self, where: str, exc: Exception) -> None: ...
+
+
+class RestartSignalling:
+    """The ICE restarts of one connection's transports, and the signalling that
+    begins them.
+
+    :param transports: the connection's counted transports.
+    :param tracker: told when a restart changed or failed early; the owner of
+        each [`IceRestart`][rtcstate.restart.IceRestart].
+    :param loopback: for the guards put on each new aioice `Connection`.
+    :param deadline: seconds a restart's checks may run (liveness's
+        `failed_timeout`).
+    """
+
+    __slots__ = (
+        "_deadline",
+        "_loopback",
+        "_reason",
+        "_restarts",
+        "_tracker",
+        "_transports",
+        "_wanted",
+    )
+
+    def __init__(
+        self,
+        transports: Transports,
+        tracker: Tracker,
+        loopback: Any,
+        deadline: float,
+    ) -> None:
+        self._transports = transports
+        self._tracker = tracker
+        self._loopback = loopback
+        self._deadline = deadline
+        # made at a transport's first ICE restart (or consent expiry)
+        self._restarts: dict[RTCIceTransport, IceRestart] = {}
+        # restartIce() called: the next createOffer() restarts ICE
+        self._wanted = False
+        self._reason = "ICE restart (restartIce())"
+
+    # --- reading --------------------------------------------------------------
+
+    def get(self, transport: RTCIceTransport) -> IceRestart | None:
+        """The transport's restarts, once it had one."""
+        return self._restarts.get(transport)
+
+    def __iter__(self) -> Iterator[tuple[RTCIceTransport, IceRestart]]:
+        return iter(self._restarts.items())
+
+    @property
+    def restarting(self) -> bool:
+        """A restart is under way on some transport."""
+        return any(r.restarting for r in self._restarts.values())
+
+    def restart(self, transport: RTCIceTransport) -> IceRestart:
+        """The transport's restarts, made at the first need."""
+        restart = self._restarts.get(transport)
+        if restart is None:
+            restart = IceRestart(
+                transport, self._loopback, self._tracker, self._deadline
+            )
+            self._restarts[transport] = restart
+        return restart
+
+    def keep_only(self, counted: Callable[[RTCIceTransport], bool]) -> None:
+        """Close the restarts of transports no longer counted."""
+        for transport in [t for t in self._restarts if not counted(t)]:
+            self._restarts.pop(transport).close()
+
+    def close(self) -> None:
+        for restart in self._restarts.values():
+            restart.close()
+        self._restarts.clear()
+
+    # --- signalling -------------------------------------------------------------
+
+    def restart_ice(self, reason: str | None = None) -> bool:
+        """`restartIce()`: the ICE credentials negotiated so far are to be replaced
+        by the next offer (webrtc-pc's `[[LocalIceCredentialsToReplace]]`).
+        Returns whether negotiation is needed now (signalling is stable).
+
+        :raises InternalsChangedError: if aiortc or aioice lacks what a restart
+            needs.
+        """
+        pc = self._transports.pc
+        if self._tracker.closed or pc.localDescription is None:
+            return False  # nothing negotiated: the first credentials are new
+        for transport in self._transports.ice:
+            _shims.check_restart(transport)
+        self._wanted = True
+        self._reason = f"ICE restart ({reason or 'restartIce()'})"
+        return str(pc.signalingState) == "stable"
+
+    @property
+    def wanted(self) -> bool:
+        """`restartIce()` was called and no offer has begun the restart yet."""
+        return self._wanted
+
+    async def transports_started(self) -> None:
+        """`createOffer()` is about to read the ICE credentials: wait, briefly,
+        for transports aiortc is still starting."""
+        pc = self._transports.pc
+        # aiortc starts a transport in a task of its own, a loop iteration or
+        # two after both descriptions were applied
+        for _ in range(100):
+            if pc.remoteDescription is None or not any(
+                t.state == "new" and t.iceGatherer.state == "completed"
+                for t in self._transports.ice
+            ):
+                break
+            await asyncio.sleep(0.01)
+
+    def begin_wanted(self) -> None:
+        """The wanted restart begins on every ICE transport that has started."""
+        self._wanted = False
+        for transport in self._transports.ice:
+            if transport.state not in ("new", "closed"):
+                self.restart(transport).begin(True, self._reason, None)
+
+    def description_applied(self, remote: bool) -> bool:
+        """`setLocalDescription()` or `setRemoteDescription()` returned (aiortc
+        changes `signalingState` before the description, so that event is too
+        early to read it).
+
+        A remote offer with new ICE credentials restarts ICE; our restart offer,
+        once applied, waits for the answer, which gives it the remote's
+        credentials. Returns whether negotiation is needed (signalling is back
+        to stable with a `restartIce()` still to offer)."""
+        if self._tracker.closed:
+            return False
+        pc = self._transports.pc
+        state = str(pc.signalingState)
+        if remote and state == "have-remote-offer":
+            for transport, ice in remote_ice(pc).items():
+                if (
+                    transport in self._transports
+                    and transport.state not in ("new", "closed")
+                    and not self._expects(transport, ice)
+                ):
+                    self._remote_offer(transport, ice)
+        elif not remote and state == "have-local-offer":
+            for restart in self._restarts.values():
+                if restart.restarting:
+                    restart.offered = True
+        elif (
+            remote
+            and state == "stable"
+            and any(r.offered for r in self._restarts.values())
+        ):
+            answer = remote_ice(pc)
+            for transport, restart in self._restarts.items():
+                if restart.offered and transport in answer:
+                    restart.remote_known(answer[transport])
+        return state == "stable" and self._wanted
+
+    def _remote_offer(self, transport: RTCIceTransport, ice: RemoteIce) -> None:
+        try:
+            self.restart(transport).begin(
+                ice.ice_lite, "ICE restart (remote offer)", ice
+            )
+        except Exception as exc:
+            # the answer keeps the old credentials; say why here, as the remote
+            # can only guess
+            self._tracker.internal_error("ICE restart (remote offer)", exc)
+            self._tracker.restart_failed(
+                transport,
+                "ICE restart (remote offer) failed before the answer: "
+                f"{type(exc).__name__}: {exc}",
+            )
+            return
+        # the answer carries new credentials: a restartIce() still to offer is
+        # satisfied (webrtc-pc)
+        self._wanted = False
+
+    def _expects(self, transport: RTCIceTransport, remote: RemoteIce) -> bool:
+        restart = self._restarts.get(transport)
+        if restart is not None:
+            return restart.expects(remote)
+        return keeps_credentials(_shims.connection(transport), remote)

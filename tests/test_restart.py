@@ -175,6 +175,44 @@ async def test_renegotiating_without_a_restart_keeps_the_credentials(
     await pair.delivered()
 
 
+@pytest.mark.parametrize("front", ["PeerConnection", "watch"])
+async def test_a_restart_gathers_even_when_an_earlier_gathering_ends_late(
+    front: str,
+) -> None:
+    # aiortc's gathering for an earlier Connection that ends after a restart
+    # replaced it marks the gatherer "completed" over the new Connection; the
+    # restart's description must still carry the new candidates
+    if front == "watch":
+        from aiortc import RTCPeerConnection
+
+        a, b = RTCPeerConnection(config()), RTCPeerConnection(config())
+        states: Any = rtcstate.watch(a)
+        rtcstate.watch(b)
+    else:
+        a, b = rtcstate.PeerConnection(config()), rtcstate.PeerConnection(config())
+        states = a
+    try:
+        a.createDataChannel("x")
+        await negotiate(a, b)
+        transport = a.sctp.transport.transport
+        for _ in range(300):
+            if transport.state == "completed":
+                break
+            await asyncio.sleep(0.01)
+        states.restartIce()
+        offer = await a.createOffer()  # the restart begins: a new Connection
+        gatherer = transport.iceGatherer
+        assert getattr(gatherer, "_RTCIceGatherer__state") == "new"  # noqa: B009
+        setattr(gatherer, "_RTCIceGatherer__state", "completed")  # noqa: B010
+        await a.setLocalDescription(offer)
+        sdp = a.localDescription.sdp
+        assert "a=candidate:" in sdp, sdp
+        assert _shims.gathered(_shims.connection(transport))
+    finally:
+        await a.close()
+        await b.close()
+
+
 async def test_restart_ice_fires_negotiationneeded_and_waits_for_stable(
     pair: Pair,
 ) -> None:

@@ -112,6 +112,7 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         [`setRemoteDescription`][rtcstate.PeerConnection.setRemoteDescription]."""
         if sessionDescription is not None:
             validation.check_description(sessionDescription.sdp)
+        self._tracker.before_local_description()
         await super().setLocalDescription(sessionDescription)
         self._description_applied(remote=False)
 

@@ -530,6 +530,15 @@ class StateTracker:
         self._begin_wanted()
 
     @_fail_safe
+    def before_local_description(self) -> None:
+        """`setLocalDescription()` is about to gather: a restarted transport
+        whose gathering an earlier one's end marked done gathers again."""
+        if self.closed:
+            return
+        for transport in self._transports.ice:
+            _shims.gather_again(transport)
+
+    @_fail_safe
     def _begin_wanted(self) -> None:
         if not self.closed:
             self._signalling.begin_wanted()

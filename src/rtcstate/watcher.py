@@ -98,6 +98,7 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
         ) -> None:
             if description is not None:
                 validation.check_ice_credentials(description.sdp)
+            tracker.before_local_description()
             await set_local(description)
             applied(False)
 

@@ -119,6 +119,22 @@ def install_connection(transport: RTCIceTransport, new: Any) -> None:
     setattr(gatherer, _REMOTE_END, False)
 
 
+def gather_again(transport: RTCIceTransport) -> None:
+    """Have the next `setLocalDescription` gather the candidates of the
+    transport's Connection, if that Connection has none yet while the gatherer
+    reads `completed`.
+
+    That happens when aiortc's gathering for an earlier Connection ends after a
+    restart replaced it: `RTCIceGatherer.gather()` sets `completed` when its
+    await returns, over the `new` the restart wrote, and the next description
+    would carry no candidate at all."""
+    gatherer = transport.iceGatherer
+    if getattr(gatherer, _GATHERER_STATE) == "completed" and not gathered(
+        gatherer._connection
+    ):
+        setattr(gatherer, _GATHERER_STATE, "new")
+
+
 def reinstall_connection(transport: RTCIceTransport, old: Any) -> None:
     """Put back a Connection that was in use before a restart that did not
     succeed, with its gathering and the remote's end-of-candidates as they were."""

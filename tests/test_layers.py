@@ -14,7 +14,7 @@ PACKAGE = Path(rtcstate.__file__).parent
 
 #: layer -> modules, lowest first; as the table in docs/design.md
 LAYERS: list[set[str]] = [
-    {"states", "events", "rules"},  # the spec: enums, records, tables
+    {"states", "events", "rules", "graphs"},  # the spec: enums, records, tables
     {"machine", "liveness", "stun", "options"},  # sans-IO cores
     # the aiortc edge, the I/O adapters
     {

@@ -26,22 +26,34 @@ would read `connecting`. libwebrtc and MDN say `connected` there, and so does
 rtcstate by default; `w3c_literal=True` gives the text's reading.
 
 Everything here is pure: plain values in, plain values out, no I/O and no clock.
+The state graphs (which changes are valid, what can still happen) are in
+`rtcstate.graphs`, re-exported here.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from .graphs import (
+    ATTRIBUTES,
+    CONNECTION_TRANSITIONS,
+    ICE_CONNECTION_TRANSITIONS,
+    AttributeRules,
+    is_valid_transition,
+    reachable_connection_states,
+    reachable_ice_connection_states,
+)
 from .states import (
     DtlsTransportState,
     IceConnectionState,
     IceTransportState,
     Liveness,
     PeerConnectionState,
+    members_of,
 )
 
 __all__ = [
@@ -188,17 +200,6 @@ _W3C_LITERAL_CONNECTED = ConnectionRule(
 _W3C_LITERAL_RULES = (*CONNECTION_RULES[:-1], _W3C_LITERAL_CONNECTED)
 
 
-def _coerce(enum: type[E], values: Iterable[str], what: str) -> frozenset[E]:
-    out: set[E] = set()
-    for value in values:
-        try:
-            out.add(enum(value))
-        except ValueError:
-            allowed = ", ".join(repr(m.value) for m in enum)
-            raise ValueError(f"{what}: {value!r} is not one of {allowed}") from None
-    return frozenset(out)
-
-
 def ice_connection_state(
     ice_states: Iterable[IceTransportState | str], *, closed: bool = False
 ) -> IceConnectionState:
@@ -210,7 +211,7 @@ def ice_connection_state(
     :param closed: the connection's `[[IsClosed]]` slot: `close()` was called.
     :raises ValueError: for a value that is not an `RTCIceTransportState`.
     """
-    ice = _coerce(IceTransportState, ice_states, "ICE transport state")
+    ice = members_of(IceTransportState, ice_states, "ICE transport state")
     if closed:
         return IceConnectionState.CLOSED
     return _first_ice_connection_row(ice)
@@ -263,7 +264,7 @@ def connection_state(
         raise ValueError(
             f"iceConnectionState: {ice_connection!r} is not an RTCIceConnectionState"
         ) from None
-    dtls = _coerce(DtlsTransportState, dtls_states, "DTLS transport state")
+    dtls = members_of(DtlsTransportState, dtls_states, "DTLS transport state")
     if closed or ice is IceConnectionState.CLOSED:
         return PeerConnectionState.CLOSED
     return _first_connection_row(ice, dtls, w3c_literal)
@@ -376,138 +377,3 @@ _IN_USE = frozenset(
         IceTransportState.DISCONNECTED,
     }
 )
-
-
-# --- what can still happen ----------------------------------------------------
-
-_CONNECTION_TERMINAL: dict[PeerConnectionState, frozenset[PeerConnectionState]] = {
-    PeerConnectionState.CLOSED: frozenset({PeerConnectionState.CLOSED}),
-    PeerConnectionState.FAILED: frozenset(
-        {PeerConnectionState.FAILED, PeerConnectionState.CLOSED}
-    ),
-}
-_ICE_TERMINAL: dict[IceConnectionState, frozenset[IceConnectionState]] = {
-    IceConnectionState.CLOSED: frozenset({IceConnectionState.CLOSED}),
-    IceConnectionState.FAILED: frozenset(
-        {IceConnectionState.FAILED, IceConnectionState.CLOSED}
-    ),
-}
-
-
-def reachable_connection_states(
-    current: PeerConnectionState | str,
-) -> frozenset[PeerConnectionState]:
-    """States `connectionState` can still take from `current` (itself included).
-
-    `closed` is final; `failed` can only become `closed` unless the application
-    restarts ICE (a failed ICE transport needs an ICE restart, which is the
-    application's to start, and a failed DTLS transport never recovers).
-    """
-    return ATTRIBUTES["connectionState"].reachable(current)
-
-
-def reachable_ice_connection_states(
-    current: IceConnectionState | str,
-) -> frozenset[IceConnectionState]:
-    """States `iceConnectionState` can still take from `current`."""
-    return ATTRIBUTES["iceConnectionState"].reachable(current)
-
-
-# --- the state graphs ----------------------------------------------------------
-
-_P = PeerConnectionState
-_C = IceConnectionState
-
-CONNECTION_TRANSITIONS: dict[PeerConnectionState, frozenset[PeerConnectionState]] = {
-    _P.NEW: frozenset({_P.CONNECTING, _P.FAILED, _P.CLOSED}),
-    _P.CONNECTING: frozenset({_P.CONNECTED, _P.DISCONNECTED, _P.FAILED, _P.CLOSED}),
-    _P.CONNECTED: frozenset({_P.CONNECTING, _P.DISCONNECTED, _P.FAILED, _P.CLOSED}),
-    _P.DISCONNECTED: frozenset({_P.CONNECTING, _P.CONNECTED, _P.FAILED, _P.CLOSED}),
-    _P.FAILED: frozenset({_P.CONNECTING, _P.CLOSED}),  # connecting: ICE restart
-    _P.CLOSED: frozenset(),
-}
-"""Every change of connectionState the rules produce from the transport changes aiortc
-makes while the connection is open. Nothing goes back to new (that would take every
-transport closing without close(), which aiortc never does); failed goes to closed, or
-to connecting when the application restarts ICE; closed is final; from new the
-connection starts connecting, or fails at once (ICE failing with no candidate at
-all)."""
-
-ICE_CONNECTION_TRANSITIONS: dict[IceConnectionState, frozenset[IceConnectionState]] = {
-    _C.NEW: frozenset({_C.CHECKING, _C.FAILED, _C.CLOSED}),
-    _C.CHECKING: frozenset(
-        {_C.CONNECTED, _C.COMPLETED, _C.DISCONNECTED, _C.FAILED, _C.CLOSED}
-    ),
-    _C.CONNECTED: frozenset(
-        {_C.CHECKING, _C.COMPLETED, _C.DISCONNECTED, _C.FAILED, _C.CLOSED}
-    ),
-    _C.COMPLETED: frozenset(
-        {_C.CHECKING, _C.CONNECTED, _C.DISCONNECTED, _C.FAILED, _C.CLOSED}
-    ),
-    _C.DISCONNECTED: frozenset(
-        {_C.CHECKING, _C.CONNECTED, _C.COMPLETED, _C.FAILED, _C.CLOSED}
-    ),
-    _C.FAILED: frozenset({_C.CHECKING, _C.CLOSED}),  # checking: ICE restart
-    _C.CLOSED: frozenset(),
-}
-"""Every change of iceConnectionState the rules can produce. failed goes to closed, or
-to checking when the application restarts ICE. A transport leaves new only
-for checking or failed, even when its only remote candidate is peer-reflexive (see
-[`next_ice_transport_state`][rtcstate.rules.next_ice_transport_state])."""
-
-
-@dataclass(frozen=True)
-class AttributeRules:
-    """What the rules say of one public state attribute, looked up by its name in
-    [`ATTRIBUTES`][rtcstate.rules.ATTRIBUTES] (so no code branches on the attribute's
-    name).
-
-    :ivar name: `"connectionState"` or `"iceConnectionState"`.
-    :ivar enum: its W3C enum.
-    :ivar transitions: its state graph.
-    :ivar terminal: the states it can still reach from a terminal state.
-    """
-
-    name: str
-    enum: type[PeerConnectionState] | type[IceConnectionState]
-    transitions: Mapping[Any, frozenset[Any]]
-    terminal: Mapping[Any, frozenset[Any]]
-
-    def coerce(self, values: Iterable[str]) -> frozenset[Any]:
-        """The enum members named by `values`; `ValueError` for a value
-        that is not one."""
-        return _coerce(self.enum, values, self.name)
-
-    def reachable(self, current: str) -> frozenset[Any]:
-        """States the attribute can still take from `current` (itself included)."""
-        state = self.enum(current)
-        return self.terminal.get(state, frozenset(self.enum))
-
-    def is_valid_transition(self, previous: str, current: str) -> bool:
-        return self.enum(current) in self.transitions[self.enum(previous)]
-
-
-ATTRIBUTES: dict[str, AttributeRules] = {
-    "connectionState": AttributeRules(
-        "connectionState",
-        PeerConnectionState,
-        CONNECTION_TRANSITIONS,
-        _CONNECTION_TERMINAL,
-    ),
-    "iceConnectionState": AttributeRules(
-        "iceConnectionState",
-        IceConnectionState,
-        ICE_CONNECTION_TRANSITIONS,
-        _ICE_TERMINAL,
-    ),
-}
-"""The two public state attributes, by name."""
-
-
-def is_valid_transition(attribute: str, previous: str, current: str) -> bool:
-    """Whether `previous -> current` is an edge of the state graph of
-    `attribute` (`"connectionState"` or `"iceConnectionState"`)."""
-    rules = ATTRIBUTES.get(attribute)
-    if rules is None:
-        raise ValueError(f"unknown attribute {attribute!r}")
-    return rules.is_valid_transition(previous, current)

@@ -7,7 +7,9 @@ print as it (`f"{state}"` gives `connected`, not `PeerConnectionState.CONNECTED`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
+from typing import TypeVar
 
 
 class _StrEnum(str, Enum):
@@ -76,3 +78,19 @@ class Liveness(_StrEnum):
     ALIVE = "alive"
     DISCONNECTED = "disconnected"
     FAILED = "failed"
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def members_of(enum: type[E], values: Iterable[str], what: str) -> frozenset[E]:
+    """The members of `enum` named by `values`; `ValueError` naming `what`
+    for a value that is not one."""
+    out: set[E] = set()
+    for value in values:
+        try:
+            out.add(enum(value))
+        except ValueError:
+            allowed = ", ".join(repr(m.value) for m in enum)
+            raise ValueError(f"{what}: {value!r} is not one of {allowed}") from None
+    return frozenset(out)

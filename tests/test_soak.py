@@ -60,6 +60,23 @@ async def test_short_soak(seed: int) -> None:
 # --- with path moves and the recovery policy ---------------------------------------
 
 RECOVERY_SECONDS = 11.0
+# The recovery soak's timers: FAST_LIVENESS, FAST_RECOVERY and the schedule's
+# length, all twice as long. At FAST_LIVENESS a restart has 1.5 s from its offer
+# to its checks' end (consent expiry fails a restart under way), which a loop
+# slowed by 4 workers on 2 cores can spend on the negotiation alone; doubling
+# every timer doubles every margin and keeps the schedules' relations.
+SOAK_LIVENESS_X2 = dataclasses.replace(
+    FAST_LIVENESS,
+    keepalive_interval=0.4,
+    probe_after=0.6,
+    probe_interval=0.04,
+    disconnected_probe_interval=0.1,
+    disconnected_timeout=1.2,
+    failed_timeout=3.0,
+    stall_tolerance=1.0,
+)
+SOAK_RECOVERY = dataclasses.replace(FAST_RECOVERY, grace=0.6, backoff=0.4, timeout=4.0)
+SOAK_SECONDS = 2 * RECOVERY_SECONDS
 
 
 async def test_recovery_schedules_move_paths_and_leave_the_policy_time() -> None:
@@ -99,21 +116,22 @@ async def test_recovery_schedules_move_paths_and_leave_the_policy_time() -> None
     assert {f.kind for f in plain} <= {"cut", "oneway", "loss", "delay", "permanent"}
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(240)
 async def test_recovery_soak_of_50_schedules_with_path_moves() -> None:
     """50 seeded schedules of cuts, outages and path moves, ten pairs at a time,
     each offerer under recover(). The rule: a pair ends `connected` unless its
     schedule leaves a cut in place (recovery impossible: every attempt meets it),
     when the policy must give up and close; either within settle_bounds() of the
     last fault."""
-    bounds = settle_bounds(FAST_LIVENESS, FAST_RECOVERY)
+    bounds = settle_bounds(SOAK_LIVENESS_X2, SOAK_RECOVERY)
+    assert bounds.closed < SOAK_SECONDS
     before = await Footprint.measure()
     results = await soak(
         pairs=50,
-        seconds=RECOVERY_SECONDS,
+        seconds=SOAK_SECONDS,
         seed=5,
-        liveness=FAST_LIVENESS,
-        recovery=FAST_RECOVERY,
+        liveness=SOAK_LIVENESS_X2,
+        recovery=SOAK_RECOVERY,
         concurrency=10,
     )
     assert len(results) == 50

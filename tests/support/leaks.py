@@ -20,7 +20,7 @@ from rtcstate.testing import connect
 __all__ = ["CycleReport", "Footprint", "connect_close_cycle", "connect_close_cycles"]
 
 
-@dataclass
+@dataclass(repr=False)
 class Footprint:
     """What this process holds: open file descriptors (Linux), asyncio tasks
     other than the caller's, and the bytes tracemalloc traces (0 unless it is
@@ -29,6 +29,9 @@ class Footprint:
     fds: int
     tasks: int
     memory: int
+    files: frozenset[str] = frozenset()
+    """what the descriptors point to (`socket:[inode]`, a path, ...): unlike
+    their numbers, which a new file takes again, these name one file each"""
 
     @classmethod
     async def measure(cls) -> Footprint:
@@ -37,11 +40,28 @@ class Footprint:
             await asyncio.sleep(0.02)
         gc.collect()
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        fds = os.listdir("/proc/self/fd")
+        files = set()
+        for fd in fds:
+            try:
+                files.add(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:  # closed meanwhile (the listing's own descriptor)
+                continue
         return cls(
-            len(os.listdir("/proc/self/fd")),
+            len(fds),
             len(tasks),
             tracemalloc.get_traced_memory()[0],
+            frozenset(files),
         )
+
+    def __repr__(self) -> str:
+        return f"Footprint(fds={self.fds}, tasks={self.tasks}, memory={self.memory})"
+
+    def opened_since(self, earlier: Footprint) -> set[str]:
+        """Files open now that were not open at `earlier`. Other work in the
+        process (a test before, in the same worker) may close its own files
+        meanwhile: a count would hide a leak behind them, this does not."""
+        return set(self.files - earlier.files)
 
 
 class CycleReport(NamedTuple):

@@ -131,7 +131,11 @@ async def _connected_transports() -> tuple[RTCPeerConnection, RTCPeerConnection]
     a.createDataChannel("x")
     await negotiate(a, b)
     for _ in range(250):
-        if {a.iceConnectionState, b.iceConnectionState} == {"completed"}:
+        # DTLS too: ICE completes a round trip or more before the handshake ends
+        if {a.iceConnectionState, b.iceConnectionState} == {"completed"} and {
+            a.connectionState,
+            b.connectionState,
+        } == {"connected"}:
             return a, b
         await asyncio.sleep(0.02)
     raise AssertionError("no connection")

@@ -119,6 +119,15 @@ async def test_the_hand_built_route_is_told_by_what_aioice_sends_on() -> None:
     assert _shims.transport_closing(socket)
 
 
+async def _answered(answers: list[int]) -> None:
+    """Wait (1 s at most) for the answer to the one keepalive just sent."""
+    for _ in range(100):
+        if answers:
+            break
+        await asyncio.sleep(0.01)
+    assert answers == [1]
+
+
 def _unexpected(exc: Exception) -> None:
     raise AssertionError("the tap raised") from exc
 
@@ -154,11 +163,7 @@ async def test_keepalives_on_the_selected_pair_are_answered() -> None:
         packets: list[int] = []
         pair.watch(lambda: packets.append(1), lambda: answers.append(1), _unexpected)
         assert pair.send_keepalive()
-        for _ in range(100):
-            if answers:
-                break
-            await asyncio.sleep(0.01)
-        assert answers == [1]
+        await _answered(answers)
         pair.unwatch()
         assert "datagram_received" not in vars(pair._protocol)
         consent = transport._connection._query_consent_task
@@ -249,11 +254,7 @@ async def test_on_an_unknown_transport_keepalives_are_aioices_own_messages() -> 
         answers: list[int] = []
         pair.watch(lambda: None, lambda: answers.append(1), _unexpected)
         assert pair.send_keepalive()
-        for _ in range(100):
-            if answers:
-                break
-            await asyncio.sleep(0.01)
-        assert answers == [1]
+        await _answered(answers)
         # aioice's own request went through the transport, and was answered
         requests = [d for d in forwarder.sent if d[:2] == stun.BINDING_REQUEST]
         assert len(requests) == 1
@@ -440,11 +441,7 @@ async def test_keepalives_follow_a_later_nomination_of_another_pair() -> None:
         assert "datagram_received" not in vars(first.protocol) or (
             first.protocol is second.protocol
         )
-        for _ in range(100):
-            if answers:
-                break
-            await asyncio.sleep(0.01)
-        assert answers == [1]  # answered on the new pair, and seen there
+        await _answered(answers)  # answered on the new pair, and seen there
         pair.unwatch()
         assert "datagram_received" not in vars(second.protocol)
     finally:

@@ -67,15 +67,18 @@ RECOVERY_SECONDS = 11.0
 # every timer doubles every margin and keeps the schedules' relations.
 SOAK_LIVENESS_X2 = dataclasses.replace(
     FAST_LIVENESS,
-    keepalive_interval=0.4,
-    probe_after=0.6,
-    probe_interval=0.04,
-    disconnected_probe_interval=0.1,
-    disconnected_timeout=1.2,
-    failed_timeout=3.0,
-    stall_tolerance=1.0,
+    **{
+        field.name: 2 * getattr(FAST_LIVENESS, field.name)
+        for field in dataclasses.fields(FAST_LIVENESS)
+        if getattr(FAST_LIVENESS, field.name) is not None  # the grid: its default
+    },
 )
-SOAK_RECOVERY = dataclasses.replace(FAST_RECOVERY, grace=0.6, backoff=0.4, timeout=4.0)
+SOAK_RECOVERY = dataclasses.replace(
+    FAST_RECOVERY,
+    grace=2 * FAST_RECOVERY.grace,
+    backoff=2 * FAST_RECOVERY.backoff,
+    timeout=2 * FAST_RECOVERY.timeout,
+)
 SOAK_SECONDS = 2 * RECOVERY_SECONDS
 
 

@@ -81,7 +81,6 @@ class SelectedPair:
         "_unwatch",
         "bytes_received",
         "current_rtt",
-        "fast",
         "last_received",
         "packets_received",
         "remote_addr",
@@ -102,8 +101,6 @@ class SelectedPair:
         self.route = _shims.hand_route(self._protocol)
         """how hand-built STUN is sent: "socket", "turn", or `None` (aioice's
         own messages only)"""
-        self.fast = self.route is not None
-        """keepalives and answers are built by hand"""
         self._callbacks: _Callbacks | None = None
         from aioice.candidate import candidate_priority
 
@@ -145,6 +142,11 @@ class SelectedPair:
         """the remote's binding requests seen on a hand-built route"""
         self.responses_sent = 0
         """the answers to them built here (aioice answers the others)"""
+
+    @property
+    def fast(self) -> bool:
+        """Keepalives and answers are built by hand (there is a `route` for them)."""
+        return self.route is not None
 
     @property
     def pair(self) -> Any:
@@ -282,7 +284,6 @@ class SelectedPair:
         self._protocol = _shims.pair_protocol(current)
         self.remote_addr = _shims.pair_remote_addr(current)
         self.route = _shims.hand_route(self._protocol)
-        self.fast = self.route is not None
         self.switches += 1
         self._reset()
         if callbacks is not None:

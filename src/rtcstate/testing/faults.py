@@ -142,7 +142,6 @@ def fault_schedule(
     t = rng.uniform(0.2, 1.0) * liveness.disconnected_timeout
     while True:
         kind = rng.choice(kinds)
-        detail: Any = None
         gap = rng.uniform(0.3, 1.5) * liveness.disconnected_timeout
         if kind == "move":
             duration = 0.0
@@ -154,17 +153,23 @@ def fault_schedule(
             duration = rng.uniform(0.1, 0.6) * (limit - liveness.keepalive_interval)
         if t + duration > end:
             break
-        if kind == "oneway":
-            detail = rng.choice(["to_answerer", "to_offerer"])
-        elif kind == "loss":
-            detail = rng.choice([0.1, 0.3])
-        elif kind == "delay":
-            detail = round(rng.uniform(0.02, 0.1), 3)
+        detail = _detail(rng, kind)
         faults.append(Fault(round(t, 3), kind, round(duration, 3), detail))
         t += duration + gap
     if permanent:
         faults.append(Fault(round(max(min(t, end), 0.5), 3), "permanent", seconds))
     return faults
+
+
+def _detail(rng: random.Random, kind: str) -> Any:
+    """A fault's detail: the direction, the loss rate or the delay, drawn."""
+    if kind == "oneway":
+        return rng.choice(["to_answerer", "to_offerer"])
+    if kind == "loss":
+        return rng.choice([0.1, 0.3])
+    if kind == "delay":
+        return round(rng.uniform(0.02, 0.1), 3)
+    return None
 
 
 def _plain_schedule(
@@ -181,13 +186,7 @@ def _plain_schedule(
         duration = rng.uniform(0.1, 0.6) * (limit - liveness.keepalive_interval)
         if t + duration > end:
             break
-        detail: Any = None
-        if kind == "oneway":
-            detail = rng.choice(["to_answerer", "to_offerer"])
-        elif kind == "loss":
-            detail = rng.choice([0.1, 0.3])
-        elif kind == "delay":
-            detail = round(rng.uniform(0.02, 0.1), 3)
+        detail = _detail(rng, kind)
         faults.append(Fault(round(t, 3), kind, round(duration, 3), detail))
         t += duration + rng.uniform(0.3, 1.5) * liveness.disconnected_timeout
     if permanent:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from aiortc.rtcicetransport import RTCIceGatherer
 import rtcstate
 from rtcstate import _shims, stun, tap
 from rtcstate._shims.mdns import _without_additional
+from tests.support.turn import TurnServer
 
 
 def test_aiortc_still_has_the_close_task_slot_and_uses_it_for_self_close() -> None:
@@ -117,6 +119,82 @@ async def test_the_hand_built_route_is_told_by_what_aioice_sends_on() -> None:
     finally:
         socket.close()
     assert _shims.transport_closing(socket)
+
+
+class _Peer(asyncio.DatagramProtocol):
+    """A relayed peer: what reaches it through the TURN server."""
+
+    def __init__(self) -> None:
+        self.received: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.received.put_nowait(data)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("over", ["udp", "tcp"])
+async def test_hand_built_stun_takes_a_bound_turn_channel_at_once(
+    turn_server: TurnServer, over: str
+) -> None:
+    """The direct ChannelData write reads aioice's TURN client's channel maps,
+    its refresh times and its _send (which pads over TCP): a real allocation
+    on coturn, to a peer on loopback."""
+    import aioice.turn
+
+    loop = asyncio.get_running_loop()
+    peer_socket, peer = await loop.create_datagram_endpoint(
+        _Peer, local_addr=("127.0.0.1", 0)
+    )
+    peer_addr = peer_socket.get_extra_info("sockname")
+    allocation, _ = await aioice.turn.create_turn_endpoint(
+        asyncio.DatagramProtocol,
+        server_addr=(turn_server.host, turn_server.port),
+        username=turn_server.username,
+        password=turn_server.password,
+        transport=over,
+    )
+
+    async def arrived() -> bytes:
+        return await asyncio.wait_for(peer.received.get(), 2.0)
+
+    try:
+        allocation.sendto(b"bind", peer_addr)  # aioice binds a channel first
+        assert await arrived() == b"bind"
+        tasks = len(asyncio.all_tasks())
+        # odd lengths: over TCP a frame unpadded would swallow the next one's start
+        _shims.send_datagram(allocation, b"direct", peer_addr)
+        _shims.send_datagram(allocation, b"odd", peer_addr)
+        assert len(asyncio.all_tasks()) == tasks  # written at once, no task
+        assert [await arrived(), await arrived()] == [b"direct", b"odd"]
+
+        # a channel due for refresh is aioice's to refresh: its send_data
+        inner = getattr(allocation, "_TurnTransport__inner_protocol")  # noqa: B009
+        channel = inner.peer_to_channel[peer_addr]
+        inner.channel_refresh_at[channel] = time.time() - 1
+        _shims.send_datagram(allocation, b"refresh", peer_addr)
+        assert len(asyncio.all_tasks()) == tasks + 1
+        assert await arrived() == b"refresh"
+        assert inner.channel_refresh_at[channel] > time.time()
+
+        # a peer with no channel yet: aioice binds one
+        other_socket, other = await loop.create_datagram_endpoint(
+            _Peer, local_addr=("127.0.0.1", 0)
+        )
+        try:
+            _shims.send_datagram(
+                allocation, b"new", other_socket.get_extra_info("sockname")
+            )
+            assert len(asyncio.all_tasks()) == tasks + 1
+            assert await asyncio.wait_for(other.received.get(), 2.0) == b"new"
+        finally:
+            other_socket.close()
+    finally:
+        allocation.close()
+        # once closing, nothing is written, as aioice's sendto drops it
+        _shims.send_datagram(allocation, b"late", peer_addr)
+        await asyncio.sleep(0.2)
+        peer_socket.close()
+    assert peer.received.empty()
 
 
 async def _answered(answers: list[int]) -> None:

@@ -268,8 +268,10 @@ class SelectedPair:
         transport = _shims.datagram_transport(self._protocol)
         if transport is None or _shims.transport_closing(transport):
             return False
-        transport.sendto(
-            stun.binding_response(data[8:20], self.remote_addr, key), self.remote_addr
+        _shims.send_datagram(
+            transport,
+            stun.binding_response(data[8:20], self.remote_addr, key),
+            self.remote_addr,
         )
         self.responses_sent += 1
         return True
@@ -306,7 +308,8 @@ class SelectedPair:
             transport = _shims.datagram_transport(self._protocol)
             if transport is None or _shims.transport_closing(transport):
                 return False
-            transport.sendto(
+            _shims.send_datagram(
+                transport,
                 stun.binding_request(
                     transaction_id,
                     username=f"{connection.remote_username}:"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -176,6 +178,42 @@ def transport_closing(transport: Any) -> bool:
     # a TURN allocation has no is_closing(): its sendto() drops data once closed
     is_closing = getattr(transport, "is_closing", None)
     return bool(is_closing()) if is_closing is not None else False
+
+
+def send_datagram(transport: Any, data: bytes, addr: tuple[str, int]) -> None:
+    """Send `data` to `addr` on a transport from `datagram_transport`.
+
+    On a TURN allocation whose channel to `addr` is bound and fresh, the
+    ChannelData goes out at once, as aioice's own `send_data` writes it;
+    otherwise (a bind or refresh due or under way, the allocation closing)
+    aioice's `sendto` takes it, which runs one task per datagram.
+    """
+    if type(transport) is _turn_transport() and _send_on_channel(transport, data, addr):
+        return
+    transport.sendto(data, addr)
+
+
+def _send_on_channel(allocation: Any, data: bytes, addr: tuple[str, int]) -> bool:
+    # TurnTransport's inner protocol (aioice's TURN client): its channel maps,
+    # and its _send, which pads ChannelData over TCP and TLS; a channel's
+    # refresh time is on time.time(), as aioice keeps it
+    try:
+        if allocation._TurnTransport__close_task is not None:
+            return False
+        inner = allocation._TurnTransport__inner_protocol
+        channel = inner.peer_to_channel.get(addr)
+        if (
+            channel is None
+            or addr in inner.peer_connect_waiters
+            or time.time() > inner.channel_refresh_at[channel]
+            or inner.transport.is_closing()
+        ):
+            return False
+        write = inner._send
+    except (AttributeError, KeyError):
+        raise _changed("TurnTransport's TURN client changed") from None
+    write(struct.pack("!HH", channel, len(data)) + data)
+    return True
 
 
 def _turn_transport() -> type:

@@ -18,8 +18,7 @@ class _FakePair:
         self.fails = fails
         self.watching = False
         self.on_answer: object = None
-        self.switches = 0  # pairs followed (the tap's counter)
-        self.last_received: float | None = None
+        self.pair = object()  # the aioice pair it is on
         self.responses_received = 0  # measured answers (the tap's counter)
         self.current_rtt: float | None = None
 
@@ -69,7 +68,7 @@ async def test_an_answer_moves_the_armed_timer_to_the_next_grid_point() -> None:
         sent_at = asyncio.get_running_loop().time()
         handle = driver._handle
         assert handle is not None and handle.when() < sent_at + 0.15 + 0.01
-        fake.on_answer()  # type: ignore[operator]
+        fake.on_answer(asyncio.get_running_loop().time())  # type: ignore[operator]
         assert driver._handle is not None
         assert driver._handle.when() == driver._core.get_timer()
         assert driver._handle.when() > handle.when()  # later: the healthy pace

@@ -239,7 +239,9 @@ async def test_keepalives_on_the_selected_pair_are_answered() -> None:
         assert pair is not None
         answers: list[int] = []
         packets: list[int] = []
-        pair.watch(lambda: packets.append(1), lambda: answers.append(1), _unexpected)
+        pair.watch(
+            lambda now: packets.append(1), lambda now: answers.append(1), _unexpected
+        )
         assert pair.send_keepalive()
         await _answered(answers)
         pair.unwatch()
@@ -330,7 +332,7 @@ async def test_on_an_unknown_transport_keepalives_are_aioices_own_messages() -> 
         pair = tap.selected_pair(transport)
         assert pair is not None and pair.route is None and not pair.fast
         answers: list[int] = []
-        pair.watch(lambda: None, lambda: answers.append(1), _unexpected)
+        pair.watch(lambda now: None, lambda now: answers.append(1), _unexpected)
         assert pair.send_keepalive()
         await _answered(answers)
         # aioice's own request went through the transport, and was answered
@@ -373,7 +375,7 @@ class _Asker:
         pair = tap.selected_pair(pc.sctp.transport.transport)
         assert pair is not None
         self.pair = pair
-        pair.watch(lambda: None, lambda: None, _unexpected)
+        pair.watch(lambda now: None, lambda now: None, _unexpected)
         self.seen_by_aioice: list[aioice.stun.Message] = []
         original = self.ours.request_received
 
@@ -509,7 +511,7 @@ async def test_keepalives_follow_a_later_nomination_of_another_pair() -> None:
         if not others:
             pytest.skip("this host offers a single candidate pair")
         answers: list[int] = []
-        pair.watch(lambda: None, lambda: answers.append(1), _unexpected)
+        pair.watch(lambda now: None, lambda now: answers.append(1), _unexpected)
         second = aioice.ice.CandidatePair(*others[0])
         second.state = aioice.ice.CandidatePair.State.SUCCEEDED
         second.nominated = second.remote_nominated = True

@@ -34,6 +34,8 @@ LAYERS: list[set[str]] = [
         "stats",
         "restart",
         "signalling",
+        "tracked",
+        "readout",
     },
     {"tracker"},  # wiring
     # the front ends, and the recovery policy over them

@@ -12,7 +12,10 @@ from rtcstate.states import Liveness
 SIGNAL = Cause("transports", detail="test")
 
 
-def ice(native: str, **kwargs: object) -> dict[str, IceSnapshot]:
+Snaps = dict[str, IceSnapshot]
+
+
+def ice(native: str, **kwargs: object) -> Snaps:
     return {"i": IceSnapshot("ice#0", native, **kwargs)}  # type: ignore[arg-type]
 
 
@@ -96,17 +99,24 @@ def test_a_peer_reflexive_remote_reads_checking_before_connected() -> None:
     assert moves(step) == [("ice#0", "checking", "connected")]
 
 
-def test_a_verdict_applies_at_the_next_step_and_its_reason_is_the_cause() -> None:
+def verdict(liveness: Liveness, reason: str, native: str = "completed") -> Snaps:
+    """An ICE snapshot carrying a liveness verdict."""
+    return ice(native, liveness=liveness, liveness_reason=reason)
+
+
+def test_a_new_verdict_is_a_change_whose_reason_is_the_cause() -> None:
     machine = connected_machine()
-    machine.set_liveness("i", Liveness.DISCONNECTED, "no packet for 1.5 s")
-    step = machine.step(ice("completed"), dtls("connected"), SIGNAL, 5.0)
+    gone = verdict(Liveness.DISCONNECTED, "no packet for 1.5 s")
+    step = machine.step(gone, dtls("connected"), SIGNAL, 5.0)
     assert moves(step) == [("ice#0", "connected", "disconnected")]
     assert step.transport_changes[0].detail == "no packet for 1.5 s"
     assert changes(step)[-1] == ("connectionState", "connected", "disconnected")
     assert step.changes[-1].cause.detail == "no packet for 1.5 s"
 
-    machine.set_liveness("i", Liveness.ALIVE, "answers again after 2.0 s")
-    step = machine.step(ice("completed"), dtls("connected"), SIGNAL, 6.0)
+    # the same verdict again is no news
+    assert machine.step(gone, dtls("connected"), SIGNAL, 5.5) == Step()
+    back = verdict(Liveness.ALIVE, "answers again after 2.0 s")
+    step = machine.step(back, dtls("connected"), SIGNAL, 6.0)
     assert step.transport_changes[0].detail == "answers again after 2.0 s"
     # the reason was consumed: a later change says what aiortc reports
     step = machine.step(ice("failed"), dtls("connected"), SIGNAL, 7.0)
@@ -115,9 +125,9 @@ def test_a_verdict_applies_at_the_next_step_and_its_reason_is_the_cause() -> Non
 
 def test_a_reason_waits_for_the_change_it_explains() -> None:
     machine = connected_machine()
-    machine.set_liveness("i", Liveness.FAILED, "no pair after 15.0 s of checks")
     # failed liveness with aiortc still completed: the transport fails at once
-    step = machine.step(ice("completed"), dtls("connected"), SIGNAL, 4.0)
+    failed = verdict(Liveness.FAILED, "no pair after 15.0 s of checks")
+    step = machine.step(failed, dtls("connected"), SIGNAL, 4.0)
     assert moves(step) == [("ice#0", "connected", "failed")]
     assert step.transport_changes[0].detail == "no pair after 15.0 s of checks"
 
@@ -135,8 +145,16 @@ def test_a_remote_hang_up_is_told_apart_in_the_changes(by_remote: bool) -> None:
     assert (change.current, change.remote_hangup) == ("closed", by_remote)
     assert change.detail == ("closed by the remote" if by_remote else None)
     assert changes(step) == []  # a closed DTLS transport still counts as connected
-    machine.set_liveness("i", Liveness.DISCONNECTED, "no answer for 2.0 s")
-    step = machine.step(snap, closed, SIGNAL, 4.0)
+    gone = {
+        "i": IceSnapshot(
+            "ice#0",
+            "completed",
+            dtls=("d",),
+            liveness=Liveness.DISCONNECTED,
+            liveness_reason="no answer for 2.0 s",
+        )
+    }
+    step = machine.step(gone, closed, SIGNAL, 4.0)
     assert step.transport_changes[0].detail == (
         "no answer for 2.0 s, after the remote closed DTLS"
         if by_remote
@@ -145,17 +163,18 @@ def test_a_remote_hang_up_is_told_apart_in_the_changes(by_remote: bool) -> None:
 
 
 def test_liveness_off_is_recorded_even_though_the_state_stays() -> None:
+    # switched off: the verdict is alive again (aiortc's rules), and a note says why
     machine = connected_machine()
-    machine.set_liveness("i", Liveness.DISCONNECTED, "no packet for 1.5 s")
-    machine.step(ice("completed"), dtls("connected"), SIGNAL, 4.0)
-    machine.liveness_off("i", "liveness off: internal error (X: y)")
+    gone = verdict(Liveness.DISCONNECTED, "no packet for 1.5 s")
+    machine.step(gone, dtls("connected"), SIGNAL, 4.0)
+    machine.note("i", "liveness off: internal error (X: y)")
     step = machine.step(ice("completed"), dtls("connected"), SIGNAL, 5.0)
     # back to aiortc's view (connected), with the reason as the detail
     assert moves(step) == [("ice#0", "disconnected", "connected")]
     assert step.transport_changes[0].detail == "liveness off: internal error (X: y)"
 
     machine = connected_machine()
-    machine.liveness_off("i", "liveness off: internal error (X: y)")
+    machine.note("i", "liveness off: internal error (X: y)")
     step = machine.step(ice("completed"), dtls("connected"), SIGNAL, 5.0)
     assert moves(step) == [("ice#0", "connected", "connected")]
     assert changes(step) == []
@@ -173,10 +192,9 @@ def test_failed_is_terminal_until_closed() -> None:
     assert ("ice#0", "failed", "closed") in moves(step)
 
 
-def test_a_verdict_for_an_unknown_transport_is_ignored() -> None:
+def test_a_note_for_an_unknown_transport_is_ignored() -> None:
     machine = connected_machine()
-    machine.set_liveness("missing", Liveness.FAILED, "ignored")
-    machine.liveness_off("missing", "ignored")
+    machine.note("missing", "ignored")
     assert machine.ice_transport_state("missing") is None
     step = machine.step(ice("completed"), dtls("connected"), SIGNAL, 4.0)
     assert step == Step()
@@ -220,14 +238,20 @@ def test_close_makes_both_closed_once_and_ends_every_later_step() -> None:
 
 def test_a_restart_moves_failed_to_checking_then_connected_with_its_causes() -> None:
     machine = connected_machine()
-    machine.set_liveness("i", Liveness.FAILED, "consent expired")
-    machine.step(ice("completed"), dtls("connected"), SIGNAL, 4.0)
+    expired = verdict(Liveness.FAILED, "consent expired")
+    machine.step(expired, dtls("connected"), SIGNAL, 4.0)
     # aioice's connection closed: aiortc reads failed; nothing leaves failed...
-    step = machine.step(ice("failed"), dtls("connected"), SIGNAL, 5.0)
+    expired = verdict(Liveness.FAILED, "consent expired", "failed")
+    step = machine.step(expired, dtls("connected"), SIGNAL, 5.0)
     assert machine.connection_state == "failed" and changes(step) == []
     # ...but a restart
     began = ice(
-        "failed", restart="checking", restarts=1, restart_detail="ICE restart (x)"
+        "failed",
+        restart="checking",
+        restarts=1,
+        restart_detail="ICE restart (x)",
+        liveness=Liveness.FAILED,
+        liveness_reason="consent expired",
     )
     step = machine.step(began, dtls("connected"), SIGNAL, 6.0)
     assert moves(step) == [("ice#0", "failed", "checking")]
@@ -240,7 +264,7 @@ def test_a_restart_moves_failed_to_checking_then_connected_with_its_causes() -> 
     # the same snapshot again records nothing more
     assert machine.step(began, dtls("connected"), SIGNAL, 6.5) == Step()
     # the new pair works: a new generation, whose liveness starts alive
-    done = ice("completed", restarts=2, restart_detail="checks succeeded", generation=1)
+    done = ice("completed", restarts=2, restart_detail="checks succeeded")
     step = machine.step(done, dtls("connected"), SIGNAL, 7.0)
     assert moves(step) == [("ice#0", "checking", "connected")]
     assert step.transport_changes[0].detail == "checks succeeded"
@@ -254,16 +278,29 @@ def test_a_restart_while_the_old_pair_works_changes_no_state_but_is_recorded() -
     assert moves(step) == [("ice#0", "connected", "connected")]
     assert step.transport_changes[0].detail == "ICE r" and changes(step) == []
     # the old pair lost meanwhile: checking (no working pair), not disconnected
-    machine.set_liveness("i", Liveness.DISCONNECTED, "no answer")
-    step = machine.step(began, dtls("connected"), SIGNAL, 5.0)
+    lost = ice(
+        "completed",
+        restart="checking",
+        restarts=1,
+        restart_detail="ICE r",
+        liveness=Liveness.DISCONNECTED,
+        liveness_reason="no answer",
+    )
+    step = machine.step(lost, dtls("connected"), SIGNAL, 5.0)
     assert moves(step) == [("ice#0", "connected", "checking")]
     assert machine.connection_state == "connecting"
 
 
 def test_a_failed_restart_reads_failed_and_a_note_is_recorded() -> None:
     machine = connected_machine()
-    began = ice("completed", restart="checking", restarts=1, restart_detail="r")
-    machine.set_liveness("i", Liveness.DISCONNECTED, "no answer")
+    began = ice(
+        "completed",
+        restart="checking",
+        restarts=1,
+        restart_detail="r",
+        liveness=Liveness.DISCONNECTED,
+        liveness_reason="no answer",
+    )
     machine.step(began, dtls("connected"), SIGNAL, 4.0)
     failed = ice("completed", restart="failed", restarts=2, restart_detail="no")
     step = machine.step(failed, dtls("connected"), SIGNAL, 5.0)

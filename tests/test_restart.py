@@ -304,7 +304,7 @@ async def test_a_hundred_restarts_leak_no_socket_and_no_task(pair: Pair) -> None
             a.restartIce()
             await negotiate(a, b, link=link)
             for _ in range(500):
-                if not (a._tracker.restarting or b._tracker.restarting):
+                if not (a._tracker.read.restarting or b._tracker.read.restarting):
                     break
                 await asyncio.sleep(0.01)
 

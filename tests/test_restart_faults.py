@@ -205,7 +205,7 @@ async def test_a_restart_that_succeeds_on_both_sides_releases_the_old_pair(
     assert all(_shims.closing(old) for old in olds)
     for pc in (a, b):
         assert pc.connectionState == "connected"
-        restart = pc._tracker.restart(pc.sctp.transport.transport)
+        restart = pc._tracker.read.restart(pc.sctp.transport.transport)
         assert restart is not None and not restart.unproven
 
 

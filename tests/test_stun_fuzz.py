@@ -512,7 +512,7 @@ _SHORT_FINGERPRINT, _LONG_INTEGRITY = _short_fingerprint(), _long_integrity()
 @example(_sign(_RESPONSE, b"keepalive-02", b"", REMOTE_PWD))  # not ours
 def test_is_answer_takes_only_what_aioice_accepts_as_our_answer(data: Any) -> None:
     rig = _rig(State())
-    if rig.selected._is_answer(data):
+    if rig.selected._is_answer(data, 0.0):
         assert _aioice_accepts_answer(data), data
         assert TID not in rig.selected._outstanding  # counted once
     else:
@@ -589,7 +589,7 @@ def test_a_forged_answer_is_never_taken_and_keeps_the_keepalive(
         # the remote's, over this very keepalive, so it is no forgery
         return
     assert not _aioice_accepts_answer(data)
-    assert not rig.selected._is_answer(data)
+    assert not rig.selected._is_answer(data, 0.0)
     assert TID in rig.selected._outstanding
 
 
@@ -602,8 +602,8 @@ def test_an_answer_built_by_aioice_is_taken_once(
     data = _aioice_response(addr, password, software=software, fingerprint=fingerprint)
     assert _aioice_accepts_answer(data, password)
     rig = _rig(State(remote_password=password))
-    assert rig.selected._is_answer(data)
-    assert not rig.selected._is_answer(data)  # a duplicate counts once
+    assert rig.selected._is_answer(data, 0.0)
+    assert not rig.selected._is_answer(data, 0.0)  # a duplicate counts once
 
 
 @settings(max_examples=300, deadline=None)
@@ -680,7 +680,7 @@ def test_unknown_comprehension_required_attribute_is_answered_as_aioice_does() -
 def test_str_and_short_datagrams_are_refused_quietly() -> None:
     rig = _rig(State())
     for data in ("", "x" * 40, b"", b"\x00\x01", b"\x01\x01\x00", bytes(19)):
-        assert not rig.selected._is_answer(data)
+        assert not rig.selected._is_answer(data, 0.0)
         assert not rig.selected._answer(data)
     assert rig.socket.sent == []
 
@@ -695,21 +695,21 @@ def test_an_answer_with_a_wrong_fingerprint_is_refused() -> None:
     data = _aioice_response(ADDRESSES[0], REMOTE_PWD, software=False, fingerprint=True)
     data = _flip(data, len(data) * 8 - 1)  # the FINGERPRINT's last bit
     assert not _aioice_accepts_answer(data)
-    assert not _rig(State()).selected._is_answer(data)
+    assert not _rig(State()).selected._is_answer(data, 0.0)
 
 
 def test_an_answer_with_a_wrong_length_is_refused() -> None:
     data = _aioice_response(ADDRESSES[0], REMOTE_PWD, software=False, fingerprint=True)
     data += bytes(4)  # the header's length no longer matches the datagram
     assert not _aioice_accepts_answer(data)
-    assert not _rig(State()).selected._is_answer(data)
+    assert not _rig(State()).selected._is_answer(data, 0.0)
 
 
 def test_an_answer_with_an_attribute_aioice_cannot_read_is_refused() -> None:
     body = _attr(_XOR_MAPPED, b"\x00\x01\x00")  # too short for an address
     data = _sign(_RESPONSE, TID, body, REMOTE_PWD)
     assert not _aioice_accepts_answer(data)
-    assert not _rig(State()).selected._is_answer(data)
+    assert not _rig(State()).selected._is_answer(data, 0.0)
 
 
 def test_a_check_with_an_attribute_aioice_cannot_read_is_left_to_it() -> None:
@@ -757,4 +757,4 @@ def test_a_username_that_is_not_utf8_is_refused_in_an_answer() -> None:
     )
     data = _sign(_RESPONSE, TID, body, REMOTE_PWD)
     assert not _aioice_accepts_answer(data)
-    assert not _rig(State()).selected._is_answer(data)
+    assert not _rig(State()).selected._is_answer(data, 0.0)

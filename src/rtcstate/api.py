@@ -161,7 +161,7 @@ class StateAPI:
 
     def _fire_negotiation_needed(self) -> None:
         tracker = self._tracker
-        if not tracker.closed and tracker.signaling_state == "stable":
+        if not tracker.closed and tracker.read.signaling_state == "stable":
             self._emit_own("negotiationneeded")
 
     def _remote_candidate_added(self) -> None:
@@ -181,7 +181,7 @@ class StateAPI:
 
         Changes fire `"connectionstatechange"`. Compares equal to the W3C string.
         """
-        return self._tracker.connection_state
+        return self._tracker.read.connection_state
 
     @property
     def iceConnectionState(self) -> IceConnectionState:
@@ -190,7 +190,7 @@ class StateAPI:
         Changes fire `"iceconnectionstatechange"`, before any
         `"connectionstatechange"` caused by the same transport change.
         """
-        return self._tracker.ice_connection_state
+        return self._tracker.read.ice_connection_state
 
     @property
     def state_history(self) -> list[StateChange]:
@@ -216,7 +216,7 @@ class StateAPI:
 
         :raises ValueError: if the transport is not one this connection counts.
         """
-        return self._tracker.ice_transport_state(transport)
+        return self._tracker.read.ice_transport_state(transport)
 
     def get_selected_candidate_pair(
         self, transport: RTCIceTransport | RTCDtlsTransport | RTCSctpTransport
@@ -248,7 +248,7 @@ class StateAPI:
                 "RTCDtlsTransport or RTCSctpTransport, not "
                 f"{type(transport).__name__}"
             )
-        return self._tracker.selected_candidate_pair(ice)
+        return self._tracker.read.selected_candidate_pair(ice)
 
     def _add_observer(self, observer: Observer) -> None:
         """Tell `observer` (`rtcstate.metrics`) of this connection's changes."""
@@ -259,16 +259,16 @@ class StateAPI:
 
     def _selected_pairs(self) -> list[SelectedCandidatePair]:
         """The selected pair of each counted ICE transport that has one."""
-        return self._tracker.selected_pairs()
+        return self._tracker.read.selected_pairs()
 
     def _add_stats(self, report: RTCStatsReport) -> RTCStatsReport:
         """Add the ICE side (rtcstate.stats) to a report of aiortc's."""
-        self._tracker.add_stats(report)
+        self._tracker.read.add_stats(report)
         return report
 
     def transport_states(self) -> dict[str, str]:
         """A label -> state map of every counted transport, for logs."""
-        return self._tracker.transport_states()
+        return self._tracker.read.transport_states()
 
     async def wait_for_connection_state(
         self, *states: PeerConnectionState | str, timeout: float | None = None
@@ -282,7 +282,7 @@ class StateAPI:
             any more (`closed` is final; `failed` can only become `closed`).
         :raises ValueError: for no state, or a value that is not a W3C state.
         """
-        result: PeerConnectionState = await self._tracker.wait_for(
+        result: PeerConnectionState = await self._tracker.feed.wait_for(
             "connectionState", states, timeout
         )
         return result
@@ -295,7 +295,7 @@ class StateAPI:
         Same contract as
         [`wait_for_connection_state`][rtcstate.api.StateAPI.wait_for_connection_state].
         """
-        result: IceConnectionState = await self._tracker.wait_for(
+        result: IceConnectionState = await self._tracker.feed.wait_for(
             "iceConnectionState", states, timeout
         )
         return result
@@ -306,10 +306,10 @@ class StateAPI:
         It misses none, however slowly it is consumed, and ends after the change
         to `closed`.
         """
-        return self._tracker.changes("connectionState")
+        return self._tracker.feed.changes("connectionState")
 
     def ice_connection_state_changes(self) -> StateChanges[IceConnectionState]:
         """Like
         [`connection_state_changes`][rtcstate.api.StateAPI.connection_state_changes],
         for `iceConnectionState`."""
-        return self._tracker.changes("iceConnectionState")
+        return self._tracker.feed.changes("iceConnectionState")

@@ -109,19 +109,15 @@ class LivenessDriver:
 
     # A packet only moves the monitor's deadlines later: the armed timer may then
     # fire early, find nothing due and re-arm; no call_at per packet.
-    def _on_packet(self) -> None:
-        now = self._loop.time()
-        self._pair.last_received = now  # type: ignore[union-attr]  # watched: a pair
+    def _on_packet(self, now: float) -> None:
         self._core.packet_received(now)
         self._drain()
 
     # An answer, though, comes once per keepalive and moves the timer from the
     # probe deadline to the next grid point: re-arm now, or every connection
     # would wake the loop once more per keepalive, off the grid.
-    def _on_answer(self) -> None:
-        now = self._loop.time()
+    def _on_answer(self, now: float) -> None:
         pair: SelectedPair = self._pair  # type: ignore[assignment]  # watched: a pair
-        pair.last_received = now
         self._core.answer_received(now)
         self._drain()
         measured = pair.responses_received  # an answer to the newest keepalive
@@ -167,10 +163,10 @@ class LivenessDriver:
             if isinstance(event, KeepaliveDue):
                 pair = self._pair
                 if pair is not None:
-                    changes = pair.switches
+                    on = pair.pair  # the send follows aioice's nomination
                     if pair.send_keepalive():
                         self.keepalives_sent += 1
-                    if pair.switches != changes and self._on_switch is not None:
+                    if pair.pair is not on and self._on_switch is not None:
                         self._on_switch()
             else:
                 if event.liveness is Liveness.FAILED:
@@ -182,10 +178,10 @@ class LivenessOwner(Protocol):
     """What `TransportLiveness` reports to, for any of its transports
     (one object, not three closures per transport: hundreds of connections)."""
 
-    def set_liveness(
+    def liveness_changed(
         self, transport: RTCIceTransport, liveness: Liveness, reason: str | None
     ) -> None:
-        """A verdict and its reason."""
+        """A new verdict and its reason (already in `TransportLiveness.verdict`)."""
 
     def liveness_fault(self, transport: RTCIceTransport, exc: Exception) -> None:
         """An internal error, once, after liveness was switched off for the
@@ -222,6 +218,8 @@ class TransportLiveness:
         "_pair_driver",
         "_transport",
         "generation",
+        "reason",
+        "verdict",
     )
 
     def __init__(
@@ -240,6 +238,10 @@ class TransportLiveness:
         self._checks_driver: LivenessDriver | None = None
         self._pair_driver: LivenessDriver | None = None
         self._off = False
+        self.verdict = Liveness.ALIVE
+        """the latest verdict (`alive` again once switched off)"""
+        self.reason: str | None = None
+        """why, as the monitor said"""
 
     @property
     def driver(self) -> LivenessDriver | None:
@@ -311,16 +313,18 @@ class TransportLiveness:
         self._owner.round_trip(self._transport, rtt)
 
     def _verdict(self, liveness: Liveness, reason: str) -> None:
+        self.verdict, self.reason = liveness, reason
         owner = self._owner
         if liveness is Liveness.FAILED:
             # RFC 7675: consent expired, stop sending to the remote.
             owner.stop_sending(self._transport)
-        owner.set_liveness(self._transport, liveness, reason)
+        owner.liveness_changed(self._transport, liveness, reason)
 
     def _fault(self, exc: Exception) -> None:
         if self._off:
             return
         self._off = True
+        self.verdict, self.reason = Liveness.ALIVE, None  # aiortc's state rules
         self.stop()
         try:
             _shims.restore_consent(self._transport)

@@ -13,11 +13,9 @@ event loop. [`StateMachine`][rtcstate.machine.StateMachine] is driven, like h11'
   and `now`. It returns a [`Step`][rtcstate.machine.Step]: the transports' changes, then
   the aggregate ones (`iceConnectionState` before `connectionState`), and whether
   another step must follow;
-* [`StateMachine.set_liveness`][rtcstate.machine.StateMachine.set_liveness] with a
-  liveness verdict for one ICE transport (from [`rtcstate.liveness`][]), kept until a
-  step reports it;
-* [`StateMachine.liveness_off`][rtcstate.machine.StateMachine.liveness_off] when
-  liveness is switched off for one transport (its state then follows aiortc alone);
+* [`StateMachine.note`][rtcstate.machine.StateMachine.note] with a detail the next
+  step records for one ICE transport even if its state stays (liveness switched off
+  by an internal error, a recovery attempt that failed);
 * [`StateMachine.close`][rtcstate.machine.StateMachine.close] when the application
   closes the connection: both states become `closed` at once and nothing changes
   afterwards.
@@ -70,8 +68,10 @@ class IceSnapshot:
         one is recorded, with `restart_detail` as its cause, and lets a failed
         transport check again.
     :ivar restart_detail: what the latest restart event was.
-    :ivar generation: ICE restarts that succeeded: a new one means a new pair,
-        whose liveness starts afresh.
+    :ivar liveness: the liveness verdict on the selected pair (from
+        [`rtcstate.liveness`][]); `alive` without a monitor.
+    :ivar liveness_reason: why, as the monitor said; the cause of the change a
+        new verdict brings.
     """
 
     label: str
@@ -83,7 +83,8 @@ class IceSnapshot:
     restart: str | None = None
     restarts: int = 0
     restart_detail: str | None = None
-    generation: int = 0
+    liveness: Liveness = Liveness.ALIVE
+    liveness_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +115,10 @@ class Step:
 @dataclass(slots=True)
 class _Ice:
     state: IceTransportState = IceTransportState.NEW
-    liveness: Liveness = Liveness.ALIVE
+    liveness: Liveness = Liveness.ALIVE  # the verdict last stepped
     reason: str | None = None  # for the next change's cause, then cleared
     notice: str | None = None  # the derivation changed, not the state
     restarts: int = 0  # the restart events seen
-    generation: int = 0  # the restarts that succeeded
 
 
 class StateMachine:
@@ -164,23 +164,6 @@ class StateMachine:
     def dtls_transport_state(self, key: Hashable) -> DtlsTransportState | None:
         return self._dtls.get(key)
 
-    def set_liveness(
-        self, key: Hashable, liveness: Liveness, reason: str | None
-    ) -> None:
-        """A liveness verdict for one ICE transport; the next step applies it."""
-        entry = self._ice.get(key)
-        if entry is not None and not self._closed:
-            entry.liveness = Liveness(liveness)
-            entry.reason = reason
-
-    def liveness_off(self, key: Hashable, reason: str) -> None:
-        """Liveness is off for one transport: it follows aiortc from now on, and
-        the next step records `reason` even if the state does not change."""
-        entry = self._ice.get(key)
-        if entry is not None and not self._closed:
-            entry.liveness = Liveness.ALIVE
-            entry.reason = entry.notice = reason
-
     def note(self, key: Hashable, detail: str) -> None:
         """Record `detail` for one ICE transport at the next step, even if its state
         does not change (a recovery attempt that failed, for example)."""
@@ -209,6 +192,10 @@ class StateMachine:
         for key, snap in ice.items():
             entry = self._ice.setdefault(key, _Ice())
             restarted = self._follow_restart(entry, snap)
+            if snap.liveness is not entry.liveness:
+                entry.liveness = snap.liveness
+                if snap.liveness_reason is not None:
+                    entry.reason = snap.liveness_reason
             derived = rules.ice_transport_state(
                 snap.native,
                 has_remote_candidates=snap.has_remote_candidates,
@@ -312,10 +299,6 @@ class StateMachine:
     @staticmethod
     def _follow_restart(entry: _Ice, snap: IceSnapshot) -> bool:
         """Record a new ICE restart event; whether there was one."""
-        if snap.generation != entry.generation:
-            # a new pair: the old pair's verdicts say nothing of it
-            entry.generation = snap.generation
-            entry.liveness = Liveness.ALIVE
         if snap.restarts == entry.restarts:
             return False
         entry.restarts = snap.restarts

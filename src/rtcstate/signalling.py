@@ -1,8 +1,9 @@
 """ICE restarts as the signalling decides them, for one connection.
 
-[`RestartSignalling`][rtcstate.signalling.RestartSignalling] holds the
-[`IceRestart`][rtcstate.restart.IceRestart] of each ICE transport and reads the
-offer/answer exchange for it (webrtc-pc's `restartIce()` and
+[`RestartSignalling`][rtcstate.signalling.RestartSignalling] makes the
+[`IceRestart`][rtcstate.restart.IceRestart] of each ICE transport (kept by its
+[`TrackedIce`][rtcstate.tracked.TrackedIce]) and reads the offer/answer exchange for
+it (webrtc-pc's `restartIce()` and
 `[[LocalIceCredentialsToReplace]]`):
 
 * `restartIce()` marks the next offer as a restart (`restart_ice`);
@@ -20,7 +21,7 @@ states when one begins, succeeds or fails.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from aiortc import RTCIceTransport
@@ -61,7 +62,6 @@ class RestartSignalling:
         "_deadline",
         "_loopback",
         "_reason",
-        "_restarts",
         "_tracker",
         "_transports",
         "_wanted",
@@ -78,8 +78,6 @@ class RestartSignalling:
         self._tracker = tracker
         self._loopback = loopback
         self._deadline = deadline
-        # made at a transport's first ICE restart (or consent expiry)
-        self._restarts: dict[RTCIceTransport, IceRestart] = {}
         # restartIce() called: the next createOffer() restarts ICE
         self._wanted = False
         self._reason = "ICE restart (restartIce())"
@@ -88,35 +86,29 @@ class RestartSignalling:
 
     def get(self, transport: RTCIceTransport) -> IceRestart | None:
         """The transport's restarts, once it had one."""
-        return self._restarts.get(transport)
+        tracked = self._transports.tracked(transport)
+        return None if tracked is None else tracked.restart
 
-    def __iter__(self) -> Iterator[tuple[RTCIceTransport, IceRestart]]:
-        return iter(self._restarts.items())
+    def _restarts(self) -> Iterator[tuple[RTCIceTransport, IceRestart]]:
+        for tracked in self._transports.tracked_ice:
+            if tracked.restart is not None:
+                yield tracked.transport, tracked.restart
 
     @property
     def restarting(self) -> bool:
         """A restart is under way on some transport."""
-        return any(r.restarting for r in self._restarts.values())
+        return any(r.restarting for _, r in self._restarts())
 
     def restart(self, transport: RTCIceTransport) -> IceRestart:
-        """The transport's restarts, made at the first need."""
-        restart = self._restarts.get(transport)
-        if restart is None:
-            restart = IceRestart(
+        """The restarts of a counted transport, made at the first need."""
+        tracked = self._transports.tracked(transport)
+        if tracked is None:
+            raise ValueError(f"{transport!r} is not a counted ICE transport")
+        if tracked.restart is None:
+            tracked.restart = IceRestart(
                 transport, self._loopback, self._tracker, self._deadline
             )
-            self._restarts[transport] = restart
-        return restart
-
-    def keep_only(self, counted: Callable[[RTCIceTransport], bool]) -> None:
-        """Close the restarts of transports no longer counted."""
-        for transport in [t for t in self._restarts if not counted(t)]:
-            self._restarts.pop(transport).close()
-
-    def close(self) -> None:
-        for restart in self._restarts.values():
-            restart.close()
-        self._restarts.clear()
+        return tracked.restart
 
     # --- signalling -------------------------------------------------------------
 
@@ -185,16 +177,14 @@ class RestartSignalling:
                 ):
                     self._remote_offer(transport, ice)
         elif not remote and state == "have-local-offer":
-            for restart in self._restarts.values():
+            for _, restart in self._restarts():
                 if restart.restarting:
                     restart.offered = True
         elif (
-            remote
-            and state == "stable"
-            and any(r.offered for r in self._restarts.values())
+            remote and state == "stable" and any(r.offered for _, r in self._restarts())
         ):
             answer = remote_ice(pc)
-            for transport, restart in self._restarts.items():
+            for transport, restart in self._restarts():
                 if restart.offered and transport in answer:
                     restart.remote_known(answer[transport])
         return state == "stable" and self._wanted
@@ -219,7 +209,7 @@ class RestartSignalling:
         self._wanted = False
 
     def _expects(self, transport: RTCIceTransport, remote: RemoteIce) -> bool:
-        restart = self._restarts.get(transport)
+        restart = self.get(transport)
         if restart is not None:
             return restart.expects(remote)
         return keeps_credentials(_shims.connection(transport), remote)

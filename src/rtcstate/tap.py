@@ -20,8 +20,10 @@ from . import _shims, stun
 
 __all__ = ["SelectedPair", "selected_pair"]
 
-# on_packet, on_answer, on_error
-_Callbacks = tuple[Callable[[], None], Callable[[], None], Callable[[Exception], None]]
+# on_packet(now), on_answer(now), on_error(exc)
+_Callbacks = tuple[
+    Callable[[float], None], Callable[[float], None], Callable[[Exception], None]
+]
 
 
 class SelectedPair:
@@ -89,7 +91,6 @@ class SelectedPair:
         "responses_received",
         "responses_sent",
         "route",
-        "switches",
         "total_rtt",
     )
 
@@ -102,9 +103,7 @@ class SelectedPair:
         """how hand-built STUN is sent: "socket", "turn", or `None` (aioice's
         own messages only)"""
         self._callbacks: _Callbacks | None = None
-        from aioice.candidate import candidate_priority
-
-        self._priority = candidate_priority(_shims.pair_component(pair), "prflx")
+        self._priority = _shims.prflx_priority(_shims.pair_component(pair))
         # transaction id -> the loop's time the keepalive was sent
         self._outstanding: OrderedDict[bytes, float] = OrderedDict()
         self._latest = b""  # the newest keepalive's transaction id
@@ -115,8 +114,6 @@ class SelectedPair:
             self._clock: Callable[[], float] = asyncio.get_running_loop().time
         except RuntimeError:  # made outside a loop (tests): the loop's clock
             self._clock = time.monotonic
-        self.switches = 0
-        """times the pair followed aioice to another nominated pair"""
         self._reset()
 
     def _reset(self) -> None:
@@ -126,7 +123,7 @@ class SelectedPair:
         self.bytes_received = 0
         """their bytes"""
         self.last_received: float | None = None
-        """the loop's time of the last one (stored by the driver)"""
+        """the loop's time of the last one"""
         self.requests_sent = 0
         """keepalives (consent checks) sent"""
         self.responses_received = 0
@@ -155,29 +152,32 @@ class SelectedPair:
 
     def watch(
         self,
-        on_packet: Callable[[], None],
-        on_answer: Callable[[], None],
+        on_packet: Callable[[float], None],
+        on_answer: Callable[[float], None],
         on_error: Callable[[Exception], None],
     ) -> None:
-        """Call `on_answer()` for each answer to a keepalive, `on_packet()`
+        """Call `on_answer(now)` for each answer to a keepalive, `on_packet(now)`
         for each other datagram from the remote address, and `on_error(exc)`
-        when any of this raises (the datagram then goes on to aioice)."""
+        when any of this raises (the datagram then goes on to aioice); `now`
+        is the loop's time it arrived, kept as `last_received`."""
         self.unwatch()
         self._callbacks = (on_packet, on_answer, on_error)
         remote = self.remote_addr
         is_answer = self._is_answer
         answer = self._answer if self.fast else _never
+        clock = self._clock
 
         def tap(original: _shims.DatagramReceived) -> _shims.DatagramReceived:
             def datagram_received(data: bytes | str, addr: tuple[Any, ...]) -> None:
                 try:
                     if (addr[0], addr[1]) == remote:
+                        now = self.last_received = clock()
                         self.packets_received += 1
                         self.bytes_received += len(data)
-                        if is_answer(data):
-                            on_answer()
+                        if is_answer(data, now):
+                            on_answer(now)
                             return  # aioice would drop it: no transaction of its own
-                        on_packet()
+                        on_packet(now)
                         if answer(data):
                             return
                 except Exception as exc:  # a bug of ours must not cost the datagram
@@ -194,9 +194,9 @@ class SelectedPair:
             self._unwatch()
             self._unwatch = None
 
-    def _is_answer(self, data: bytes | str) -> bool:
-        """Whether `data` is an authenticated binding success response to one
-        of our keepalives."""
+    def _is_answer(self, data: bytes | str, now: float) -> bool:
+        """Whether `data`, arrived at `now`, is an authenticated binding
+        success response to one of our keepalives."""
         # STUN binding success response: type 0x0101, transaction id at 8:20
         if (
             not isinstance(data, bytes)
@@ -215,7 +215,7 @@ class SelectedPair:
             # Only the newest keepalive's answer measures the path: after a
             # freeze, a remote answers its backlog at once, and those answers
             # time the freeze, not the path (they still prove it alive).
-            rtt = self._clock() - sent
+            rtt = now - sent
             self.current_rtt = rtt
             self.total_rtt += rtt
             self.responses_received += 1
@@ -286,7 +286,6 @@ class SelectedPair:
         self._protocol = _shims.pair_protocol(current)
         self.remote_addr = _shims.pair_remote_addr(current)
         self.route = _shims.hand_route(self._protocol)
-        self.switches += 1
         self._reset()
         if callbacks is not None:
             self.watch(*callbacks)

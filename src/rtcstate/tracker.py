@@ -10,9 +10,10 @@ The tracker owns four parts and decides nothing itself:
   `"statechange"`;
 * [`StateMachine`][rtcstate.machine.StateMachine], which turns the transports'
   snapshots into changes;
-* one [`TransportLiveness`][rtcstate.driver.TransportLiveness] per ICE transport, whose
-  verdicts come back through
-  [`StateTracker.set_liveness`][rtcstate.tracker.StateTracker.set_liveness];
+* one [`TransportLiveness`][rtcstate.driver.TransportLiveness] per ICE transport (kept
+  by its [`TrackedIce`][rtcstate.tracked.TrackedIce]), whose verdicts come back
+  through
+  [`StateTracker.liveness_changed`][rtcstate.tracker.StateTracker.liveness_changed];
 * [`ChangeFeed`][rtcstate.feed.ChangeFeed], which keeps and hands out the changes.
 
 A step reads the snapshots, runs the machine, starts or stops liveness for the
@@ -23,42 +24,39 @@ after it, so events always fire in order.
 
 Never worse than aiortc: the entry points
 ([`StateTracker.update`][rtcstate.tracker.StateTracker.update], `sync_transports`,
-`set_liveness`, `close`) are called from aiortc's callbacks and signalling methods, so
-an exception of rtcstate's is logged there and never raised into aiortc. An exception in
-one transport's liveness switches liveness off for that transport only: its state then
-follows aiortc, as with `liveness=None`, and its history says why.
+`liveness_changed`, `close`) are called from aiortc's callbacks and signalling
+methods, so an exception of rtcstate's is logged there and never raised into aiortc.
+An exception in one transport's liveness switches liveness off for that transport
+only: its state then follows aiortc, as with `liveness=None`, and its history says
+why.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from aiortc import RTCIceTransport, RTCPeerConnection
-from aiortc.stats import RTCStatsReport
 
 from . import _shims, stats
 from .driver import TransportLiveness
 from .events import (
-    Attribute,
     Cause,
     SelectedCandidatePair,
     StateChange,
     TransportChange,
 )
-from .feed import ChangeFeed, StateChanges
+from .feed import ChangeFeed
 from .liveness import LivenessConfig
 from .machine import StateMachine
 from .options import Options
-from .restart import IceRestart
+from .readout import Readout
 from .signalling import RestartSignalling
-from .states import IceConnectionState, IceTransportState, Liveness, PeerConnectionState
-from .tap import SelectedPair
+from .states import IceTransportState, Liveness
 from .transports import Transports
 
 __all__ = ["Observer", "StateTracker"]
@@ -140,7 +138,6 @@ class StateTracker:
         "_clock",
         "_feed",
         "_followup",
-        "_liveness",
         "_machine",
         "_observers",
         "_on_change",
@@ -151,6 +148,7 @@ class StateTracker:
         "_transports",
         "_updating",
         "_warned",
+        "read",
     )
 
     def __init__(
@@ -169,7 +167,6 @@ class StateTracker:
         self._transports = Transports(
             pc, self.update, options.loopback, self.internal_error
         )
-        self._liveness: dict[RTCIceTransport, TransportLiveness] = {}
         self._signalling = RestartSignalling(
             self._transports,
             self,
@@ -183,6 +180,14 @@ class StateTracker:
         self._pending: Cause | None = None
         self._followup: asyncio.Handle | None = None
         self._observers: tuple[Observer, ...] = ()
+        self.read = Readout(
+            self._machine,
+            self._transports,
+            self._signalling,
+            self._clock,
+            self.internal_error,
+        )
+        """the states, selected pairs and stats, for the front ends"""
         self.sync_transports()
 
     # --- reading ---------------------------------------------------------------
@@ -193,136 +198,9 @@ class StateTracker:
         return self._machine.closed
 
     @property
-    def connection_state(self) -> PeerConnectionState:
-        return self._machine.connection_state
-
-    @property
-    def ice_connection_state(self) -> IceConnectionState:
-        return self._machine.ice_connection_state
-
-    @property
-    def signaling_state(self) -> str:
-        """aiortc's `signalingState`."""
-        return str(self._transports.pc.signalingState)
-
-    @property
     def feed(self) -> ChangeFeed:
         """Histories, waiters and iterators of the changes."""
         return self._feed
-
-    def ice_transport_state(self, transport: RTCIceTransport) -> IceTransportState:
-        """The W3C state rtcstate derives for one of the connection's ICE transports."""
-        state = self._machine.ice_transport_state(transport)
-        if state is None:
-            self._check_counted(transport)
-            return IceTransportState.CLOSED
-        return state
-
-    def _check_counted(self, transport: RTCIceTransport) -> None:
-        """For a transport the connection does not count: fine once closed (it
-        counts none), a clear error before."""
-        if not self.closed:
-            raise ValueError(
-                f"{transport!r} is not an ICE transport this connection counts"
-            )
-
-    def liveness(self, transport: RTCIceTransport) -> TransportLiveness | None:
-        """The liveness of one counted ICE transport (`None` without a monitor)."""
-        return self._liveness.get(transport)
-
-    def restart(self, transport: RTCIceTransport) -> IceRestart | None:
-        """The ICE restarts of one counted transport, once it had one."""
-        return self._signalling.get(transport)
-
-    @property
-    def restarting(self) -> bool:
-        """An ICE restart is under way on one of the transports."""
-        return self._signalling.restarting
-
-    def _tap(self, transport: RTCIceTransport) -> SelectedPair | None:
-        """The tap on the transport's selected pair, while liveness runs there."""
-        liveness = self._liveness.get(transport)
-        driver = None if liveness is None else liveness.driver
-        return None if driver is None else driver.pair
-
-    def selected_candidate_pair(
-        self, transport: RTCIceTransport
-    ) -> SelectedCandidatePair | None:
-        """The selected pair of one counted ICE transport, or `None` while there is
-        none."""
-        if transport not in self._transports:
-            self._check_counted(transport)
-            return None
-        return stats.selected_candidate_pair(
-            transport,
-            self._transports.label(transport),
-            self._tap(transport),
-            self._clock(),
-        )
-
-    def selected_pairs(self) -> list[SelectedCandidatePair]:
-        """The selected pair of each counted ICE transport that has one (none
-        once closed)."""
-        if self.closed:
-            return []
-        now = self._clock()
-        out = []
-        for ice in self._transports.ice:
-            pair = stats.selected_candidate_pair(
-                ice, self._transports.label(ice), self._tap(ice), now
-            )
-            if pair is not None:
-                out.append(pair)
-        return out
-
-    def add_stats(self, report: RTCStatsReport) -> None:
-        """Add the ICE side of `getStats()` (see [`rtcstate.stats`][]) to
-        `report`; an error of rtcstate's is logged and leaves aiortc's report as
-        it is."""
-        if self.closed:
-            return
-        try:
-            now = self._clock()
-            machine = self._machine
-            for dtls in self._transports.dtls:
-                ice = dtls.transport
-                state = machine.ice_transport_state(ice)
-                if state is None:
-                    continue
-                stats.add_transport_stats(
-                    report,
-                    stats.TransportStatsInput(
-                        dtls,
-                        state.value,
-                        self._tap(ice),
-                        self._transports.selections(ice),
-                    ),
-                    now,
-                )
-        except Exception as exc:
-            self.internal_error("getStats", exc)
-
-    def transport_states(self) -> dict[str, str]:
-        """Label -> state of every counted transport, for logs and debugging."""
-        # labels and the states last derived only: nothing read from aiortc
-        # here (repr() calls this)
-        out: dict[str, str] = {}
-        machine, label = self._machine, self._transports.label
-        for ice in self._transports.ice:
-            if (state := machine.ice_transport_state(ice)) is not None:
-                out[label(ice)] = state.value
-        for dtls in self._transports.dtls:
-            if (dtls_state := machine.dtls_transport_state(dtls)) is not None:
-                out[label(dtls)] = dtls_state.value
-        return out
-
-    async def wait_for(
-        self, attribute: Attribute, states: Iterable[str], timeout: float | None
-    ) -> Any:
-        return await self._feed.wait_for(attribute, states, timeout)
-
-    def changes(self, attribute: Attribute) -> StateChanges[Any]:
-        return self._feed.changes(attribute)
 
     # --- observers ------------------------------------------------------------
 
@@ -349,18 +227,16 @@ class StateTracker:
         if self.closed:
             return
         changed = self._transports.sync()
-        for transport in [t for t in self._liveness if t not in self._transports]:
-            self._liveness.pop(transport).stop()
-        self._signalling.keep_only(self._transports.__contains__)
         if changed:
             detail = detail or self._transports.describe()
         self.update(Cause("transports", detail=detail))
 
     @_fail_safe
-    def set_liveness(
+    def liveness_changed(
         self, transport: RTCIceTransport, liveness: Liveness, reason: str | None = None
     ) -> None:
-        """Feed a liveness verdict for one ICE transport (from the liveness monitor)."""
+        """A new liveness verdict for one ICE transport (kept by its
+        `TransportLiveness`, read by the next step's snapshot)."""
         if self.closed or transport not in self._transports:
             return
         restart = self._signalling.get(transport)
@@ -375,11 +251,11 @@ class StateTracker:
             restart.fall_back(reason)
             return
         if self._observers:
-            tap = self._tap(transport)
+            tracked = self._transports.tracked(transport)
+            tap = None if tracked is None else tracked.tap
             last = None if tap is None else tap.last_received
             silence = None if last is None else self._clock() - last
             self._observe("verdict", liveness, reason, silence)
-        self._machine.set_liveness(transport, liveness, reason)
         self.update(Cause("ice", self._transports.label(transport), detail=reason))
 
     async def drain(self) -> None:
@@ -401,11 +277,7 @@ class StateTracker:
         if self._followup is not None:
             self._followup.cancel()
             self._followup = None
-        for liveness in self._liveness.values():
-            liveness.stop()
-        self._liveness.clear()
-        self._signalling.close()
-        self._transports.close()
+        self._transports.close()  # stops each transport's liveness and restarts
         self._feed.publish(changes)
         self._feed.end()
 
@@ -433,15 +305,6 @@ class StateTracker:
 
     def _step(self, cause: Cause) -> None:
         ice, dtls = self._transports.snapshots()
-        for transport, restart in self._signalling:
-            if (snap := ice.get(transport)) is not None:
-                ice[transport] = dataclasses.replace(
-                    snap,
-                    restart=restart.phase,
-                    restarts=restart.events,
-                    restart_detail=restart.detail,
-                    generation=restart.generation,
-                )
         now = self._clock()
         machine = self._machine
         before = {t: machine.ice_transport_state(t) for t in ice}
@@ -505,10 +368,11 @@ class StateTracker:
         """The newly selected pair of `transport`, if aioice selected one (a first,
         or another) since the last step."""
         try:
-            if not self._transports.select(transport, _shims.nominated_pair(transport)):
+            tracked = self._transports.tracked(transport)
+            if tracked is None or not tracked.select(_shims.nominated_pair(transport)):
                 return None
             return stats.selected_candidate_pair(
-                transport, self._transports.label(transport), self._tap(transport), now
+                transport, self._transports.label(transport), tracked.tap, now
             )
         except Exception as exc:  # an event is worth less than the states
             self.internal_error("selectedcandidatepairchange", exc)
@@ -576,18 +440,18 @@ class StateTracker:
         self, transport: RTCIceTransport, state: IceTransportState, native: str
     ) -> None:
         config = self._options.liveness
-        if config is None:
+        tracked = self._transports.tracked(transport)
+        if config is None or tracked is None:
             return
-        restart = self._signalling.get(transport)
-        generation = 0 if restart is None else restart.generation
-        liveness = self._liveness.get(transport)
+        generation = tracked.generation
+        liveness = tracked.liveness
         if liveness is not None and liveness.generation != generation:
             # an ICE restart: a new pair and new credentials
             liveness.stop()
             liveness = None
         if liveness is None:
             liveness = TransportLiveness(transport, config, self, generation)
-            self._liveness[transport] = liveness
+            tracked.liveness = liveness
         liveness.follow(state, native)
 
     # --- driver.LivenessOwner: what each transport's liveness reports to -----------
@@ -634,7 +498,7 @@ class StateTracker:
         logger.warning(
             "%s: %s; its state follows aiortc from now on", label, reason, exc_info=exc
         )
-        self._machine.liveness_off(transport, reason)
+        self._machine.note(transport, reason)  # its verdict is alive again
         self.update(Cause("ice", label, detail=reason))
 
     def internal_error(self, where: str, exc: Exception) -> None:

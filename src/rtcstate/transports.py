@@ -23,23 +23,16 @@ from . import _shims
 from .events import Cause
 from .machine import DtlsSnapshot, IceSnapshot
 from .options import Loopback
+from .tracked import Listeners, TrackedIce
 
 __all__ = ["Transports"]
-_Listeners = list[tuple[Any, Callable[[], None]]]
 
 
 @dataclass(eq=False, slots=True)
-class _Entry:
-    transport: Any
+class _Dtls:
+    transport: RTCDtlsTransport
     index: int
-    listeners: _Listeners = field(default_factory=list)
-    # once the remote has a candidate it keeps it (aiortc builds a new list on
-    # every getRemoteCandidates(), so it is asked only until then)
-    has_remote_candidates: bool = False
-    # an ICE transport's selected pair (aioice's), and how many times one was
-    # selected: the selectedcandidatepairchange event and getStats()
-    selected: Any = None
-    selections: int = 0
+    listeners: Listeners = field(default_factory=list)
 
 
 class Transports:
@@ -76,8 +69,8 @@ class Transports:
         self._on_statechange = on_statechange
         self._loopback = loopback
         self._on_error = on_error
-        self._ice: dict[RTCIceTransport, _Entry] = {}
-        self._dtls: dict[RTCDtlsTransport, _Entry] = {}
+        self._ice: dict[RTCIceTransport, TrackedIce] = {}
+        self._dtls: dict[RTCDtlsTransport, _Dtls] = {}
         self._next_index = {"ice": 0, "dtls": 0}
         # once known, the mids change only when descriptions are applied, which
         # calls sync()
@@ -101,6 +94,15 @@ class Transports:
     def __contains__(self, transport: object) -> bool:
         return transport in self._ice or transport in self._dtls
 
+    def tracked(self, transport: RTCIceTransport) -> TrackedIce | None:
+        """What is kept of a counted ICE transport, `None` for another."""
+        return self._ice.get(transport)
+
+    @property
+    def tracked_ice(self) -> list[TrackedIce]:
+        """What is kept of each counted ICE transport."""
+        return list(self._ice.values())
+
     def sync(self) -> bool:
         """Re-read which transports count: subscribe to new ones, drop old ones.
 
@@ -120,7 +122,7 @@ class Transports:
             _unsubscribe(self._dtls.pop(old_dtls).listeners)
             changed = True
         for old_ice in [i for i in self._ice if i not in ice_now]:
-            _unsubscribe(self._ice.pop(old_ice).listeners)
+            _drop(self._ice.pop(old_ice))
             changed = True
         for ice_transport in ice_now:
             if ice_transport not in self._ice:
@@ -128,15 +130,18 @@ class Transports:
                 changed = True
         for dtls_transport in dtls_now:
             if dtls_transport not in self._dtls:
-                self._dtls[dtls_transport] = self._subscribe(
-                    "dtls", dtls_transport, [dtls_transport]
-                )
+                entry = _Dtls(dtls_transport, self._next("dtls"))
+                self._subscribe("dtls", entry, [dtls_transport])
+                self._dtls[dtls_transport] = entry
                 changed = True
         return changed
 
     def close(self) -> None:
-        """Unsubscribe from every transport and count none."""
-        for entry in [*self._ice.values(), *self._dtls.values()]:
+        """Unsubscribe from every transport, stop what is kept of each, and
+        count none."""
+        for tracked in self._ice.values():
+            _drop(tracked)
+        for entry in self._dtls.values():
             _unsubscribe(entry.listeners)
         self._ice.clear()
         self._dtls.clear()
@@ -148,15 +153,11 @@ class Transports:
     ]:
         """What aiortc says of every counted transport now, for the state machine."""
         ice = {
-            transport: IceSnapshot(
+            transport: tracked.snapshot(
                 self.label(transport),
-                transport.state,
-                has_remote_candidates=self._has_remote_candidates(entry),
-                local_gathering_complete=transport.iceGatherer.state == "completed",
-                remote_end_of_candidates=_shims.remote_end_of_candidates(transport),
-                dtls=tuple(d for d in self._dtls if d.transport is transport),
+                tuple(d for d in self._dtls if d.transport is transport),
             )
-            for transport, entry in self._ice.items()
+            for transport, tracked in self._ice.items()
         }
         dtls = {
             transport: DtlsSnapshot(
@@ -173,21 +174,6 @@ class Transports:
         """A closed DTLS transport that aioice's closing did not close: the
         remote's close_notify closed it (aiortc reports both alike)."""
         return not _shims.ice_closing(transport.transport)
-
-    def select(self, transport: RTCIceTransport, pair: Any) -> bool:
-        """Record `pair` (aioice's) as the counted ICE transport's selected pair;
-        whether it is another one than recorded."""
-        entry = self._ice.get(transport)
-        if entry is None or pair is None or entry.selected is pair:
-            return False
-        entry.selected = pair
-        entry.selections += 1
-        return True
-
-    def selections(self, transport: RTCIceTransport) -> int:
-        """How many times a pair was selected for the ICE transport."""
-        entry = self._ice.get(transport)
-        return 0 if entry is None else entry.selections
 
     def label(self, transport: RTCIceTransport | RTCDtlsTransport) -> str:
         """`ice#0 (mid 0,1)`: the transport's kind, index and the mids it carries."""
@@ -206,37 +192,40 @@ class Transports:
         if sctp is not None:
             carriers.append((sctp.mid, sctp.transport))
         if isinstance(transport, RTCIceTransport):
-            kind, entry = "ice", self._ice[transport]
+            kind, index = "ice", self._ice[transport].index
             mids = [
                 m for m, d in carriers if m is not None and d.transport is transport
             ]
         else:
-            kind, entry = "dtls", self._dtls[transport]
+            kind, index = "dtls", self._dtls[transport].index
             mids = [m for m, d in carriers if m is not None and d is transport]
         named = f" (mid {','.join(mids)})" if mids else ""
-        return f"{kind}#{entry.index}{named}"
+        return f"{kind}#{index}{named}"
 
     def describe(self) -> str:
         return f"{len(self._ice)} ICE, {len(self._dtls)} DTLS transport(s)"
 
-    def _has_remote_candidates(self, entry: _Entry) -> bool:
-        if not entry.has_remote_candidates:
-            entry.has_remote_candidates = bool(entry.transport.getRemoteCandidates())
-        return entry.has_remote_candidates
+    def _next(self, kind: Literal["ice", "dtls"]) -> int:
+        index = self._next_index[kind]
+        self._next_index[kind] = index + 1
+        return index
 
-    def _subscribe_ice(self, transport: RTCIceTransport) -> _Entry:
+    def _subscribe_ice(self, transport: RTCIceTransport) -> TrackedIce:
         try:
             _shims.guard_connection(transport, self._loopback)
         except Exception as exc:  # the guards are worth less than the connection
             self._on_error("guard_connection", exc)
-        return self._subscribe("ice", transport, [transport, transport.iceGatherer])
+        tracked = TrackedIce(transport, self._next("ice"))
+        self._subscribe("ice", tracked, [transport, transport.iceGatherer])
+        return tracked
 
     def _subscribe(
-        self, kind: Literal["ice", "dtls"], transport: Any, emitters: list[Any]
-    ) -> _Entry:
-        index = self._next_index[kind]
-        self._next_index[kind] = index + 1
-        entry = _Entry(transport, index)
+        self,
+        kind: Literal["ice", "dtls"],
+        entry: TrackedIce | _Dtls,
+        emitters: list[Any],
+    ) -> None:
+        transport = entry.transport
         # A weak reference: the transports must not keep a dropped tracker alive.
         ref = weakref.ref(self)
 
@@ -250,10 +239,14 @@ class Transports:
         for emitter in emitters:
             emitter.on("statechange", on_statechange)
             entry.listeners.append((emitter, on_statechange))
-        return entry
 
 
-def _unsubscribe(listeners: _Listeners) -> None:
+def _drop(tracked: TrackedIce) -> None:
+    _unsubscribe(tracked.listeners)
+    tracked.close()
+
+
+def _unsubscribe(listeners: Listeners) -> None:
     for emitter, callback in listeners:
         # aiortc drops every listener of an ICE transport when it closes.
         if callback in emitter.listeners("statechange"):

@@ -237,7 +237,7 @@ class AiortcSide(Side):
     @property
     def driver(self) -> Any:
         """rtcstate's running liveness driver of the transport, or None."""
-        liveness = self.pc._tracker.liveness(self.transport)
+        liveness = self.pc._tracker.read.liveness(self.transport)
         return None if liveness is None else liveness.driver
 
     async def pair(self) -> dict[str, Any] | None:

@@ -102,6 +102,16 @@ def ice_closing(transport: RTCIceTransport) -> bool:
     return closing(connection(transport))
 
 
+def prflx_priority(component: int) -> int:
+    """The PRIORITY a check carries on `component` (RFC 8445 7.1.1: a
+    peer-reflexive candidate's), as aioice computes it."""
+    # aioice.candidate.candidate_priority(component, type): aioice's formula
+    from aioice.candidate import candidate_priority
+
+    priority: int = candidate_priority(component, "prflx")
+    return priority
+
+
 def tie_breaker(connection: Any) -> int:
     """The connection's ICE tie-breaker (RFC 8445 7.3.1.1)."""
     # Connection._tie_breaker: a hand-built check carries it, as aioice's do

@@ -22,9 +22,10 @@ from aiortc.stats import RTCStatsReport
 from . import _shims
 from .events import Cause, SelectedCandidatePair, StateChange, TransportChange
 from .feed import StateChanges
+from .observers import Observer
 from .options import Options
 from .states import IceConnectionState, IceTransportState, PeerConnectionState
-from .tracker import Observer, Record, StateTracker
+from .tracker import Record, StateTracker
 
 logger = logging.getLogger("rtcstate")
 
@@ -119,7 +120,7 @@ class StateAPI:
 
     def _description_applied(self, remote: bool) -> None:
         """`setLocalDescription()` / `setRemoteDescription()` returned."""
-        if self._tracker.description_applied(remote):
+        if self._tracker.signalling.description_applied(remote):
             self._negotiation_needed()
 
     def restartIce(self) -> None:
@@ -151,7 +152,7 @@ class StateAPI:
         :raises InternalsChangedError: if the installed aiortc or aioice lacks
             what a restart needs (nothing is changed then).
         """
-        if self._tracker.restart_ice():
+        if self._tracker.signalling.restart_ice():
             self._negotiation_needed()
 
     def _negotiation_needed(self) -> None:
@@ -252,10 +253,10 @@ class StateAPI:
 
     def _add_observer(self, observer: Observer) -> None:
         """Tell `observer` (`rtcstate.metrics`) of this connection's changes."""
-        self._tracker.add_observer(observer)
+        self._tracker.observers.add(observer)
 
     def _remove_observer(self, observer: Observer) -> None:
-        self._tracker.remove_observer(observer)
+        self._tracker.observers.remove(observer)
 
     def _selected_pairs(self) -> list[SelectedCandidatePair]:
         """The selected pair of each counted ICE transport that has one."""

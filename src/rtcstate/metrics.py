@@ -110,7 +110,7 @@ class _Totals:
 
 
 class _Follower:
-    """Follows one connection's changes into the totals (a `tracker.Observer`).
+    """Follows one connection's changes into the totals (an `observers.Observer`).
 
     It holds the totals, never the connection: the tracker holds it.
     """

@@ -112,14 +112,14 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         [`setRemoteDescription`][rtcstate.PeerConnection.setRemoteDescription]."""
         if sessionDescription is not None:
             validation.check_description(sessionDescription.sdp)
-        self._tracker.before_local_description()
+        self._tracker.signalling.before_local_description()
         await super().setLocalDescription(sessionDescription)
         self._description_applied(remote=False)
 
     async def createOffer(self) -> RTCSessionDescription:
         """As aiortc's; after [`restartIce`][rtcstate.api.StateAPI.restartIce] the
         offer carries new ICE credentials."""
-        await self._tracker.before_offer()
+        await self._tracker.signalling.before_offer()
         return await super().createOffer()
 
     async def setRemoteDescription(

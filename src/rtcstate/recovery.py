@@ -186,7 +186,7 @@ class Recovery:
     async def _attempt(self, number: int, trigger: str) -> str:
         pc = self._target
         try:
-            pc._tracker.restart_ice(
+            pc._tracker.signalling.restart_ice(
                 f"recovery attempt {number} of {self._max_attempts}: {trigger}"
             )
         except InternalsChangedError as exc:

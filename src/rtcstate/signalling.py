@@ -27,7 +27,9 @@ from typing import Any, Protocol
 from aiortc import RTCIceTransport
 
 from . import _shims
+from .failsafe import fail_safe
 from .restart import IceRestart, RemoteIce, RestartOwner, keeps_credentials, remote_ice
+from .states import Liveness
 from .transports import Transports
 
 __all__ = ["RestartSignalling", "Tracker"]
@@ -40,8 +42,9 @@ class Tracker(RestartOwner, Protocol):
     @property
     def closed(self) -> bool: ...
 
-    def restart_failed(self, transport: RTCIceTransport, detail: str) -> None:
-        """A remote offer's restart failed before the answer: record why."""
+    def note(self, detail: str, transport: RTCIceTransport | None = None) -> None:
+        """Record `detail` for `transport` (a remote offer's restart failed
+        before the answer)."""
 
     def internal_error(self, where: str, exc: Exception) -> None: ...
 
@@ -148,13 +151,55 @@ class RestartSignalling:
                 break
             await asyncio.sleep(0.01)
 
+    def fell_back(
+        self, transport: RTCIceTransport, liveness: Liveness, reason: str | None
+    ) -> bool:
+        """Whether a liveness verdict that the unproven new pair is silent
+        sent the transport back to its old pair: the remote never came to the
+        new one, so the restart is abandoned and liveness judges the old pair
+        afresh (a restart must not cost a working pair)."""
+        restart = self.get(transport)
+        if (
+            restart is None
+            or not restart.unproven
+            or liveness is Liveness.ALIVE
+            or reason is None
+        ):
+            return False
+        restart.fall_back(reason)
+        return True
+
+    async def before_offer(self) -> None:
+        """`createOffer()` is about to read the ICE credentials: a wanted restart
+        begins now on every ICE transport that has started."""
+        if not self._wanted or self._tracker.closed:
+            return
+        await self.transports_started()
+        self.begin_wanted()
+
+    @fail_safe
+    def before_local_description(self) -> None:
+        """`setLocalDescription()` is about to gather: a restarted transport
+        whose gathering an earlier one's end marked done gathers again."""
+        if self._tracker.closed:
+            return
+        for transport in self._transports.ice:
+            _shims.gather_again(transport)
+
+    def internal_error(self, where: str, exc: Exception) -> None:
+        self._tracker.internal_error(where, exc)
+
+    @fail_safe
     def begin_wanted(self) -> None:
         """The wanted restart begins on every ICE transport that has started."""
+        if self._tracker.closed:
+            return
         self._wanted = False
         for transport in self._transports.ice:
             if transport.state not in ("new", "closed"):
                 self.restart(transport).begin(True, self._reason, None)
 
+    @fail_safe
     def description_applied(self, remote: bool) -> bool:
         """`setLocalDescription()` or `setRemoteDescription()` returned (aiortc
         changes `signalingState` before the description, so that event is too
@@ -198,10 +243,10 @@ class RestartSignalling:
             # the answer keeps the old credentials; say why here, as the remote
             # can only guess
             self._tracker.internal_error("ICE restart (remote offer)", exc)
-            self._tracker.restart_failed(
-                transport,
+            self._tracker.note(
                 "ICE restart (remote offer) failed before the answer: "
                 f"{type(exc).__name__}: {exc}",
+                transport,
             )
             return
         # the answer carries new credentials: a restartIce() still to offer is

@@ -15,11 +15,13 @@ from typing import Any
 
 from aiortc import RTCIceTransport
 
-from . import _shims
-from .driver import TransportLiveness
+from . import _shims, stats
+from .driver import LivenessOwner, TransportLiveness
+from .events import SelectedCandidatePair
+from .liveness import LivenessConfig
 from .machine import IceSnapshot
 from .restart import IceRestart
-from .states import Liveness
+from .states import IceTransportState, Liveness
 from .tap import SelectedPair
 
 __all__ = ["TrackedIce"]
@@ -73,13 +75,34 @@ class TrackedIce:
         driver = None if liveness is None else liveness.driver
         return None if driver is None else driver.pair
 
-    def select(self, pair: Any) -> bool:
-        """Record `pair` (aioice's) as selected; whether it is another one."""
+    def newly_selected(self, label: str, now: float) -> SelectedCandidatePair | None:
+        """The record of the pair aioice selected, if it selected one (a first,
+        or another) since last asked; `label` names the transport."""
+        pair = _shims.nominated_pair(self.transport)
         if pair is None or self.selected is pair:
-            return False
+            return None
         self.selected = pair
         self.selections += 1
-        return True
+        return stats.selected_candidate_pair(self.transport, label, self.tap, now)
+
+    def follow_liveness(
+        self,
+        config: LivenessConfig,
+        owner: LivenessOwner,
+        state: IceTransportState,
+        native: str,
+    ) -> None:
+        """Start, follow or stop the liveness for the state just stepped; an
+        ICE restart (a new generation: new pair, new credentials) starts a new
+        one."""
+        liveness = self.liveness
+        if liveness is not None and liveness.generation != self.generation:
+            liveness.stop()
+            liveness = None
+        if liveness is None:
+            liveness = TransportLiveness(self.transport, config, owner, self.generation)
+            self.liveness = liveness
+        liveness.follow(state, native)
 
     def snapshot(self, label: str, dtls: tuple[Any, ...]) -> IceSnapshot:
         """What is known of the transport now, for one step of the machine."""

@@ -34,36 +34,36 @@ why.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from aiortc import RTCIceTransport, RTCPeerConnection
 
-from . import _shims, stats
-from .driver import TransportLiveness
 from .events import (
     Cause,
     SelectedCandidatePair,
     StateChange,
     TransportChange,
 )
+from .failsafe import InternalErrors, KeptTasks, fail_safe
 from .feed import ChangeFeed
 from .liveness import LivenessConfig
 from .machine import StateMachine
+from .observers import Observers
 from .options import Options
 from .readout import Readout
+from .resend import resend_after_outage
 from .signalling import RestartSignalling
 from .states import IceTransportState, Liveness
+from .tracked import TrackedIce
 from .transports import Transports
 
-__all__ = ["Observer", "StateTracker"]
+__all__ = ["StateTracker"]
 
 logger = logging.getLogger("rtcstate")
 
-_Method = TypeVar("_Method", bound=Callable[..., Any])
 Record = StateChange | TransportChange | SelectedCandidatePair
 """What a step reports: state changes, and selected candidate pair changes."""
 # an ICE transport that reads connected or completed after one of these had no
@@ -76,48 +76,6 @@ _OUTAGE = frozenset(
         IceTransportState.CHECKING,
     }
 )
-
-
-class Observer(Protocol):
-    """What follows a connection beside its events (`rtcstate.metrics`): told
-    of every recorded change, `close()`'s included, of each liveness verdict
-    and of each answered keepalive. Its exceptions are logged and go no further:
-    an observer never costs the tracking."""
-
-    def changes(
-        self, transport_changes: list[TransportChange], changes: list[StateChange]
-    ) -> None:
-        """One step's changes, as recorded in the histories."""
-
-    def verdict(
-        self, liveness: Liveness, reason: str | None, silence: float | None
-    ) -> None:
-        """A liveness verdict for one ICE transport, before the step it causes;
-        `silence` is the time since the last datagram from the remote on the
-        selected pair (`None` if none arrived since the monitor started)."""
-
-    def round_trip(self, rtt: float) -> None:
-        """A keepalive on a selected pair was answered after `rtt` seconds."""
-
-    def selected(self, pair: SelectedCandidatePair) -> None:
-        """aioice selected a pair for an ICE transport (the
-        `selectedcandidatepairchange` record)."""
-
-
-def _fail_safe(method: _Method) -> _Method:
-    """An entry point that aiortc's callbacks and signalling methods call: an
-    exception of rtcstate's is logged, not raised into them (a stale state is
-    better than a broken connection)."""
-
-    @functools.wraps(method)
-    def entry_point(self: StateTracker, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except Exception as exc:
-            self.internal_error(method.__name__, exc)
-            return None
-
-    return entry_point  # type: ignore[return-value]
 
 
 class StateTracker:
@@ -136,6 +94,7 @@ class StateTracker:
 
     __slots__ = (
         "_clock",
+        "_errors",
         "_feed",
         "_followup",
         "_machine",
@@ -143,11 +102,11 @@ class StateTracker:
         "_on_change",
         "_options",
         "_pending",
+        "_reports",
         "_signalling",
         "_tasks",
         "_transports",
         "_updating",
-        "_warned",
         "read",
     )
 
@@ -167,19 +126,21 @@ class StateTracker:
         self._transports = Transports(
             pc, self.update, options.loopback, self.internal_error
         )
+        self._tasks = KeptTasks()
+        self._observers = Observers()
+        self._reports = TransportReports(
+            self, self._transports, self._observers, self._tasks, self._clock
+        )
         self._signalling = RestartSignalling(
             self._transports,
-            self,
+            self._reports,
             options.loopback,
             (options.liveness or LivenessConfig()).failed_timeout,
         )
-        # dicts as sets: an empty set takes 216 bytes, an empty dict 64
-        self._tasks: dict[asyncio.Future[Any], None] = {}
         self._updating = False
-        self._warned = False
+        self._errors = InternalErrors()
         self._pending: Cause | None = None
         self._followup: asyncio.Handle | None = None
-        self._observers: tuple[Observer, ...] = ()
         self.read = Readout(
             self._machine,
             self._transports,
@@ -202,26 +163,19 @@ class StateTracker:
         """Histories, waiters and iterators of the changes."""
         return self._feed
 
-    # --- observers ------------------------------------------------------------
+    @property
+    def signalling(self) -> RestartSignalling:
+        """The ICE restarts and the signalling that begins them."""
+        return self._signalling
 
-    def add_observer(self, observer: Observer) -> None:
-        """Tell `observer` of everything recorded from now on."""
-        if observer not in self._observers:
-            self._observers = (*self._observers, observer)
-
-    def remove_observer(self, observer: Observer) -> None:
-        self._observers = tuple(o for o in self._observers if o is not observer)
-
-    def _observe(self, method: str, *args: Any) -> None:
-        for observer in self._observers:
-            try:
-                getattr(observer, method)(*args)
-            except Exception:
-                logger.exception("an observer of rtcstate's changes raised")
+    @property
+    def observers(self) -> Observers:
+        """What follows the connection beside its events."""
+        return self._observers
 
     # --- inputs ---------------------------------------------------------------
 
-    @_fail_safe
+    @fail_safe
     def sync_transports(self, detail: str | None = None) -> None:
         """Re-read which transports count, subscribe to new ones, drop old ones."""
         if self.closed:
@@ -231,39 +185,25 @@ class StateTracker:
             detail = detail or self._transports.describe()
         self.update(Cause("transports", detail=detail))
 
-    @_fail_safe
-    def liveness_changed(
-        self, transport: RTCIceTransport, liveness: Liveness, reason: str | None = None
-    ) -> None:
-        """A new liveness verdict for one ICE transport (kept by its
-        `TransportLiveness`, read by the next step's snapshot)."""
-        if self.closed or transport not in self._transports:
+    @fail_safe
+    def note(self, detail: str, transport: RTCIceTransport | None = None) -> None:
+        """Record `detail` in `transport_history` for `transport`, or every ICE
+        transport (a record whose state does not change): a recovery attempt's
+        outcome, a restart that failed before the answer, liveness switched off."""
+        if self.closed:
             return
-        restart = self._signalling.get(transport)
-        if (
-            restart is not None
-            and restart.unproven
-            and liveness is not Liveness.ALIVE
-            and reason is not None
-        ):
-            # the remote never came to the new pair: back to the old one, which
-            # liveness judges afresh (a restart must not cost a working pair)
-            restart.fall_back(reason)
-            return
-        if self._observers:
-            tracked = self._transports.tracked(transport)
-            tap = None if tracked is None else tracked.tap
-            last = None if tap is None else tap.last_received
-            silence = None if last is None else self._clock() - last
-            self._observe("verdict", liveness, reason, silence)
-        self.update(Cause("ice", self._transports.label(transport), detail=reason))
+        counted = self._transports.ice
+        for ice in counted if transport is None else [transport]:
+            if ice in counted:
+                self._machine.note(ice, detail)
+        label = None if transport is None else self._transports.label(transport)
+        self.update(Cause("ice", label, detail=detail))
 
     async def drain(self) -> None:
-        """Wait for the work liveness started (ending consent) to finish."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Wait for the work liveness and restarts started to finish."""
+        await self._tasks.drain()
 
-    @_fail_safe
+    @fail_safe
     def close(self, detail: str | None = None) -> None:
         """The application called `close()`: both states become `closed` at
         once, with no event; nothing changes afterwards. `detail` says why
@@ -273,7 +213,7 @@ class StateTracker:
         changes = self._machine.close(self._clock(), detail)
         self._feed.record([], changes)
         if self._observers:
-            self._observe("changes", [], changes)
+            self._observers.tell("changes", [], changes)
         if self._followup is not None:
             self._followup.cancel()
             self._followup = None
@@ -283,7 +223,7 @@ class StateTracker:
 
     # --- the step -------------------------------------------------------------
 
-    @_fail_safe
+    @fail_safe
     def update(self, cause: Cause) -> None:
         """Recompute both states; report what changed, ICE first."""
         if self.closed:
@@ -310,22 +250,31 @@ class StateTracker:
         before = {t: machine.ice_transport_state(t) for t in ice}
         step = machine.step(ice, dtls, cause, now)
         selections: list[SelectedCandidatePair] = []
+        config = self._options.liveness
         for transport, snap in ice.items():
             state = machine.ice_transport_state(transport)
+            tracked = self._transports.tracked(transport)
+            if state is None or tracked is None:
+                continue
             if state in _WORKING and before[transport] in _OUTAGE:
-                self._resend_sctp(transport)
-            if state is not None:
-                self._follow_liveness(transport, state, snap.native)
-                if snap.native == "completed":
-                    selection = self._follow_selection(transport, now)
-                    if selection is not None:
-                        selections.append(selection)
+                resend_after_outage(
+                    self._transports.pc,
+                    transport,
+                    lambda: self.closed,
+                    self.internal_error,
+                )
+            if config is not None:
+                tracked.follow_liveness(config, self._reports, state, snap.native)
+            if snap.native == "completed":
+                selection = self._follow_selection(tracked, snap.label, now)
+                if selection is not None:
+                    selections.append(selection)
         self._feed.record(step.transport_changes, step.changes)
         if self._observers:
             if step.transport_changes or step.changes:
-                self._observe("changes", step.transport_changes, step.changes)
+                self._observers.tell("changes", step.transport_changes, step.changes)
             for selection in selections:
-                self._observe("selected", selection)
+                self._observers.tell("selected", selection)
         if step.followup and self._followup is None:
             self._followup = asyncio.get_running_loop().call_soon(self._run_followup)
         self._feed.publish(step.changes)
@@ -336,133 +285,89 @@ class StateTracker:
                 break
             self._on_change(event)
 
-    def _resend_sctp(
-        self, transport: RTCIceTransport, checks: int = 10, acked: int | None = None
-    ) -> None:
-        """The path is back: what SCTP sent into the outage goes again now, not
-        at its retransmission timer (an RTO of 1 s or more), so data queued on a
-        channel moves within a round trip. aiortc sends each chunk in a packet of
-        its own, so a long outage's backlog goes as a burst that can overflow the
-        remote's socket buffer: every 0.1 s, while acknowledgements make no
-        progress, it goes again (`checks` times at most)."""
-        sctp = self._transports.pc.sctp
-        if self.closed or sctp is None or sctp.transport.transport is not transport:
-            return
-        try:
-            acked = _shims.resend_sctp(sctp, acked)
-        except Exception as exc:  # the data still goes, at the timer
-            self.internal_error("resending SCTP data", exc)
-            return
-        if acked is not None and checks > 1:
-            asyncio.get_running_loop().call_later(
-                0.1, self._resend_sctp, transport, checks - 1, acked
-            )
-
     def _run_followup(self) -> None:
         self._followup = None
         self.update(Cause("ice", detail="one state at a time"))
 
     def _follow_selection(
-        self, transport: RTCIceTransport, now: float
+        self, tracked: TrackedIce, label: str, now: float
     ) -> SelectedCandidatePair | None:
-        """The newly selected pair of `transport`, if aioice selected one (a first,
-        or another) since the last step."""
+        """The newly selected pair of the transport, if aioice selected one (a
+        first, or another) since the last step."""
         try:
-            tracked = self._transports.tracked(transport)
-            if tracked is None or not tracked.select(_shims.nominated_pair(transport)):
-                return None
-            return stats.selected_candidate_pair(
-                transport, self._transports.label(transport), tracked.tap, now
-            )
+            return tracked.newly_selected(label, now)
         except Exception as exc:  # an event is worth less than the states
             self.internal_error("selectedcandidatepairchange", exc)
             return None
 
-    # --- ICE restart: signalling.RestartSignalling decides, this steps ----------
+    def internal_error(self, where: str, exc: Exception) -> None:
+        self._errors(where, exc)
 
-    def restart_ice(self, reason: str | None = None) -> bool:
-        """`restartIce()` (see
-        [`RestartSignalling.restart_ice`][rtcstate.signalling.RestartSignalling.restart_ice])."""
-        return self._signalling.restart_ice(reason)
 
-    async def before_offer(self) -> None:
-        """`createOffer()` is about to read the ICE credentials: a wanted restart
-        begins now on every ICE transport that has started."""
-        if not self._signalling.wanted or self.closed:
+class TransportReports:
+    """What each transport's liveness ([`LivenessOwner`][rtcstate.driver.LivenessOwner])
+    and restarts ([`RestartOwner`][rtcstate.restart.RestartOwner]) report to: one
+    object per connection (not closures per transport), which steps the tracker."""
+
+    __slots__ = ("_clock", "_observers", "_tasks", "_tracker", "_transports")
+
+    def __init__(
+        self,
+        tracker: StateTracker,
+        transports: Transports,
+        observers: Observers,
+        tasks: KeptTasks,
+        clock: Callable[[], float],
+    ) -> None:
+        self._tracker = tracker
+        self._transports = transports
+        self._observers = observers
+        self._tasks = tasks
+        self._clock = clock
+
+    @property
+    def closed(self) -> bool:
+        return self._tracker.closed
+
+    def note(self, detail: str, transport: RTCIceTransport | None = None) -> None:
+        self._tracker.note(detail, transport)
+
+    def internal_error(self, where: str, exc: Exception) -> None:
+        self._tracker.internal_error(where, exc)
+
+    @fail_safe
+    def liveness_changed(
+        self, transport: RTCIceTransport, liveness: Liveness, reason: str | None = None
+    ) -> None:
+        """A new liveness verdict for one ICE transport (kept by its
+        `TransportLiveness`, read by the next step's snapshot)."""
+        if self._tracker.closed or transport not in self._transports:
             return
-        await self._signalling.transports_started()
-        self._begin_wanted()
-
-    @_fail_safe
-    def before_local_description(self) -> None:
-        """`setLocalDescription()` is about to gather: a restarted transport
-        whose gathering an earlier one's end marked done gathers again."""
-        if self.closed:
+        if self._tracker.signalling.fell_back(transport, liveness, reason):
             return
-        for transport in self._transports.ice:
-            _shims.gather_again(transport)
-
-    @_fail_safe
-    def _begin_wanted(self) -> None:
-        if not self.closed:
-            self._signalling.begin_wanted()
-
-    @_fail_safe
-    def description_applied(self, remote: bool) -> bool:
-        """`setLocalDescription()` or `setRemoteDescription()` returned (see
-        [`RestartSignalling.description_applied`][rtcstate.signalling.RestartSignalling.description_applied]);
-        returns whether negotiation is needed."""
-        return self._signalling.description_applied(remote)
-
-    @_fail_safe
-    def note(self, detail: str) -> None:
-        """Record `detail` in `transport_history` for every ICE transport (a record
-        whose state does not change), such as a recovery attempt's outcome."""
-        if self.closed:
-            return
-        for transport in self._transports.ice:
-            self._machine.note(transport, detail)
-        self.update(Cause("ice", detail=detail))
-
-    def restart_failed(self, transport: RTCIceTransport, detail: str) -> None:
-        self._machine.note(transport, detail)
-        self.update(Cause("ice", self._transports.label(transport), detail=detail))
+        if self._observers:
+            tracked = self._transports.tracked(transport)
+            tap = None if tracked is None else tracked.tap
+            last = None if tap is None else tap.last_received
+            silence = None if last is None else self._clock() - last
+            self._observers.tell("verdict", liveness, reason, silence)
+        self._tracker.update(
+            Cause("ice", self._transports.label(transport), detail=reason)
+        )
 
     def restart_changed(self, transport: RTCIceTransport) -> None:
-        restart = self._signalling.get(transport)
+        restart = self._tracker.signalling.get(transport)
         if transport in self._transports and restart is not None:
             label = self._transports.label(transport)
-            self.update(Cause("ice", label, detail=restart.detail))
+            self._tracker.update(Cause("ice", label, detail=restart.detail))
 
-    # --- liveness -------------------------------------------------------------
-
-    def _follow_liveness(
-        self, transport: RTCIceTransport, state: IceTransportState, native: str
-    ) -> None:
-        config = self._options.liveness
-        tracked = self._transports.tracked(transport)
-        if config is None or tracked is None:
-            return
-        generation = tracked.generation
-        liveness = tracked.liveness
-        if liveness is not None and liveness.generation != generation:
-            # an ICE restart: a new pair and new credentials
-            liveness.stop()
-            liveness = None
-        if liveness is None:
-            liveness = TransportLiveness(transport, config, self, generation)
-            tracked.liveness = liveness
-        liveness.follow(state, native)
-
-    # --- driver.LivenessOwner: what each transport's liveness reports to -----------
-
-    @_fail_safe
+    @fail_safe
     def stop_sending(self, transport: RTCIceTransport) -> None:
         if transport in self._transports:
-            self._signalling.restart(transport).suspend()
+            self._tracker.signalling.restart(transport).suspend()
 
     def selected_pair_changed(self, transport: RTCIceTransport) -> None:
-        self.update(
+        self._tracker.update(
             Cause(
                 "ice",
                 self._transports.label(transport),
@@ -472,46 +377,23 @@ class StateTracker:
 
     def round_trip(self, transport: RTCIceTransport, rtt: float) -> None:
         if self._observers:
-            self._observe("round_trip", rtt)
+            self._observers.tell("round_trip", rtt)
 
     def keep(self, task: asyncio.Future[Any]) -> None:
-        self._tasks[task] = None
+        self._tasks.keep(task)
 
-        def done(task: asyncio.Future[Any]) -> None:
-            self._tasks.pop(task, None)
-            if not task.cancelled() and task.exception() is not None:
-                logger.warning(
-                    "a task of rtcstate's failed (ICE restart or closing)",
-                    exc_info=task.exception(),
-                )
-
-        task.add_done_callback(done)
-
-    @_fail_safe
+    @fail_safe
     def liveness_fault(self, transport: RTCIceTransport, exc: Exception) -> None:
         """An internal error in one transport's liveness (now switched off
         there, with aioice's consent checks given back): say why, once."""
-        if self.closed or transport not in self._transports:
+        if self._tracker.closed or transport not in self._transports:
             return
         label = self._transports.label(transport)
         reason = f"liveness off: internal error ({type(exc).__name__}: {exc})"
         logger.warning(
             "%s: %s; its state follows aiortc from now on", label, reason, exc_info=exc
         )
-        self._machine.note(transport, reason)  # its verdict is alive again
-        self.update(Cause("ice", label, detail=reason))
-
-    def internal_error(self, where: str, exc: Exception) -> None:
-        # once with the traceback: a bug repeats on every event
-        if not self._warned:
-            self._warned = True
-            logger.warning(
-                "internal error in %s, not passed on to aiortc; states may lag",
-                where,
-                exc_info=exc,
-            )
-        else:
-            logger.debug("internal error in %s", where, exc_info=exc)
+        self._tracker.note(reason, transport)  # its verdict is alive again
 
 
 def _loop_time() -> float:

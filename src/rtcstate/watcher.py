@@ -98,7 +98,7 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
         ) -> None:
             if description is not None:
                 validation.check_ice_credentials(description.sdp)
-            tracker.before_local_description()
+            tracker.signalling.before_local_description()
             await set_local(description)
             applied(False)
 
@@ -112,7 +112,7 @@ class ConnectionWatcher(StateAPI, StateEventsMixin, AsyncIOEventEmitter):
             applied(True)
 
         async def createOffer() -> RTCSessionDescription:
-            await tracker.before_offer()
+            await tracker.signalling.before_offer()
             return await create_offer()
 
         for wrapper, original in (

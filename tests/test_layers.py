@@ -15,7 +15,7 @@ PACKAGE = Path(rtcstate.__file__).parent
 #: layer -> modules, lowest first; as the table in docs/design.md
 LAYERS: list[set[str]] = [
     {"states", "events", "rules", "graphs"},  # the spec: enums, records, tables
-    {"machine", "liveness", "stun", "options"},  # sans-IO cores
+    {"machine", "liveness", "stun", "options", "restart_state"},  # sans-IO cores
     # the aiortc edge, the I/O adapters
     {
         "_shims",
@@ -35,6 +35,7 @@ LAYERS: list[set[str]] = [
         "restart",
         "signalling",
         "tracked",
+        "remote",
         "readout",
         "observers",
         "failsafe",

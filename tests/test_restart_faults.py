@@ -206,7 +206,7 @@ async def test_a_restart_that_succeeds_on_both_sides_releases_the_old_pair(
     for pc in (a, b):
         assert pc.connectionState == "connected"
         restart = pc._tracker.read.restart(pc.sctp.transport.transport)
-        assert restart is not None and not restart.unproven
+        assert restart is not None and not restart.state.unproven
 
 
 @pytest.mark.parametrize("restarter", ["offerer", "answerer"])

@@ -50,77 +50,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from aiortc import RTCIceTransport, RTCPeerConnection
+from aiortc import RTCIceTransport
 
 from . import _shims
 from .options import Loopback
+from .remote import RemoteIce, keeps_credentials
+from .restart_state import Ending, RestartState
 
-__all__ = ["IceRestart", "RemoteIce", "keeps_credentials", "remote_ice"]
+__all__ = ["IceRestart", "RestartOwner"]
 
 logger = logging.getLogger("rtcstate")
-
-
-@dataclass(frozen=True)
-class RemoteIce:
-    """The remote's ICE parameters and candidates for one transport, from its
-    description (aioice `Candidate`s)."""
-
-    username: str
-    password: str
-    ice_lite: bool = False
-    candidates: tuple[Any, ...] = field(default=(), repr=False)
-    end_of_candidates: bool = False
-
-    @property
-    def credentials(self) -> tuple[str, str]:
-        return self.username, self.password
-
-
-def keeps_credentials(connection: Any, remote: RemoteIce) -> bool:
-    """Whether `remote` has the credentials aioice's `connection` already uses (or
-    it has none yet): a description without an ICE restart."""
-    current = _shims.remote_parameters(connection)
-    return current[0] is None or current == remote.credentials
-
-
-def remote_ice(pc: RTCPeerConnection) -> dict[RTCIceTransport, RemoteIce]:
-    """What `pc`'s remote description says of each ICE transport (the first m-line
-    a transport carries speaks for it, as with BUNDLE)."""
-    description = pc.remoteDescription
-    if description is None:
-        return {}
-    from aiortc import sdp
-    from aiortc.rtcicetransport import candidate_to_aioice
-
-    by_mid: dict[str | None, RTCIceTransport] = {
-        t.mid: t.receiver.transport.transport for t in pc.getTransceivers()
-    }
-    sctp = pc.sctp
-    if sctp is not None:
-        by_mid[sctp.mid] = sctp.transport.transport
-    out: dict[RTCIceTransport, RemoteIce] = {}
-    for media in sdp.SessionDescription.parse(description.sdp).media:
-        transport = by_mid.get(media.rtp.muxId)
-        ice = media.ice
-        if (
-            transport is None
-            or transport in out
-            or ice is None
-            or not ice.usernameFragment
-            or not ice.password
-        ):
-            continue
-        out[transport] = RemoteIce(
-            str(ice.usernameFragment),
-            str(ice.password),
-            bool(ice.iceLite),
-            tuple(candidate_to_aioice(c) for c in media.ice_candidates),
-            bool(media.ice_candidates_complete),
-        )
-    return out
 
 
 class RestartOwner(Protocol):
@@ -134,7 +75,8 @@ class RestartOwner(Protocol):
 
 
 class IceRestart:
-    """The restarts of one ICE transport.
+    """The restarts of one ICE transport: the I/O of
+    [`RestartState`][rtcstate.restart_state.RestartState]'s decisions.
 
     :param transport: aiortc's ICE transport.
     :param loopback: for the guards put on each new `Connection`.
@@ -144,24 +86,18 @@ class IceRestart:
     """
 
     __slots__ = (
-        "_active",
         "_deadline",
         "_listening",
         "_loopback",
         "_owner",
+        "_path",
         "_pending",
-        "_previous",
         "_proof",
-        "_queue",
         "_remote",
         "_task",
         "_transport",
         "_wake",
-        "detail",
-        "events",
-        "generation",
-        "offered",
-        "phase",
+        "state",
     )
 
     def __init__(
@@ -175,36 +111,16 @@ class IceRestart:
         self._deadline = deadline
         self._loopback = loopback
         self._owner = owner
-        # the queue the DTLS transport reads, and the Connection it sends on
-        # (None: nothing is sent); both set once rtcstate carries the datagrams
-        self._queue: asyncio.Queue[Any] | None = None
-        self._active: Any = None
+        self.state = RestartState()
+        """the phases and decisions"""
+        # the DTLS transport's datagrams, once rtcstate carries them
+        self._path: _Datapath | None = None
         self._pending: Any = None  # the new Connection while it checks
-        # the old Connection while the new pair is unproven, and the timer that
-        # takes the new pair as proven
-        self._previous: Any = None
-        self._proof: asyncio.TimerHandle | None = None
+        self._proof: asyncio.TimerHandle | None = None  # takes the new pair as proven
         self._remote: RemoteIce | None = None  # the remote's, for the pending one
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._listening = False
-        self.generation = 0
-        """times the pair in use changed (a restart succeeded, or an unproven
-        one was given up): liveness starts again on each"""
-        self.phase: str | None = None
-        """`"checking"` while a restart's checks run, `"failed"` if they failed,
-        else `None`"""
-        self.detail: str | None = None
-        """what the latest restart event was, for the causes"""
-        self.events = 0
-        """restart events so far (began, succeeded, failed)"""
-        self.offered = False
-        """our restart offer was applied: the next remote answer is its answer"""
-
-    @property
-    def restarting(self) -> bool:
-        """A restart is under way (its checks have not ended)."""
-        return self.phase == "checking"
 
     def begin(self, controlling: bool, reason: str, remote: RemoteIce | None) -> None:
         """Start a restart: new credentials now (the next description carries
@@ -218,45 +134,44 @@ class IceRestart:
         """
         transport = self._transport
         _shims.check_restart(transport)
-        self._abort_pending()
+        self._drop_pending()
         self._proven()  # a new restart starts from the pair in use
-        self._carry()
+        path = self._carry()
         new = _shims.fresh_connection(_shims.connection(transport), controlling)
-        assert self._queue is not None
-        _shims.set_data_queue(new, self._queue)
+        _shims.set_data_queue(new, path.queue)
         _shims.install_connection(transport, new)
-        _shims.set_in_use(transport, self._active)
+        _shims.set_in_use(transport, path.active)
         _shims.guard_connection(transport, self._loopback)
         self._pending = new
         self._remote = remote
-        self.offered = False
         self._listen()
         self._wake = asyncio.Event()
         self._task = asyncio.ensure_future(self._run(new, self._wake))
         self._owner.keep(self._task)
-        self._event("checking", reason)
+        self.state.begin(reason, remote is not None)
+        self._owner.restart_changed(transport)
 
     def remote_known(self, remote: RemoteIce) -> None:
         """The remote's answer to our restart offer: its new credentials (its
         candidates came through aiortc, to the new `Connection`). An answer that
         keeps the remote's old credentials comes from a peer that cannot
         restart (aiortc 1.16): the restart is abandoned, and the old pair goes on."""
-        if self._pending is None or self._remote is not None:
+        if self._pending is None:
             return
-        self.offered = False
-        active = self._active
-        if (
+        active = None if self._path is None else self._path.active
+        keeps_old = (
             active is not None
             and _shims.remote_parameters(active) == remote.credentials
-        ):
-            self._abandon(
-                "ICE restart abandoned: the remote answered with its old ICE "
-                "credentials (it cannot restart ICE, as plain aiortc, or its "
-                "restart failed before it answered)"
-            )
+        )
+        ending = self.state.answered(keeps_old, self._old_works())
+        if ending is Ending.CHECK:
+            if self._remote is None:
+                self._remote = RemoteIce(
+                    remote.username, remote.password, remote.ice_lite
+                )
+                self._poke()
             return
-        self._remote = RemoteIce(remote.username, remote.password, remote.ice_lite)
-        self._poke()
+        self._end(ending)
 
     def expects(self, remote: RemoteIce) -> bool:
         """Whether `remote` has the credentials this transport already uses (or
@@ -270,17 +185,16 @@ class IceRestart:
         """Consent expired (RFC 7675): stop sending to the remote. The
         `Connection`s close (aiortc then reads `failed`); DTLS and SCTP stay for
         a restart. A restart under way fails with it."""
-        self._carry()
+        path = self._carry()
         self._proven()
-        active, self._active = self._active, None
-        failed = self._pending is not None
-        self._abort_pending()
+        active, path.active = path.active, None
+        self._drop_pending()
         current = _shims.connection(self._transport)
         for conn in (current, active):
             if conn is not None and not _shims.closing(conn):
                 self._retire(conn)
-        if failed:
-            self._event("failed", "ICE restart failed: consent expired")
+        if self.state.consent_expired():
+            self._owner.restart_changed(self._transport)
 
     def close(self) -> None:
         """The connection closes: stop the restart under way. aiortc's close()
@@ -293,89 +207,64 @@ class IceRestart:
         if self._proof is not None:
             self._proof.cancel()
             self._proof = None
-        for conn in (self._active, self._pending, self._previous):
+        path = self._path
+        kept = () if path is None else (path.active, path.previous)
+        for conn in (*kept, self._pending):
             if conn is not None and conn is not current:
                 self._retire(conn)
-        self._pending = self._previous = None
+        self._pending = None
+        if path is not None:
+            path.previous = None
         self._unlisten()
 
     # --- the datagrams ------------------------------------------------------------
 
-    def _carry(self) -> None:
+    def _carry(self) -> _Datapath:
         """From now on the DTLS transport reads the shared queue and writes to the
         active `Connection`, through rtcstate."""
-        if self._queue is not None:
-            return
-        current = _shims.connection(self._transport)
-        self._queue = _shims.data_queue(current)
-        self._active = None if _shims.closing(current) else current
-        _shims.set_datapath(self._transport, self._recv, self._send)
-        _shims.monitor_connections(self._transport)
+        if self._path is None:
+            self._path = _Datapath(self._transport)
+        return self._path
 
-    async def _recv(self) -> bytes:
-        queue = self._queue
-        assert queue is not None
-        item = await queue.get()
-        if item is None:  # as aioice's recv(): its connection was lost
-            raise ConnectionError("Connection lost while receiving data")
-        data: bytes = item[0]
-        return data
-
-    async def _send(self, data: bytes) -> None:
-        active = self._active
-        if active is None:
-            return  # consent expired: nothing goes to the remote
-        previous = self._previous
-        if previous is not None:
-            # the new pair is unproven: the remote may still be on the old one
-            with contextlib.suppress(ConnectionError):
-                await previous.send(data)
-        await active.send(data)
-
-    @property
-    def unproven(self) -> bool:
-        """This side's checks succeeded on a new pair, and the remote has not
-        shown yet that it is there too (the old pair is kept meanwhile)."""
-        return self._previous is not None
+    def _old_works(self) -> bool:
+        active = None if self._path is None else self._path.active
+        return active is not None and not _shims.closing(active)
 
     def fall_back(self, reason: str) -> None:
         """Liveness found the unproven new pair silent: the remote stayed on
         the old pair (its own checks failed). Go back to it, with no state
         change, and abandon the restart."""
-        previous = self._previous
-        if previous is None:
+        path = self._path
+        if path is None or path.previous is None or not self.state.silent(reason):
             return
-        self._stop_proving()
-        new, self._active = self._active, previous
-        self.generation += 1  # liveness starts again, on the old pair
+        previous = path.previous
+        self._stop_proving(path)
+        new, path.active = path.active, previous
         _shims.reinstall_connection(self._transport, previous)
         _shims.monitor_connections(self._transport)
         if new is not None:
             self._retire(new)
-        self._event(
-            None,
-            "ICE restart abandoned: the remote did not take the new pair "
-            f"({reason}); back on the old pair",
-        )
+        self._owner.restart_changed(self._transport)
 
     def _proven(self) -> None:
         """The remote is on the new pair (or a new restart starts from it):
         close the old `Connection`."""
-        previous = self._previous
-        if previous is None:
+        path = self._path
+        if path is None or not self.state.proven():
             return
-        self._stop_proving()
-        self._retire(previous)
+        previous = path.previous
+        self._stop_proving(path)
+        if previous is not None:
+            self._retire(previous)
 
-    def _stop_proving(self) -> None:
-        self._previous = None
+    def _stop_proving(self, path: _Datapath) -> None:
+        path.previous = None
         if self._proof is not None:
             self._proof.cancel()
             self._proof = None
-        assert self._queue is not None
-        active = self._active
+        active = path.active
         if active is not None and not _shims.closing(active):
-            _shims.set_data_queue(active, self._queue)
+            _shims.set_data_queue(active, path.queue)
 
     # --- the checks ---------------------------------------------------------------
 
@@ -398,22 +287,21 @@ class IceRestart:
             # connected never reads checking
             await asyncio.wait_for(new.connect(), self._deadline)
         except TimeoutError:
-            if self._pending is new:
-                self._abandon(
-                    "ICE restart failed: no working candidate pair after "
-                    f"{self._deadline:g} s of checks"
-                )
-            return
+            failure = f"no working candidate pair after {self._deadline:g} s of checks"
         except ConnectionError as exc:
-            if self._pending is new:
-                self._abandon(f"ICE restart failed: {exc}")
-            return
+            failure = str(exc)
         except Exception as exc:  # a bug of aioice's must not wedge the restart
+            failure = f"{type(exc).__name__}: {exc}"
+        else:
             if self._pending is new:
-                self._abandon(f"ICE restart failed: {type(exc).__name__}: {exc}")
+                self._succeeded(new)
             return
         if self._pending is new:
-            self._succeeded(new)
+            self._end(
+                self.state.abandoned(
+                    f"ICE restart failed: {failure}", self._old_works()
+                )
+            )
 
     async def _add_candidates(self, new: Any, remote: RemoteIce) -> None:
         for candidate in remote.candidates:
@@ -428,43 +316,39 @@ class IceRestart:
                 _shims.set_remote_end_of_candidates(self._transport)
 
     def _succeeded(self, new: Any) -> None:
+        path = self._carry()
         _shims.set_in_use(self._transport, None)
-        old, self._active = self._active, new
+        old, path.active = path.active, new
         self._pending = None
         self._task = None
-        self.generation += 1
-        if old is not None and not _shims.closing(old):
+        pair = _describe(_shims.nominated(new, 1))
+        old_works = old is not None and not _shims.closing(old)
+        if self.state.succeeded(pair, old_works) is Ending.KEEP_OLD:
             # unproven until the remote sends on it (see the module's text)
-            self._previous = old
-            assert self._queue is not None
-            _shims.set_data_queue(new, _ProofInlet(self._queue, self._proven))
+            path.previous = old
+            _shims.set_data_queue(new, _ProofInlet(path.queue, self._proven))
             self._proof = asyncio.get_running_loop().call_later(
                 self._deadline, self._proven
             )
         elif old is not None:
             self._retire(old)
         _shims.monitor_connections(self._transport)
-        pair = _shims.nominated(new, 1)
-        self._record(None, f"checks succeeded on new pair {_describe(pair)}")
         # aiortc's own state (and so its RTCPeerConnection's) follows too; it
         # fires "statechange" only if it was not "completed" already
         _shims.set_native_state(self._transport, "completed")
         self._owner.restart_changed(self._transport)
 
-    def _abandon(self, detail: str) -> None:
-        """The restart ends without a new pair. If the old `Connection` still
-        carries the data, it is put back and liveness judges it, as before the
-        restart; otherwise the transport has failed."""
-        active = self._active
-        if active is not None and not _shims.closing(active):
-            _shims.reinstall_connection(self._transport, active)
-            self._abort_pending()
-            self._event(None, detail)
-        else:
-            self._abort_pending()
-            self._event("failed", detail)
+    def _end(self, ending: Ending) -> None:
+        """The restart ended without a new pair: put the old `Connection` back
+        if it still carries the data (liveness judges it, as before the
+        restart), and drop the new one."""
+        path = self._path
+        if ending is Ending.PUT_BACK_OLD and path is not None:
+            _shims.reinstall_connection(self._transport, path.active)
+        self._drop_pending()
+        self._owner.restart_changed(self._transport)
 
-    def _abort_pending(self) -> None:
+    def _drop_pending(self) -> None:
         _shims.set_in_use(self._transport, None)
         pending, self._pending = self._pending, None
         if self._task is not None:
@@ -476,20 +360,12 @@ class IceRestart:
     def _retire(self, conn: Any) -> None:
         """Close a `Connection` rtcstate no longer uses, without its closing
         reaching the DTLS transport's reader."""
-        if self._queue is not None and _shims.data_queue(conn) is self._queue:
+        path = self._path
+        if path is not None and _shims.data_queue(conn) is path.queue:
             _shims.set_data_queue(conn, asyncio.Queue())
         self._owner.keep(asyncio.ensure_future(conn.close()))
 
-    # --- events -------------------------------------------------------------------
-
-    def _event(self, phase: str | None, detail: str) -> None:
-        self._record(phase, detail)
-        self._owner.restart_changed(self._transport)
-
-    def _record(self, phase: str | None, detail: str) -> None:
-        self.phase = phase
-        self.detail = detail
-        self.events += 1
+    # --- the gatherer -------------------------------------------------------------
 
     def _poke(self) -> None:
         if self._wake is not None:
@@ -505,6 +381,43 @@ class IceRestart:
         if self._listening and self._poke in gatherer.listeners("statechange"):
             gatherer.remove_listener("statechange", self._poke)
         self._listening = False
+
+
+class _Datapath:
+    """The DTLS transport's datagrams once rtcstate carries them: it reads the
+    shared queue (the first `Connection`'s, which every later one delivers to)
+    and writes to the active `Connection`, and to the old one too while the new
+    pair is unproven."""
+
+    __slots__ = ("active", "previous", "queue")
+
+    def __init__(self, transport: RTCIceTransport) -> None:
+        current = _shims.connection(transport)
+        self.queue: asyncio.Queue[Any] = _shims.data_queue(current)
+        # the Connection sent on (None: consent expired, nothing is sent), and
+        # the old one while the new pair is unproven
+        self.active: Any = None if _shims.closing(current) else current
+        self.previous: Any = None
+        _shims.set_datapath(transport, self.recv, self.send)
+        _shims.monitor_connections(transport)
+
+    async def recv(self) -> bytes:
+        item = await self.queue.get()
+        if item is None:  # as aioice's recv(): its connection was lost
+            raise ConnectionError("Connection lost while receiving data")
+        data: bytes = item[0]
+        return data
+
+    async def send(self, data: bytes) -> None:
+        active = self.active
+        if active is None:
+            return  # consent expired: nothing goes to the remote
+        previous = self.previous
+        if previous is not None:
+            # the new pair is unproven: the remote may still be on the old one
+            with contextlib.suppress(ConnectionError):
+                await previous.send(data)
+        await active.send(data)
 
 
 class _ProofInlet:

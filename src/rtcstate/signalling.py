@@ -28,7 +28,8 @@ from aiortc import RTCIceTransport
 
 from . import _shims
 from .failsafe import fail_safe
-from .restart import IceRestart, RemoteIce, RestartOwner, keeps_credentials, remote_ice
+from .remote import RemoteIce, keeps_credentials, remote_ice
+from .restart import IceRestart, RestartOwner
 from .states import Liveness
 from .transports import Transports
 
@@ -100,7 +101,7 @@ class RestartSignalling:
     @property
     def restarting(self) -> bool:
         """A restart is under way on some transport."""
-        return any(r.restarting for _, r in self._restarts())
+        return any(r.state.restarting for _, r in self._restarts())
 
     def restart(self, transport: RTCIceTransport) -> IceRestart:
         """The restarts of a counted transport, made at the first need."""
@@ -161,7 +162,7 @@ class RestartSignalling:
         restart = self.get(transport)
         if (
             restart is None
-            or not restart.unproven
+            or not restart.state.unproven
             or liveness is Liveness.ALIVE
             or reason is None
         ):
@@ -223,14 +224,16 @@ class RestartSignalling:
                     self._remote_offer(transport, ice)
         elif not remote and state == "have-local-offer":
             for _, restart in self._restarts():
-                if restart.restarting:
-                    restart.offered = True
+                if restart.state.restarting:
+                    restart.state.offered = True
         elif (
-            remote and state == "stable" and any(r.offered for _, r in self._restarts())
+            remote
+            and state == "stable"
+            and any(r.state.offered for _, r in self._restarts())
         ):
             answer = remote_ice(pc)
             for transport, restart in self._restarts():
-                if restart.offered and transport in answer:
+                if restart.state.offered and transport in answer:
                     restart.remote_known(answer[transport])
         return state == "stable" and self._wanted
 

@@ -66,7 +66,7 @@ class TrackedIce:
     @property
     def generation(self) -> int:
         """ICE restarts that succeeded (each gives a new pair)."""
-        return 0 if self.restart is None else self.restart.generation
+        return 0 if self.restart is None else self.restart.state.generation
 
     @property
     def tap(self) -> SelectedPair | None:
@@ -120,9 +120,9 @@ class TrackedIce:
             local_gathering_complete=transport.iceGatherer.state == "completed",
             remote_end_of_candidates=_shims.remote_end_of_candidates(transport),
             dtls=dtls,
-            restart=None if restart is None else restart.phase,
-            restarts=0 if restart is None else restart.events,
-            restart_detail=None if restart is None else restart.detail,
+            restart=None if restart is None else restart.state.phase,
+            restarts=0 if restart is None else restart.state.events,
+            restart_detail=None if restart is None else restart.state.detail,
             liveness=verdict,
             liveness_reason=reason,
         )

@@ -359,7 +359,7 @@ class TransportReports:
         restart = self._tracker.signalling.get(transport)
         if transport in self._transports and restart is not None:
             label = self._transports.label(transport)
-            self._tracker.update(Cause("ice", label, detail=restart.detail))
+            self._tracker.update(Cause("ice", label, detail=restart.state.detail))
 
     @fail_safe
     def stop_sending(self, transport: RTCIceTransport) -> None:

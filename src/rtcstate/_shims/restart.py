@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiortc import RTCIceTransport
@@ -251,3 +252,43 @@ def gathered(connection: Any) -> bool:
     """Whether `connection` finished gathering its candidates."""
     # Connection._local_candidates_end: set when gather_candidates() ends
     return bool(connection._local_candidates_end)
+
+
+@dataclass(frozen=True)
+class IceMedia:
+    """One m-line of a description, as ICE reads it."""
+
+    mid: str | None
+    username: str | None
+    password: str | None
+    ice_lite: bool
+    candidates: tuple[Any, ...]
+    """aioice `Candidate`s"""
+    end_of_candidates: bool
+
+
+def ice_media(sdp: str) -> list[IceMedia]:
+    """Each m-line of the description `sdp`, as aiortc's setRemoteDescription
+    reads it."""
+    # aiortc.sdp.SessionDescription.parse and rtcicetransport.candidate_to_aioice:
+    # aiortc's own reading of a description (no public API gives the ICE
+    # parameters and candidates of each m-line)
+    from aiortc import sdp as aiortc_sdp
+    from aiortc.rtcicetransport import candidate_to_aioice
+
+    out = []
+    for media in aiortc_sdp.SessionDescription.parse(sdp).media:
+        ice = media.ice
+        out.append(
+            IceMedia(
+                media.rtp.muxId,
+                None
+                if ice is None or not ice.usernameFragment
+                else str(ice.usernameFragment),
+                None if ice is None or not ice.password else str(ice.password),
+                bool(ice is not None and ice.iceLite),
+                tuple(candidate_to_aioice(c) for c in media.ice_candidates),
+                bool(media.ice_candidates_complete),
+            )
+        )
+    return out

@@ -36,6 +36,8 @@ LAYERS: list[set[str]] = [
         "signalling",
         "tracked",
         "remote",
+        "datapath",
+        "responder",
         "readout",
         "observers",
         "failsafe",

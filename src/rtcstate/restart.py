@@ -49,12 +49,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from aiortc import RTCIceTransport
 
 from . import _shims
+from .datapath import Datapath, GathererWake
 from .options import Loopback
 from .remote import RemoteIce, keeps_credentials
 from .restart_state import Ending, RestartState
@@ -87,12 +87,10 @@ class IceRestart:
 
     __slots__ = (
         "_deadline",
-        "_listening",
         "_loopback",
         "_owner",
         "_path",
         "_pending",
-        "_proof",
         "_remote",
         "_task",
         "_transport",
@@ -114,13 +112,12 @@ class IceRestart:
         self.state = RestartState()
         """the phases and decisions"""
         # the DTLS transport's datagrams, once rtcstate carries them
-        self._path: _Datapath | None = None
+        self._path: Datapath | None = None
         self._pending: Any = None  # the new Connection while it checks
-        self._proof: asyncio.TimerHandle | None = None  # takes the new pair as proven
         self._remote: RemoteIce | None = None  # the remote's, for the pending one
         self._task: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
-        self._listening = False
+        # wakes the checks when the gatherer or the answer brings what they wait for
+        self._wake = GathererWake(transport)
 
     def begin(self, controlling: bool, reason: str, remote: RemoteIce | None) -> None:
         """Start a restart: new credentials now (the next description carries
@@ -144,9 +141,7 @@ class IceRestart:
         _shims.guard_connection(transport, self._loopback)
         self._pending = new
         self._remote = remote
-        self._listen()
-        self._wake = asyncio.Event()
-        self._task = asyncio.ensure_future(self._run(new, self._wake))
+        self._task = asyncio.ensure_future(self._run(new, self._wake.renew()))
         self._owner.keep(self._task)
         self.state.begin(reason, remote is not None)
         self._owner.restart_changed(transport)
@@ -169,7 +164,7 @@ class IceRestart:
                 self._remote = RemoteIce(
                     remote.username, remote.password, remote.ice_lite
                 )
-                self._poke()
+                self._wake.poke()
             return
         self._end(ending)
 
@@ -204,26 +199,21 @@ class IceRestart:
         if self._task is not None:
             self._task.cancel()
             self._task = None
-        if self._proof is not None:
-            self._proof.cancel()
-            self._proof = None
         path = self._path
-        kept = () if path is None else (path.active, path.previous)
+        kept = () if path is None else (path.active, path.stop_proving())
         for conn in (*kept, self._pending):
             if conn is not None and conn is not current:
                 self._retire(conn)
         self._pending = None
-        if path is not None:
-            path.previous = None
-        self._unlisten()
+        self._wake.close()
 
     # --- the datagrams ------------------------------------------------------------
 
-    def _carry(self) -> _Datapath:
+    def _carry(self) -> Datapath:
         """From now on the DTLS transport reads the shared queue and writes to the
         active `Connection`, through rtcstate."""
         if self._path is None:
-            self._path = _Datapath(self._transport)
+            self._path = Datapath(self._transport)
         return self._path
 
     def _old_works(self) -> bool:
@@ -237,8 +227,7 @@ class IceRestart:
         path = self._path
         if path is None or path.previous is None or not self.state.silent(reason):
             return
-        previous = path.previous
-        self._stop_proving(path)
+        previous = path.stop_proving()
         new, path.active = path.active, previous
         _shims.reinstall_connection(self._transport, previous)
         _shims.monitor_connections(self._transport)
@@ -252,26 +241,17 @@ class IceRestart:
         path = self._path
         if path is None or not self.state.proven():
             return
-        previous = path.previous
-        self._stop_proving(path)
+        previous = path.stop_proving()
         if previous is not None:
             self._retire(previous)
-
-    def _stop_proving(self, path: _Datapath) -> None:
-        path.previous = None
-        if self._proof is not None:
-            self._proof.cancel()
-            self._proof = None
-        active = path.active
-        if active is not None and not _shims.closing(active):
-            _shims.set_data_queue(active, path.queue)
 
     # --- the checks ---------------------------------------------------------------
 
     async def _run(self, new: Any, wake: asyncio.Event) -> None:
         remote = self._remote
-        if remote is not None:
-            await self._add_candidates(new, remote)
+        ended = remote is not None and await _add_candidates(new, remote)
+        if ended and self._pending is new:
+            _shims.set_remote_end_of_candidates(self._transport)
         while not (_shims.gathered(new) and self._remote is not None):
             await wake.wait()
             wake.clear()
@@ -282,38 +262,14 @@ class IceRestart:
         _shims.set_remote_parameters(
             new, remote.username, remote.password, remote.ice_lite
         )
-        try:
-            # bounded here, not by the state's deadline: a restart begun while
-            # connected never reads checking
-            await asyncio.wait_for(new.connect(), self._deadline)
-        except TimeoutError:
-            failure = f"no working candidate pair after {self._deadline:g} s of checks"
-        except ConnectionError as exc:
-            failure = str(exc)
-        except Exception as exc:  # a bug of aioice's must not wedge the restart
-            failure = f"{type(exc).__name__}: {exc}"
-        else:
-            if self._pending is new:
-                self._succeeded(new)
+        failure = await _connect(new, self._deadline)
+        if self._pending is not new:
             return
-        if self._pending is new:
-            self._end(
-                self.state.abandoned(
-                    f"ICE restart failed: {failure}", self._old_works()
-                )
-            )
-
-    async def _add_candidates(self, new: Any, remote: RemoteIce) -> None:
-        for candidate in remote.candidates:
-            try:
-                await new.add_remote_candidate(candidate)
-            except ValueError:  # after end-of-candidates: aiortc added them
-                return
-        if remote.end_of_candidates:
-            with contextlib.suppress(ValueError):
-                await new.add_remote_candidate(None)
-            if self._pending is new:
-                _shims.set_remote_end_of_candidates(self._transport)
+        if failure is None:
+            self._succeeded(new)
+        else:
+            detail = f"ICE restart failed: {failure}"
+            self._end(self.state.abandoned(detail, self._old_works()))
 
     def _succeeded(self, new: Any) -> None:
         path = self._carry()
@@ -325,11 +281,7 @@ class IceRestart:
         old_works = old is not None and not _shims.closing(old)
         if self.state.succeeded(pair, old_works) is Ending.KEEP_OLD:
             # unproven until the remote sends on it (see the module's text)
-            path.previous = old
-            _shims.set_data_queue(new, _ProofInlet(path.queue, self._proven))
-            self._proof = asyncio.get_running_loop().call_later(
-                self._deadline, self._proven
-            )
+            path.prove(old, self._deadline, self._proven)
         elif old is not None:
             self._retire(old)
         _shims.monitor_connections(self._transport)
@@ -365,76 +317,35 @@ class IceRestart:
             _shims.set_data_queue(conn, asyncio.Queue())
         self._owner.keep(asyncio.ensure_future(conn.close()))
 
-    # --- the gatherer -------------------------------------------------------------
 
-    def _poke(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
-
-    def _listen(self) -> None:
-        if not self._listening:
-            self._transport.iceGatherer.on("statechange", self._poke)
-            self._listening = True
-
-    def _unlisten(self) -> None:
-        gatherer = self._transport.iceGatherer
-        if self._listening and self._poke in gatherer.listeners("statechange"):
-            gatherer.remove_listener("statechange", self._poke)
-        self._listening = False
+async def _add_candidates(new: Any, remote: RemoteIce) -> bool:
+    """Give the new `Connection` the candidates of the remote's offer; whether
+    its end-of-candidates was given too."""
+    for candidate in remote.candidates:
+        try:
+            await new.add_remote_candidate(candidate)
+        except ValueError:  # after end-of-candidates: aiortc added them
+            return False
+    if not remote.end_of_candidates:
+        return False
+    with contextlib.suppress(ValueError):
+        await new.add_remote_candidate(None)
+    return True
 
 
-class _Datapath:
-    """The DTLS transport's datagrams once rtcstate carries them: it reads the
-    shared queue (the first `Connection`'s, which every later one delivers to)
-    and writes to the active `Connection`, and to the old one too while the new
-    pair is unproven."""
-
-    __slots__ = ("active", "previous", "queue")
-
-    def __init__(self, transport: RTCIceTransport) -> None:
-        current = _shims.connection(transport)
-        self.queue: asyncio.Queue[Any] = _shims.data_queue(current)
-        # the Connection sent on (None: consent expired, nothing is sent), and
-        # the old one while the new pair is unproven
-        self.active: Any = None if _shims.closing(current) else current
-        self.previous: Any = None
-        _shims.set_datapath(transport, self.recv, self.send)
-        _shims.monitor_connections(transport)
-
-    async def recv(self) -> bytes:
-        item = await self.queue.get()
-        if item is None:  # as aioice's recv(): its connection was lost
-            raise ConnectionError("Connection lost while receiving data")
-        data: bytes = item[0]
-        return data
-
-    async def send(self, data: bytes) -> None:
-        active = self.active
-        if active is None:
-            return  # consent expired: nothing goes to the remote
-        previous = self.previous
-        if previous is not None:
-            # the new pair is unproven: the remote may still be on the old one
-            with contextlib.suppress(ConnectionError):
-                await previous.send(data)
-        await active.send(data)
-
-
-class _ProofInlet:
-    """What an unproven new `Connection` delivers its datagrams to: the shared
-    queue, and the first datagram (the remote's DTLS, SRTP or SCTP on the new
-    pair) proves the pair."""
-
-    __slots__ = ("_proven", "_queue")
-
-    def __init__(self, queue: asyncio.Queue[Any], proven: Callable[[], None]) -> None:
-        self._queue = queue
-        self._proven = proven
-
-    def put_nowait(self, item: Any) -> None:
-        self._queue.put_nowait(item)
-        if item is not None:
-            self._proven()
+async def _connect(new: Any, deadline: float) -> str | None:
+    """Run the new `Connection`'s checks; what went wrong, or `None`. Bounded
+    by `deadline` here, not by the state's deadline: a restart begun while
+    connected never reads checking."""
+    try:
+        await asyncio.wait_for(new.connect(), deadline)
+    except TimeoutError:
+        return f"no working candidate pair after {deadline:g} s of checks"
+    except ConnectionError as exc:
+        return str(exc)
+    except Exception as exc:  # a bug of aioice's must not wedge the restart
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def _describe(pair: Any) -> str:

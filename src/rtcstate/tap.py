@@ -1,8 +1,43 @@
 """The tap on an ICE transport's selected pair: what the liveness driver sees of
-it and sends on it, and the responder that answers the remote's keepalives.
+it and sends on it.
 
-The STUN is built and read by [`rtcstate.stun`][]; every aiortc or aioice
-internal is reached through [`rtcstate._shims`][].
+[`watch`][rtcstate.tap.SelectedPair.watch] sees every datagram the pair's socket
+receives from the remote address, before aioice handles it, and tells answers to our
+keepalives (authenticated with the session's credentials) from other packets.
+[`send_keepalive`][rtcstate.tap.SelectedPair.send_keepalive] sends an ICE binding
+request (an RFC 7675 consent check) on that socket as a fire-and-forget datagram;
+aioice ignores the answer, which matches none of its own transactions.
+
+The remote's keepalives on this pair are answered here too, by hand, when
+aioice would do nothing but answer them (see `_answer`): that is most
+of the idle cost of a connection. Anything else goes on to aioice.
+
+Keepalives and answers are built by hand
+([`fast`][rtcstate.tap.SelectedPair.fast]) and sent on whatever aioice's
+protocol object sends on ([`route`][rtcstate.tap.SelectedPair.route]):
+
+* `"socket"`: a socket of aioice's own (host, server-reflexive and
+  peer-reflexive candidates);
+* `"turn"`: aioice's TURN allocation (relayed candidates, whichever way
+  aioice reaches the TURN server), as ChannelData written at once on a
+  bound channel, else through its datagram-transport `sendto`, as aioice
+  sends its own STUN there (`_shims.send_datagram`).
+
+On a transport of any other kind (`route` is `None`), keepalives are
+aioice's own messages sent through aioice's protocol object, and the
+remote's requests are left to aioice.
+
+Nothing here can lose a datagram: an exception inside the tap hands the
+datagram to aioice unchanged and reports the error to `on_error`.
+
+A controlling remote may nominate another pair later (libwebrtc sometimes
+moves from IPv4 to IPv6 within a second), and aioice then sends on that
+one: each keepalive first follows aioice's nominated pair, so liveness is
+always judged on the path the data takes.
+
+The STUN is built and read by [`rtcstate.stun`][], the remote's keepalives are
+answered by [`rtcstate.responder`][]; every aiortc or aioice internal is reached
+through [`rtcstate._shims`][].
 """
 
 from __future__ import annotations
@@ -16,7 +51,7 @@ from typing import Any
 
 from aiortc import RTCIceTransport
 
-from . import _shims, stun
+from . import _shims, responder, stun
 
 __all__ = ["SelectedPair", "selected_pair"]
 
@@ -27,41 +62,8 @@ _Callbacks = tuple[
 
 
 class SelectedPair:
-    """The selected candidate pair of one ICE transport, for the liveness driver.
-
-    [`watch`][rtcstate.tap.SelectedPair.watch] sees every datagram the pair's socket
-    receives from the remote address, before aioice handles it, and tells answers to our
-    keepalives (authenticated with the session's credentials) from other packets.
-    [`send_keepalive`][rtcstate.tap.SelectedPair.send_keepalive] sends an ICE binding
-    request (an RFC 7675 consent check) on that socket as a fire-and-forget datagram;
-    aioice ignores the answer, which matches none of its own transactions.
-
-    The remote's keepalives on this pair are answered here too, by hand, when
-    aioice would do nothing but answer them (see `_answer`): that is most
-    of the idle cost of a connection. Anything else goes on to aioice.
-
-    Keepalives and answers are built by hand
-    ([`fast`][rtcstate.tap.SelectedPair.fast]) and sent on whatever aioice's
-    protocol object sends on ([`route`][rtcstate.tap.SelectedPair.route]):
-
-    * `"socket"`: a socket of aioice's own (host, server-reflexive and
-      peer-reflexive candidates);
-    * `"turn"`: aioice's TURN allocation (relayed candidates, whichever way
-      aioice reaches the TURN server), through its datagram-transport
-      `sendto`, as aioice sends its own STUN there.
-
-    On a transport of any other kind (`route` is `None`), keepalives are
-    aioice's own messages sent through aioice's protocol object, and the
-    remote's requests are left to aioice.
-
-    Nothing here can lose a datagram: an exception inside the tap hands the
-    datagram to aioice unchanged and reports the error to `on_error`.
-
-    A controlling remote may nominate another pair later (libwebrtc sometimes
-    moves from IPv4 to IPv6 within a second), and aioice then sends on that
-    one: each keepalive first follows aioice's nominated pair, so liveness is
-    always judged on the path the data takes.
-    """
+    """The selected candidate pair of one ICE transport, for the liveness
+    driver (see the module's text)."""
 
     OUTSTANDING = 64
     """keepalives whose answer is still accepted (older ones count as lost)"""
@@ -222,18 +224,9 @@ class SelectedPair:
         return True
 
     def _answer(self, data: bytes | str) -> bool:
-        """Answer the remote's keepalive `data` as aioice's request_received
-        would, and say so; `False` leaves the datagram to aioice.
-
-        Only a request aioice would answer and otherwise ignore is taken: a
-        binding request that aioice's parser reads, with our exact USERNAME, a
-        valid MESSAGE-INTEGRITY, no role attribute that conflicts (either one
-        may), and no USE-CANDIDATE unless it changes nothing
-        ([`rtcstate._shims.nomination_changes_nothing`][]), on a pair that
-        has succeeded, once the early checks are done
-        ([`rtcstate._shims.answers_only`][]). For such a request on a known,
-        succeeded pair, aioice's check_incoming changes nothing.
-        """
+        """Answer the remote's keepalive `data` by hand if aioice would do
+        nothing but answer it ([`rtcstate.responder.answer`][]), and say so;
+        `False` leaves the datagram to aioice."""
         if (
             not isinstance(data, bytes)
             or len(data) < 20
@@ -242,37 +235,15 @@ class SelectedPair:
         ):
             return False
         self.requests_received += 1
-        connection = self._connection
-        if connection.remote_username is None or not _shims.answers_only(
-            connection, self._pair
-        ):
-            return False
-        password = connection.local_password
-        attributes = stun.authenticated(data, password, self._mac)
-        if attributes is None:
-            return False  # aioice answers 400 or 401, or drops it
-        controlling = connection.ice_controlling
-        if (
-            attributes.get("USERNAME")
-            != f"{connection.local_username}:{connection.remote_username}"
-            or ("ICE-CONTROLLING" in attributes and controlling)
-            or ("ICE-CONTROLLED" in attributes and not controlling)
-            or (
-                "USE-CANDIDATE" in attributes
-                and not controlling
-                and not _shims.nomination_changes_nothing(connection, self._pair)
-            )
-        ):
-            return False
-        key = self._mac(password)
-        transport = _shims.datagram_transport(self._protocol)
-        if transport is None or _shims.transport_closing(transport):
-            return False
-        _shims.send_datagram(
-            transport,
-            stun.binding_response(data[8:20], self.remote_addr, key),
+        if not responder.answer(
+            self._connection,
+            self._pair,
+            self._protocol,
             self.remote_addr,
-        )
+            self._mac,
+            data,
+        ):
+            return False
         self.responses_sent += 1
         return True
 

@@ -194,46 +194,14 @@ class FaultyLink:
     ) -> RTCSessionDescription:
         if via is None or via.transport is None:
             raise RuntimeError("FaultyLink is not started: use 'async with' or start()")
-        relay_host, relay_port = via.transport.get_extra_info("sockname")[:2]
-        per_mline: list[set[tuple[str, int]]] = []
-        out = []
-        for line in description.sdp.splitlines():
-            if line.startswith("a=candidate:"):
-                fields = line.split()
-                if len(fields) < 8 or fields[6] != "typ":
-                    raise ValueError(f"FaultyLink: cannot read candidate line {line!r}")
-                if per_mline and fields[2].lower() == "udp" and ":" not in fields[4]:
-                    per_mline[-1].add((fields[4], int(fields[5])))
-                continue  # replaced by one relay candidate per m-line below
-            out.append(line)
-            if line.startswith("m="):
-                per_mline.append(set())
-                out.append(
-                    "a=candidate:relay 1 udp 2130706431 "
-                    f"{relay_host} {relay_port} typ host"
-                )
-        distinct = {frozenset(c) for c in per_mline if c}
-        if not distinct:
-            raise ValueError("FaultyLink: the description has no UDP IPv4 candidate")
-        bundled = any(line.startswith("a=group:BUNDLE") for line in out)
-        if len(distinct) > 1 and not bundled:
-            raise ValueError(
-                "FaultyLink relays one ICE transport: bundle the session "
-                "(several m-lines have candidates of their own)"
-            )
-        # with BUNDLE, the first m-line's transport is the one that stays
-        targets = next(c for c in per_mline if c)
-        # the peer's own address: prefer loopback, else the first one seen
-        dest = min(targets, key=lambda t: (not t[0].startswith("127."), t))
-        known = frozenset().union(*per_mline)
+        relay = via.transport.get_extra_info("sockname")[:2]
+        sdp, known, dest = _through_relay(description.sdp, relay)
         generations = towards._generations
         if generations and not generations[-1].known:
             generations[-1] = _Generation(known, dest)  # the first description
         elif not generations or generations[-1].known != known:
             generations.append(_Generation(known, dest))  # first, or a restart
-        return RTCSessionDescription(
-            sdp="\r\n".join(out) + "\r\n", type=description.type
-        )
+        return RTCSessionDescription(sdp=sdp, type=description.type)
 
     # --- faults ---------------------------------------------------------------
 
@@ -343,3 +311,42 @@ class FaultyLink:
 
         holder.append(loop.call_later(direction.delay, send))
         self._delayed.add(holder[0])
+
+
+def _through_relay(
+    sdp: str, relay: tuple[str, int]
+) -> tuple[str, frozenset[tuple[str, int]], tuple[str, int]]:
+    """`sdp` with each m-line's candidates replaced by one at the `relay`
+    address; the peer's own UDP IPv4 addresses it listed, and the one the relay
+    sends to (loopback preferred, else the first seen)."""
+    relay_host, relay_port = relay
+    per_mline: list[set[tuple[str, int]]] = []
+    out = []
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:"):
+            fields = line.split()
+            if len(fields) < 8 or fields[6] != "typ":
+                raise ValueError(f"FaultyLink: cannot read candidate line {line!r}")
+            if per_mline and fields[2].lower() == "udp" and ":" not in fields[4]:
+                per_mline[-1].add((fields[4], int(fields[5])))
+            continue  # replaced by one relay candidate per m-line below
+        out.append(line)
+        if line.startswith("m="):
+            per_mline.append(set())
+            out.append(
+                f"a=candidate:relay 1 udp 2130706431 {relay_host} {relay_port} typ host"
+            )
+    distinct = {frozenset(c) for c in per_mline if c}
+    if not distinct:
+        raise ValueError("FaultyLink: the description has no UDP IPv4 candidate")
+    bundled = any(line.startswith("a=group:BUNDLE") for line in out)
+    if len(distinct) > 1 and not bundled:
+        raise ValueError(
+            "FaultyLink relays one ICE transport: bundle the session "
+            "(several m-lines have candidates of their own)"
+        )
+    # with BUNDLE, the first m-line's transport is the one that stays
+    targets = next(c for c in per_mline if c)
+    dest = min(targets, key=lambda t: (not t[0].startswith("127."), t))
+    known = frozenset().union(*per_mline)
+    return "\r\n".join(out) + "\r\n", known, dest

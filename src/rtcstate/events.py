@@ -64,8 +64,21 @@ class Cause:
         return f"{text} ({self.detail})" if self.detail else text
 
 
+class _Stamped:
+    """A record stamped with the event loop's `time`."""
+
+    __slots__ = ()
+    time: float
+
+    @property
+    def wall_time(self) -> float:
+        """When it happened, on the wall clock (see
+        [`wall_time`][rtcstate.wall_time])."""
+        return wall_time(self.time)
+
+
 @dataclass(frozen=True)
-class StateChange:
+class StateChange(_Stamped):
     """One change of `connectionState` or `iceConnectionState`.
 
     Handlers of `connectionstatechange` / `iceconnectionstatechange` that take
@@ -87,12 +100,6 @@ class StateChange:
     cause: Cause
 
     @property
-    def wall_time(self) -> float:
-        """When it happened, on the wall clock (see
-        [`wall_time`][rtcstate.wall_time])."""
-        return wall_time(self.time)
-
-    @property
     def event(self) -> str:
         """The event name this change fires (`"connectionstatechange"` ...)."""
         return self.attribute.lower() + "change"
@@ -102,7 +109,7 @@ class StateChange:
 
 
 @dataclass(frozen=True)
-class TransportChange:
+class TransportChange(_Stamped):
     """One change of one transport's state (`RTCIceTransportState` as rtcstate
     derives it, or `RTCDtlsTransportState`), whether or not it moved the
     connection's aggregate states.
@@ -132,12 +139,6 @@ class TransportChange:
     time: float
     detail: str | None = None
     remote_hangup: bool = False
-
-    @property
-    def wall_time(self) -> float:
-        """When it happened, on the wall clock (see
-        [`wall_time`][rtcstate.wall_time])."""
-        return wall_time(self.time)
 
     @property
     def event(self) -> str:
@@ -174,7 +175,7 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True)
-class SelectedCandidatePair:
+class SelectedCandidatePair(_Stamped):
     """The selected candidate pair of one ICE transport
     (`RTCIceTransport.getSelectedCandidatePair()`), with its round-trip time.
 
@@ -196,12 +197,6 @@ class SelectedCandidatePair:
     remote: Candidate
     current_round_trip_time: float | None
     time: float
-
-    @property
-    def wall_time(self) -> float:
-        """When it happened, on the wall clock (see
-        [`wall_time`][rtcstate.wall_time])."""
-        return wall_time(self.time)
 
     @property
     def event(self) -> str:

@@ -61,35 +61,34 @@ def records(
         for p in round_trips
         if p is not None and p.current_round_trip_time is not None
     ]
+
+    def record(type_: str, time: float, /, **fields: Any) -> None:
+        out.append({"type": type_, "t": time - origin, "peer": peer, **fields})
+
     for t in transports:
-        out.append(
-            {
-                "type": "transport",
-                "t": t.time - origin,
-                "peer": peer,
-                "kind": t.kind,
-                "transport": t.transport,
-                "previous": t.previous,
-                "current": t.current,
-                "detail": t.detail,
-            }
+        record(
+            "transport",
+            t.time,
+            kind=t.kind,
+            transport=t.transport,
+            previous=t.previous,
+            current=t.current,
+            detail=t.detail,
         )
     for s in states:
-        out.append(
-            {
-                "type": "state",
-                "t": s.time - origin,
-                "peer": peer,
-                "attribute": s.attribute,
-                "previous": str(s.previous),
-                "current": str(s.current),
-                "cause": {
-                    "kind": s.cause.kind,
-                    "transport": s.cause.transport,
-                    "state": s.cause.state,
-                    "detail": s.cause.detail,
-                },
-            }
+        cause = s.cause
+        record(
+            "state",
+            s.time,
+            attribute=s.attribute,
+            previous=str(s.previous),
+            current=str(s.current),
+            cause={
+                "kind": cause.kind,
+                "transport": cause.transport,
+                "state": cause.state,
+                "detail": cause.detail,
+            },
         )
     return sorted(out, key=lambda r: float(r["t"]))
 

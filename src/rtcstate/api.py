@@ -33,9 +33,57 @@ logger = logging.getLogger("rtcstate")
 # connection in the process reads (one weak reference per connection, made at
 # attach; nothing else is kept).
 _LIVE: weakref.WeakSet[StateAPI] = weakref.WeakSet()
-# Told of each connection attached from now on, weakly held: the metrics
-# collectors of every connection. Empty unless an application makes one.
-_FOLLOWERS: weakref.WeakSet[Any] = weakref.WeakSet()
+# Told of each connection attached from now on, weakly held (bound methods):
+# the metrics collectors of every connection. Empty unless an application makes one.
+_FOLLOWERS: list[weakref.WeakMethod[Callable[[StateAPI], None]]] = []
+
+
+def follow_new_connections(attached: Callable[[StateAPI], None]) -> None:
+    """Call the bound method `attached` with each connection rtcstate attaches
+    from now on, for as long as its object lives (it is held weakly); an
+    exception of it is logged."""
+    _FOLLOWERS.append(weakref.WeakMethod(attached))
+
+
+def _announce(connection: StateAPI) -> None:
+    """`connection` was attached: count it live, tell the followers."""
+    _LIVE.add(connection)
+    if _FOLLOWERS:
+        _FOLLOWERS[:] = [ref for ref in _FOLLOWERS if ref() is not None]
+        for ref in list(_FOLLOWERS):
+            attached = ref()
+            try:
+                if attached is not None:
+                    attached(connection)
+            except Exception:
+                logger.exception("a follower of new connections raised")
+
+
+class Control:
+    """What rtcstate's own policies ([`recover`][rtcstate.recover]) do to a
+    connection beside its public API: record a note in its history, restart ICE
+    giving the reason, close it saying why."""
+
+    __slots__ = ("_tracker",)
+
+    def __init__(self, connection: StateAPI) -> None:
+        self._tracker = connection._tracker
+
+    def note(self, detail: str) -> None:
+        """Record `detail` in `transport_history` (no state changes)."""
+        self._tracker.note(detail)
+
+    def restart_ice(self, reason: str) -> bool:
+        """`restartIce()` with `reason` in its causes; whether negotiation is
+        needed now.
+
+        :raises InternalsChangedError: as `restartIce()`."""
+        return self._tracker.signalling.restart_ice(reason)
+
+    def close(self, why: str) -> None:
+        """`closed` at once, as `close()`, with `why` in its cause (aiortc's
+        objects are for the caller to close)."""
+        self._tracker.close(why)
 
 
 def _tolerate_mdns_answers() -> None:
@@ -97,12 +145,7 @@ class StateAPI:
 
         self._tracker = StateTracker(pc, on_change, options)
         self._emit_own = emit  # type: ignore[assignment]  # events with no record
-        _LIVE.add(self)
-        for follower in list(_FOLLOWERS):
-            try:
-                follower._attached(self)
-            except Exception:
-                logger.exception("a follower of new connections raised")
+        _announce(self)
 
     def _close_after_hangup(self, pc: RTCPeerConnection) -> None:
         # closed now (no event, as for close()), aiortc's objects stopped after

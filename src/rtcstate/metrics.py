@@ -32,7 +32,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from .api import _FOLLOWERS, StateAPI, live_connections
+from .api import StateAPI, follow_new_connections, live_connections
 from .events import SelectedCandidatePair, StateChange, TransportChange
 from .states import Liveness, PeerConnectionState
 
@@ -260,7 +260,7 @@ class ConnectionCollector(Collector):
             weakref.WeakKeyDictionary()
         )
         if all_connections:
-            _FOLLOWERS.add(self)
+            follow_new_connections(self.add)
             for connection in live_connections():
                 self.add(connection)
 
@@ -285,10 +285,6 @@ class ConnectionCollector(Collector):
             follower = self._followers.pop(connection, None)
         if follower is not None:
             connection._remove_observer(follower)
-
-    def _attached(self, connection: StateAPI) -> None:
-        """A connection was made (called by rtcstate for `all_connections`)."""
-        self.add(connection)
 
     @property
     def connections(self) -> list[StateAPI]:

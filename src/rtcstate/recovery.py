@@ -35,7 +35,7 @@ from aiortc import RTCPeerConnection
 from aiortc.exceptions import InvalidStateError
 
 from ._shims import InternalsChangedError
-from .api import StateAPI
+from .api import Control, StateAPI
 from .feed import UnreachableStateError
 
 __all__ = ["Recovery", "RecoveryAttempt", "recover"]
@@ -166,7 +166,7 @@ class Recovery:
             logger.info("recovery attempt %d (%s): %s", number, trigger, outcome)
             if outcome == "connected":
                 return True
-            pc._tracker.note(
+            Control(pc).note(
                 f"recovery attempt {number} of {self._max_attempts}: {outcome}"
             )
             if outcome == "closed":
@@ -186,7 +186,7 @@ class Recovery:
     async def _attempt(self, number: int, trigger: str) -> str:
         pc = self._target
         try:
-            pc._tracker.signalling.restart_ice(
+            Control(pc).restart_ice(
                 f"recovery attempt {number} of {self._max_attempts}: {trigger}"
             )
         except InternalsChangedError as exc:
@@ -248,7 +248,7 @@ class Recovery:
 
     async def _close(self, why: str) -> None:
         target = self._target
-        target._tracker.close(why)
+        Control(target).close(why)
         pc: RTCPeerConnection = getattr(target, "pc", target)  # type: ignore[arg-type]
         await pc.close()
 

@@ -48,7 +48,7 @@ LIVENESS_HOOKS = [
 ]
 # (object, attribute, whether the states are still tracked) for the others
 OTHER_HOOKS = [
-    pytest.param(_shims, "guard_connection", True, id="close guards"),
+    pytest.param(_shims, "connection_hooks", True, id="close guards"),
     pytest.param(Transports, "_subscribe", False, id="signalling: transports"),
     pytest.param(rules, "connection_state", False, id="state step"),
     pytest.param(

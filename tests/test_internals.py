@@ -18,6 +18,7 @@ from aiortc.rtcicetransport import RTCIceGatherer
 import rtcstate
 from rtcstate import _shims, stun, tap
 from rtcstate._shims.mdns import _without_additional
+from rtcstate.guards import guard_connection
 from tests.support.turn import TurnServer
 
 
@@ -357,7 +358,7 @@ async def test_an_aioice_without_what_rtcstate_reads_is_a_loud_error() -> None:
     del transport._connection._tie_breaker
     try:
         with pytest.raises(rtcstate.InternalsChangedError, match="_tie_breaker"):
-            _shims.guard_connection(transport)
+            guard_connection(transport)
     finally:
         transport._connection._tie_breaker = 1
         await pc.close()

@@ -38,6 +38,7 @@ LAYERS: list[set[str]] = [
         "remote",
         "datapath",
         "responder",
+        "guards",
         "readout",
         "observers",
         "failsafe",

@@ -55,6 +55,7 @@ from aiortc import RTCIceTransport
 
 from . import _shims
 from .datapath import Datapath, GathererWake
+from .guards import guard_connection
 from .options import Loopback
 from .remote import RemoteIce, keeps_credentials
 from .restart_state import Ending, RestartState
@@ -138,7 +139,7 @@ class IceRestart:
         _shims.set_data_queue(new, path.queue)
         _shims.install_connection(transport, new)
         _shims.set_in_use(transport, path.active)
-        _shims.guard_connection(transport, self._loopback)
+        guard_connection(transport, self._loopback)
         self._pending = new
         self._remote = remote
         self._task = asyncio.ensure_future(self._run(new, self._wake.renew()))

@@ -21,6 +21,7 @@ from aiortc import RTCDtlsTransport, RTCIceTransport, RTCPeerConnection
 
 from . import _shims
 from .events import Cause
+from .guards import guard_connection
 from .machine import DtlsSnapshot, IceSnapshot
 from .options import Loopback
 from .tracked import Listeners, TrackedIce
@@ -212,7 +213,7 @@ class Transports:
 
     def _subscribe_ice(self, transport: RTCIceTransport) -> TrackedIce:
         try:
-            _shims.guard_connection(transport, self._loopback)
+            guard_connection(transport, self._loopback)
         except Exception as exc:  # the guards are worth less than the connection
             self._on_error("guard_connection", exc)
         tracked = TrackedIce(transport, self._next("ice"))

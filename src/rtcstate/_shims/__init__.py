@@ -7,7 +7,7 @@ consent). Each is read or set here and nowhere else (the tap on the selected pai
 [`rtcstate.tap`][], reaches aioice only through the functions below), checked by
 [`check`][rtcstate._shims.check] when a connection is wrapped and by
 [`nominated_pair`][rtcstate._shims.nominated_pair] and
-[`guard_connection`][rtcstate._shims.guard_connection] when a transport is, and covered
+[`connection_hooks`][rtcstate._shims.connection_hooks] when a transport is, and covered
 by `tests/test_internals.py`, so an aiortc or aioice release that renames them fails
 loudly instead of silently giving wrong states. Verified with aiortc 1.16.0 and aioice
 0.13.0 (the ranges pinned in pyproject.toml).
@@ -21,7 +21,12 @@ use the names re-exported here.
 from __future__ import annotations
 
 from ._base import InternalsChangedError
-from .life import guard_connection, restore_consent, take_over_consent
+from .life import (
+    ConnectionHooks,
+    connection_hooks,
+    restore_consent,
+    take_over_consent,
+)
 from .mdns import tolerate_mdns_answers
 from .pair import (
     DatagramReceived,
@@ -81,6 +86,7 @@ from .stats import (
 )
 
 __all__ = [
+    "ConnectionHooks",
     "DatagramReceived",
     "InternalsChangedError",
     "aioice_keepalive",
@@ -91,6 +97,7 @@ __all__ = [
     "check_restart",
     "closing",
     "connection",
+    "connection_hooks",
     "connection_in_use",
     "data_queue",
     "datagram_transport",
@@ -99,7 +106,6 @@ __all__ = [
     "fresh_connection",
     "gather_again",
     "gathered",
-    "guard_connection",
     "hand_route",
     "ice_closing",
     "ice_media",

@@ -3,41 +3,81 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiortc import RTCIceTransport
 
-from ._base import _changed, logger
+from ._base import _changed
 from .peerconnection import connection
 
 # --- aioice: the connection's life -------------------------------------------------
 
 
-def guard_connection(transport: RTCIceTransport, loopback: str = "auto") -> None:
-    """Make aioice's connection safe to close at any moment, and able to use
-    loopback. Idempotent (the first call's `loopback` stays).
+class ConnectionHooks:
+    """aioice's `Connection` of one transport, as rtcstate's guards
+    ([`rtcstate.guards`][]) wrap it: its `query_consent` and `gather_candidates`
+    as they were, and what the wrappers read and do."""
 
-    Two races in aioice 0.13 leak on a `close()` at the wrong time:
+    __slots__ = ("_connection", "gather_candidates", "query_consent")
 
-    * its consent task starts when `connect()` returns; if `close()` ran
-      while the check list was completing, the task starts after the close and
-      runs forever;
-    * a gathering adds its sockets to the connection only when it ends, so a
-      `close()` before or during the gathering never closes them.
+    def __init__(self, aioice_connection: Any) -> None:
+        self._connection = aioice_connection
+        # Connection.query_consent, gather_candidates: wrapped on the instance
+        self.query_consent: Callable[[], Awaitable[None]] = (
+            aioice_connection.query_consent
+        )
+        self.gather_candidates: Callable[[], Awaitable[None]] = (
+            aioice_connection.gather_candidates
+        )
 
-    The instance's `query_consent` and `gather_candidates` are wrapped: the
-    first returns at once on a closing connection, the second does not start
-    on one and closes the connection again (aioice's close is safe to repeat)
-    if it was closed meanwhile.
+    def closing(self) -> bool:
+        # Connection._closing: close() has begun
+        closing: bool = self._connection._closing
+        return closing
 
-    aioice never gathers loopback addresses, so on a host whose only interface
-    is loopback it has no candidate and never connects. The gathering wrapper
-    adds a 127.0.0.1 host candidate: with `loopback="auto"` when nothing else
-    was gathered, with `"always"` in any case, never with `"never"`, and
-    never under the relay-only policy (`iceTransportPolicy="relay"`).
-    """
+    def relay_only(self) -> bool:
+        # Connection._transport_policy: iceTransportPolicy "relay"
+        from aioice.ice import TransportPolicy
+
+        return bool(self._connection._transport_policy == TransportPolicy.RELAY)
+
+    def gathered_any(self) -> bool:
+        # Connection._local_candidates: what the gathering found
+        return bool(self._connection._local_candidates)
+
+    async def add_loopback_candidates(self) -> None:
+        """A 127.0.0.1 host candidate per component, which aioice's own
+        gathering leaves out."""
+        # Connection._components, get_component_candidates: aioice's gathering,
+        # for one address
+        conn = self._connection
+        for component in sorted(conn._components):
+            conn._local_candidates += await conn.get_component_candidates(
+                component=component, addresses=["127.0.0.1"]
+            )
+
+    async def close(self) -> None:
+        await self._connection.close()
+
+    def install(
+        self,
+        query_consent: Callable[[], Awaitable[None]],
+        gather_candidates: Callable[[], Awaitable[None]],
+    ) -> None:
+        """Put the wrappers in place of the two methods, on the instance."""
+        query_consent._rtcstate_guard = True  # type: ignore[attr-defined]
+        self._connection.query_consent = query_consent
+        self._connection.gather_candidates = gather_candidates
+
+
+def connection_hooks(transport: RTCIceTransport) -> ConnectionHooks | None:
+    """The hooks of the transport's aioice `Connection`, or `None` once its
+    methods are wrapped already.
+
+    :raises InternalsChangedError: if it lacks what rtcstate reads of it (here
+        and in the tap)."""
     aioice_connection = connection(transport)
-    # Connection.query_consent, gather_candidates: wrapped on the instance (the
-    # two leaks above); the names listed: read here and by the tap
     consent = getattr(aioice_connection, "query_consent", None)
     gather = getattr(aioice_connection, "gather_candidates", None)
     missing = [
@@ -62,45 +102,8 @@ def guard_connection(transport: RTCIceTransport, loopback: str = "auto") -> None
             + ", ".join(missing or ["-"])
         )
     if getattr(consent, "_rtcstate_guard", False):
-        return
-
-    async def query_consent() -> None:
-        # Connection._closing: no consent task once close() has begun
-        if not aioice_connection._closing:
-            await consent()
-
-    from aioice.ice import TransportPolicy
-
-    # Connection._transport_policy: no host candidate under the relay-only policy
-    relay_only = aioice_connection._transport_policy == TransportPolicy.RELAY
-
-    async def gather_candidates() -> None:
-        if aioice_connection._closing:
-            return
-        await gather()
-        if aioice_connection._closing:
-            await aioice_connection.close()
-            return
-        if relay_only:
-            return  # iceTransportPolicy "relay": never a host candidate
-        # Connection._local_candidates, _components, get_component_candidates:
-        # aioice's own gathering, for the loopback address it leaves out
-        if loopback == "always" or (
-            loopback == "auto" and not aioice_connection._local_candidates
-        ):
-            try:
-                for component in sorted(aioice_connection._components):
-                    aioice_connection._local_candidates += (
-                        await aioice_connection.get_component_candidates(
-                            component=component, addresses=["127.0.0.1"]
-                        )
-                    )
-            except Exception:  # an extra candidate is not worth a failed gathering
-                logger.warning("no 127.0.0.1 candidate", exc_info=True)
-
-    query_consent._rtcstate_guard = True  # type: ignore[attr-defined]
-    aioice_connection.query_consent = query_consent
-    aioice_connection.gather_candidates = gather_candidates
+        return None
+    return ConnectionHooks(aioice_connection)
 
 
 def take_over_consent(transport: RTCIceTransport) -> None:

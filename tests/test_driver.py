@@ -1,4 +1,4 @@
-"""rtcstate.driver.LivenessDriver, the asyncio side of the liveness monitor, on a
+"""rtcstate._driver.LivenessDriver, the asyncio side of the liveness monitor, on a
 stand-in for the selected candidate pair (end to end: test_liveness_e2e.py)."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class _FakePair:
 async def test_an_answer_moves_the_armed_timer_to_the_next_grid_point() -> None:
     # Without this, every connection would wake the loop once more per keepalive
     # (at the probe deadline, off the grid) only to find nothing due.
-    from rtcstate.driver import LivenessDriver
+    from rtcstate._driver import LivenessDriver
     from rtcstate.liveness import LivenessConfig, LivenessMonitor
 
     cfg = LivenessConfig(
@@ -84,7 +84,7 @@ def _unexpected(exc: Exception) -> None:
 async def test_an_error_inside_the_driver_stops_it_and_is_reported_once() -> None:
     # A keepalive that cannot be sent (here: raises) must not escape into the
     # loop's timer callback, nor leave a tap or a timer behind.
-    from rtcstate.driver import LivenessDriver
+    from rtcstate._driver import LivenessDriver
     from rtcstate.liveness import LivenessMonitor
     from rtcstate.testing import FAST_LIVENESS
 

@@ -9,7 +9,7 @@ import pytest
 from pyee.asyncio import AsyncIOEventEmitter
 from pyee.base import EventEmitter
 
-from rtcstate.emitter import StateEventsMixin, takes_argument
+from rtcstate._emitter import StateEventsMixin, takes_argument
 
 
 class Emitter(StateEventsMixin, AsyncIOEventEmitter):

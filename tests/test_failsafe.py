@@ -20,10 +20,11 @@ import aioice.ice
 import pytest
 
 import rtcstate
-from rtcstate import _shims, rules, tap
+from rtcstate import _shims, rules
+from rtcstate import _tap as tap
+from rtcstate._transports import Transports
 from rtcstate.liveness import LivenessMonitor
 from rtcstate.testing import FAST_LIVENESS, negotiate
-from rtcstate.transports import Transports
 from tests.support.peers import config
 
 pytestmark = pytest.mark.asyncio

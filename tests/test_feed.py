@@ -1,4 +1,4 @@
-"""The change feed (rtcstate.feed) on plain values: histories, waiters and
+"""The change feed (rtcstate._feed) on plain values: histories, waiters and
 iterators, with no aiortc connection behind them."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import asyncio
 import pytest
 
 from rtcstate import UnreachableStateError
-from rtcstate.events import Attribute, Cause, StateChange, TransportChange
-from rtcstate.feed import ChangeFeed
+from rtcstate._events import Attribute, Cause, StateChange, TransportChange
+from rtcstate._feed import ChangeFeed
 from rtcstate.states import IceConnectionState, PeerConnectionState
 
 P = PeerConnectionState

@@ -16,9 +16,11 @@ from aiortc import RTCPeerConnection
 from aiortc.rtcicetransport import RTCIceGatherer
 
 import rtcstate
-from rtcstate import _shims, stun, tap
+from rtcstate import _shims
+from rtcstate import _stun as stun
+from rtcstate import _tap as tap
+from rtcstate._guards import guard_connection
 from rtcstate._shims.mdns import _without_additional
-from rtcstate.guards import guard_connection
 from tests.support.turn import TurnServer
 
 

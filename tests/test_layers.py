@@ -14,8 +14,8 @@ PACKAGE = Path(rtcstate.__file__).parent
 
 #: layer -> modules, lowest first; as the table in docs/design.md
 LAYERS: list[set[str]] = [
-    {"states", "events", "rules", "graphs"},  # the spec: enums, records, tables
-    {"machine", "liveness", "stun", "options", "restart_state"},  # sans-IO cores
+    {"states", "_events", "rules", "_graphs"},  # the spec: enums, records, tables
+    {"_machine", "liveness", "_stun", "_options", "_restart_state"},  # sans-IO cores
     # the aiortc edge, the I/O adapters
     {
         "_shims",
@@ -27,32 +27,32 @@ LAYERS: list[set[str]] = [
         "_shims.restart",
         "_shims.sctp",
         "_shims.stats",
-        "tap",
-        "transports",
-        "driver",
-        "feed",
+        "_tap",
+        "_transports",
+        "_driver",
+        "_feed",
         "stats",
-        "restart",
-        "signalling",
-        "tracked",
-        "remote",
-        "datapath",
-        "responder",
-        "guards",
-        "readout",
-        "observers",
-        "failsafe",
-        "resend",
+        "_restart",
+        "_signalling",
+        "_tracked",
+        "_remote",
+        "_datapath",
+        "_responder",
+        "_guards",
+        "_readout",
+        "_observers",
+        "_failsafe",
+        "_resend",
     },
-    {"tracker"},  # wiring
+    {"_tracker"},  # wiring
     # the front ends, and the recovery policy over them
     {
-        "api",
-        "emitter",
+        "_frontend",
+        "_emitter",
         "validation",
-        "peerconnection",
-        "watcher",
-        "recovery",
+        "_peerconnection",
+        "_watcher",
+        "_recovery",
         "__init__",
     },
     {
@@ -143,19 +143,37 @@ def test_no_module_imports_from_a_layer_above_its_own(module: str) -> None:
 
 
 def test_the_check_reads_every_form_of_import(tmp_path: Path) -> None:
-    assert {"machine", "transports", "tracked"} <= _imports(
-        "tracker", _modules()["tracker"]
+    assert {"_machine", "_transports", "_tracked"} <= _imports(
+        "_tracker", _modules()["_tracker"]
     )
     source = tmp_path / "x.py"
     source.write_text(
-        "from . import rules\nfrom .tracker import StateTracker\n"
-        "import rtcstate.watcher\nfrom rtcstate.tools import demo\n"
+        "from . import rules\nfrom ._tracker import StateTracker\n"
+        "import rtcstate._watcher\nfrom rtcstate.tools import demo\n"
     )
-    assert _imports("machine", source) == {
+    assert _imports("_machine", source) == {
         "rules",
-        "tracker",
-        "watcher",
+        "_tracker",
+        "_watcher",
         "tools",
         "tools.demo",
     }
-    assert _layer("tracker") > _layer("machine")
+    assert _layer("_tracker") > _layer("_machine")
+
+
+def test_implementation_modules_are_named_as_private() -> None:
+    # the modules applications import: the package, and those its
+    # documentation's API reference names (docs/api.md)
+    public = {
+        "__init__",
+        "__main__",
+        "states",
+        "rules",
+        "liveness",
+        "stats",
+        "validation",
+        "metrics",
+    }
+    tops = {name.split(".")[0] for name in _modules()}
+    named = {m for m in tops if not m.startswith("_") and m not in public}
+    assert named <= {"testing", "tools"}, sorted(named)

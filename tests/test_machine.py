@@ -1,12 +1,12 @@
-"""The pure state machine (rtcstate.machine), on plain values: snapshots in,
+"""The pure state machine (rtcstate._machine), on plain values: snapshots in,
 changes out, as h11 tests its ConnectionState. No aiortc, no loop, no clock."""
 
 from __future__ import annotations
 
 import pytest
 
-from rtcstate.events import Cause
-from rtcstate.machine import DtlsSnapshot, IceSnapshot, StateMachine, Step
+from rtcstate._events import Cause
+from rtcstate._machine import DtlsSnapshot, IceSnapshot, StateMachine, Step
 from rtcstate.states import Liveness
 
 SIGNAL = Cause("transports", detail="test")

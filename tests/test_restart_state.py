@@ -1,4 +1,4 @@
-"""The ICE restart's phases and decisions (rtcstate.restart_state), on plain
+"""The ICE restart's phases and decisions (rtcstate._restart_state), on plain
 values: no aiortc, no aioice, no loop (the I/O side: test_restart.py and
 test_restart_faults.py, with real peers)."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from rtcstate.restart_state import Ending, RestartState
+from rtcstate._restart_state import Ending, RestartState
 
 
 def began(remote_known: bool = False) -> RestartState:

@@ -16,7 +16,7 @@ from typing import Any
 import aioice.stun as aioice_stun
 import pytest
 
-from rtcstate import stun
+from rtcstate import _stun as stun
 
 PASSWORD = "remotePassword012345678"
 TID = b"transaction1"

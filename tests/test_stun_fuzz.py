@@ -29,7 +29,7 @@ from aioice.candidate import Candidate
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from rtcstate import tap
+from rtcstate import _tap as tap
 
 LOCAL_UFRAG, LOCAL_PWD = "locl", "localPassword0123456789"
 REMOTE_UFRAG, REMOTE_PWD = "remt", "remotePassword012345678"

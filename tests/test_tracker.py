@@ -1,4 +1,4 @@
-"""rtcstate.tracker.StateTracker, the wiring, on its own: a tracker attached to a
+"""rtcstate._tracker.StateTracker, the wiring, on its own: a tracker attached to a
 plain aiortc connection (no front end), driven through its entry points and read
 through its readout, with real peers over loopback."""
 
@@ -11,10 +11,10 @@ import pytest
 import pytest_asyncio
 from aiortc import RTCPeerConnection
 
-from rtcstate.events import SelectedCandidatePair, StateChange, TransportChange
-from rtcstate.options import Options
+from rtcstate._events import SelectedCandidatePair, StateChange, TransportChange
+from rtcstate._options import Options
+from rtcstate._tracker import Record, StateTracker
 from rtcstate.testing import negotiate
-from rtcstate.tracker import Record, StateTracker
 
 pytestmark = pytest.mark.asyncio
 

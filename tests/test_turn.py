@@ -39,7 +39,7 @@ from aiortc import (
 )
 
 import rtcstate
-from rtcstate import tap
+from rtcstate import _tap as tap
 from tests.support.libwebrtc import (
     Libwebrtc,
     close,

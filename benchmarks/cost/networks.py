@@ -37,7 +37,7 @@ import aioice.ice
 from aiortc import RTCConfiguration, RTCIceTransportPolicy, RTCPeerConnection
 
 import rtcstate
-from rtcstate import stun
+from rtcstate import _stun as stun
 from rtcstate.testing import negotiate
 
 # the tests' coturn server (tests/support/turn.py), from the repository's root

@@ -5,11 +5,11 @@ Each message is what an aioice or libwebrtc peer sends on an idle connection:
 the answer to a keepalive (XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY, FINGERPRINT)
 and a keepalive (USERNAME, PRIORITY, a role, MESSAGE-INTEGRITY, FINGERPRINT).
 
-- read: "hand" is ``rtcstate.stun.authenticated`` (the route every such message
+- read: "hand" is ``rtcstate._stun.authenticated`` (the route every such message
   takes); "aioice" is ``stun.parse_message`` followed by
   ``check_message_integrity``, what the hand reader falls back to for any other
   form.
-- built: "hand" is ``rtcstate.stun.binding_request`` / ``binding_response`` with
+- built: "hand" is ``rtcstate._stun.binding_request`` / ``binding_response`` with
   the password prepared once, as the selected pair's tap calls them; "aioice"
   is its ``Message`` with the same attributes, signed as
   ``StunProtocol.request`` and ``request_received`` sign it. Both give the

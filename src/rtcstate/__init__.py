@@ -8,8 +8,7 @@ themselves are pure functions in [`rtcstate.rules`][].
 
 from __future__ import annotations
 
-from ._shims import InternalsChangedError
-from .events import (
+from ._events import (
     Candidate,
     Cause,
     SelectedCandidatePair,
@@ -17,11 +16,13 @@ from .events import (
     TransportChange,
     wall_time,
 )
-from .feed import StateChanges, UnreachableStateError
+from ._feed import StateChanges, UnreachableStateError
+from ._options import DEFAULT_HISTORY_SIZE
+from ._peerconnection import PeerConnection
+from ._recovery import Recovery, RecoveryAttempt, recover
+from ._shims import InternalsChangedError
+from ._watcher import ConnectionWatcher, watch
 from .liveness import LivenessConfig
-from .options import DEFAULT_HISTORY_SIZE
-from .peerconnection import PeerConnection
-from .recovery import Recovery, RecoveryAttempt, recover
 from .states import (
     DtlsTransportState,
     IceConnectionState,
@@ -30,7 +31,6 @@ from .states import (
     PeerConnectionState,
 )
 from .validation import parse_candidate
-from .watcher import ConnectionWatcher, watch
 
 __all__ = [
     "DEFAULT_HISTORY_SIZE",

@@ -32,8 +32,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from .api import StateAPI, follow_new_connections, live_connections
-from .events import SelectedCandidatePair, StateChange, TransportChange
+from ._events import SelectedCandidatePair, StateChange, TransportChange
+from ._frontend import StateAPI, follow_new_connections, live_connections
 from .states import Liveness, PeerConnectionState
 
 __all__ = [

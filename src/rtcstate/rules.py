@@ -27,7 +27,7 @@ rtcstate by default; `w3c_literal=True` gives the text's reading.
 
 Everything here is pure: plain values in, plain values out, no I/O and no clock.
 The state graphs (which changes are valid, what can still happen) are in
-`rtcstate.graphs`, re-exported here.
+`rtcstate._graphs`, re-exported here.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TypeVar
 
-from .graphs import (
+from ._graphs import (
     ATTRIBUTES,
     CONNECTION_TRANSITIONS,
     ICE_CONNECTION_TRANSITIONS,

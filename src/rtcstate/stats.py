@@ -24,8 +24,8 @@ from aiortc.stats import RTCStats, RTCStatsReport
 from aiortc.stats import RTCTransportStats as _AiortcTransportStats
 
 from . import _shims
-from .events import Candidate, SelectedCandidatePair
-from .tap import SelectedPair
+from ._events import Candidate, SelectedCandidatePair
+from ._tap import SelectedPair
 
 __all__ = [
     "RTCIceCandidatePairStats",

@@ -45,7 +45,7 @@ from typing import Any
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 import rtcstate
-from rtcstate import tap
+from rtcstate import _tap as tap
 from tests.support.targets import IDLE, connection_states
 
 REMOTES = ("aiortc", "rtcstate", "libwebrtc")

@@ -13,7 +13,7 @@ from typing import Any
 from aiortc import RTCConfiguration
 
 from rtcstate import LivenessConfig, PeerConnection, StateChange
-from rtcstate.recovery import Recovery, RecoveryAttempt, recover
+from rtcstate._recovery import Recovery, RecoveryAttempt, recover
 from rtcstate.rules import is_valid_transition
 from rtcstate.testing import (
     Fault,

@@ -4,7 +4,7 @@ rtcstate needs facts aiortc's public API does not give (the remote's end-of-cand
 the selected candidate pair and its socket), and behaviour it cannot reach publicly
 (switching off the self-close, sending a keepalive on the selected pair, ending
 consent). Each is read or set here and nowhere else (the tap on the selected pair,
-[`rtcstate.tap`][], reaches aioice only through the functions below), checked by
+[`rtcstate._tap`][], reaches aioice only through the functions below), checked by
 [`check`][rtcstate._shims.check] when a connection is wrapped and by
 [`nominated_pair`][rtcstate._shims.nominated_pair] and
 [`connection_hooks`][rtcstate._shims.connection_hooks] when a transport is, and covered

@@ -16,7 +16,7 @@ from .peerconnection import connection
 
 class ConnectionHooks:
     """aioice's `Connection` of one transport, as rtcstate's guards
-    ([`rtcstate.guards`][]) wrap it: its `query_consent` and `gather_candidates`
+    ([`rtcstate._guards`][]) wrap it: its `query_consent` and `gather_candidates`
     as they were, and what the wrappers read and do."""
 
     __slots__ = ("_connection", "gather_candidates", "query_consent")

@@ -15,7 +15,7 @@ from .peerconnection import _REMOTE_END, connection
 # --- aiortc / aioice: ICE restart ------------------------------------------------
 # aiortc 1.16 has no ICE restart: an RTCIceTransport starts once, on the one aioice
 # Connection its gatherer made, with credentials fixed at construction. A restart
-# (rtcstate.restart) gives the transport a fresh Connection, with new credentials and
+# (rtcstate._restart) gives the transport a fresh Connection, with new credentials and
 # new candidates, while the DTLS transport above keeps its association.
 
 # RTCIceGatherer.__state: gather() only gathers from "new"

@@ -8,8 +8,8 @@ from typing import Protocol
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from ..peerconnection import PeerConnection
-from ..watcher import ConnectionWatcher
+from .._peerconnection import PeerConnection
+from .._watcher import ConnectionWatcher
 from .link import FaultyLink
 
 # --- negotiation ------------------------------------------------------------------

@@ -18,11 +18,11 @@ from typing import Any, TextIO
 
 from aiortc import RTCConfiguration
 
-from ..events import SelectedCandidatePair, StateChange, TransportChange
-from ..feed import UnreachableStateError
+from .._events import SelectedCandidatePair, StateChange, TransportChange
+from .._feed import UnreachableStateError
+from .._peerconnection import PeerConnection
+from .._recovery import recover
 from ..liveness import LivenessConfig
-from ..peerconnection import PeerConnection
-from ..recovery import recover
 from ..testing import FaultyLink
 from .timeline import pair_record
 

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from ...api import StateAPI
-from ...events import SelectedCandidatePair
+from ..._events import SelectedCandidatePair
+from ..._frontend import StateAPI
 
 __all__ = ["load", "pair_record", "records"]
 
@@ -47,7 +47,7 @@ def records(
     :param selections: the records of its `"selectedcandidatepairchange"`
         events, which become `"pair"` records (the histories do not keep them).
     :param round_trips: readings of
-        [`get_selected_candidate_pair`][rtcstate.api.StateAPI.get_selected_candidate_pair],
+        [`get_selected_candidate_pair`][rtcstate._frontend.StateAPI.get_selected_candidate_pair],
         which become `"rtt"` samples (those with a round trip; `None`, no
         pair selected, is skipped).
     """

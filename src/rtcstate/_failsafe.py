@@ -1,9 +1,9 @@
 """Never worse than aiortc: rtcstate's own exceptions stay inside rtcstate.
 
 The tracker's entry points are called from aiortc's callbacks and signalling
-methods. [`fail_safe`][rtcstate.failsafe.fail_safe] logs an exception of
+methods. [`fail_safe`][rtcstate._failsafe.fail_safe] logs an exception of
 rtcstate's there instead of raising it into aiortc (a stale state is better than a
-broken connection); [`InternalErrors`][rtcstate.failsafe.InternalErrors] logs the
+broken connection); [`InternalErrors`][rtcstate._failsafe.InternalErrors] logs the
 first with its traceback and the rest quietly, since a bug repeats on every event.
 """
 
@@ -29,7 +29,7 @@ class Reports(Protocol):
 
 
 def fail_safe(method: _Method) -> _Method:
-    """An entry point of an object that [`Reports`][rtcstate.failsafe.Reports]:
+    """An entry point of an object that [`Reports`][rtcstate._failsafe.Reports]:
     an exception is told to its `internal_error` and the call returns `None`."""
 
     @functools.wraps(method)

@@ -2,8 +2,8 @@
 
 Theory of operation
 -------------------
-[`RestartState`][rtcstate.restart_state.RestartState] knows nothing of aioice, aiortc
-or the event loop. The I/O side ([`rtcstate.restart.IceRestart`][]) tells it what
+[`RestartState`][rtcstate._restart_state.RestartState] knows nothing of aioice, aiortc
+or the event loop. The I/O side ([`rtcstate._restart.IceRestart`][]) tells it what
 happened, with the facts it needs as plain values, and does what it answers: it
 swaps aioice connections, and nothing else decides.
 
@@ -117,7 +117,7 @@ class RestartState:
         """The remote's answer to our restart offer arrived; `keeps_old`: it
         carries the remote's old credentials; `old_works`: the old pair still
         carries the data. Only the first answer of a restart that awaits one
-        counts ([`Ending.CHECK`][rtcstate.restart_state.Ending] otherwise)."""
+        counts ([`Ending.CHECK`][rtcstate._restart_state.Ending] otherwise)."""
         if not (self.restarting and self.awaiting_remote):
             return Ending.CHECK
         self.offered = False
@@ -168,7 +168,7 @@ class RestartState:
     def consent_expired(self) -> bool:
         """Consent expired (nothing more is sent); whether a restart under way
         failed with it (an unproven pair is for
-        [`proven`][rtcstate.restart_state.RestartState.proven] to settle first)."""
+        [`proven`][rtcstate._restart_state.RestartState.proven] to settle first)."""
         if not self.restarting:
             return False
         self.awaiting_remote = False

@@ -34,9 +34,9 @@ from typing import Any
 from aiortc import RTCPeerConnection
 from aiortc.exceptions import InvalidStateError
 
+from ._feed import UnreachableStateError
+from ._frontend import Control, StateAPI
 from ._shims import InternalsChangedError
-from .api import Control, StateAPI
-from .feed import UnreachableStateError
 
 __all__ = ["Recovery", "RecoveryAttempt", "recover"]
 
@@ -286,13 +286,13 @@ def recover(
 
     When `connectionState` stays `disconnected` for longer than `grace` seconds, or
     reads `failed`, the policy calls
-    [`restartIce()`][rtcstate.api.StateAPI.restartIce] and then `renegotiate()`, which
-    must send the offer `createOffer()` makes to the remote and apply its answer
-    (the offer carries the new ICE credentials). It then waits up to `timeout`
-    seconds for `connected`. An attempt that fails is followed by another after
-    `backoff` seconds (doubled each time), up to `attempts`; after the last one the
-    policy closes the connection and says why in `state_history`. Only one attempt
-    runs at a time; the policy ends when the connection closes, or on
+    [`restartIce()`][rtcstate._frontend.StateAPI.restartIce] and then `renegotiate()`,
+    which must send the offer `createOffer()` makes to the remote and apply its answer
+    (the offer carries the new ICE credentials). It then waits up to `timeout` seconds
+    for `connected`. An attempt that fails is followed by another after `backoff`
+    seconds (doubled each time), up to `attempts`; after the last one the policy closes
+    the connection and says why in `state_history`. Only one attempt runs at a time; the
+    policy ends when the connection closes, or on
     [`Recovery.stop`][rtcstate.Recovery.stop].
 
     `renegotiate()` is never cancelled: an offer that is out may still be

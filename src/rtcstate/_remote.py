@@ -1,9 +1,9 @@
 """What the remote's description says of each ICE transport: its ICE credentials,
 whether it is ICE-lite, its candidates and its end-of-candidates.
 
-[`remote_ice`][rtcstate.remote.remote_ice] reads them (through aiortc's own SDP
+[`remote_ice`][rtcstate._remote.remote_ice] reads them (through aiortc's own SDP
 parser, in [`rtcstate._shims`][]);
-[`keeps_credentials`][rtcstate.remote.keeps_credentials] tells a description that
+[`keeps_credentials`][rtcstate._remote.keeps_credentials] tells a description that
 restarts ICE from one that does not.
 """
 

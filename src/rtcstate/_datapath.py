@@ -1,12 +1,12 @@
 """The DTLS transport's datagrams while ICE restarts swap the aioice `Connection`
-under it (see [`rtcstate.restart`][]).
+under it (see [`rtcstate._restart`][]).
 
-[`Datapath`][rtcstate.datapath.Datapath] takes over aiortc's ICE transport's
+[`Datapath`][rtcstate._datapath.Datapath] takes over aiortc's ICE transport's
 `_recv` / `_send`: it reads one shared queue (the first `Connection`'s, which every
 later one delivers to) and writes to the active `Connection`. While a new pair is
 unproven it writes to the old one too (DTLS and SRTP drop the duplicates by their
 replay windows), and the first datagram the new `Connection` delivers, or a
-deadline, proves the new pair. [`GathererWake`][rtcstate.datapath.GathererWake]
+deadline, proves the new pair. [`GathererWake`][rtcstate._datapath.GathererWake]
 wakes a restart's checks when the gatherer finishes.
 """
 

@@ -1,10 +1,10 @@
 """The tap on an ICE transport's selected pair: what the liveness driver sees of
 it and sends on it.
 
-[`watch`][rtcstate.tap.SelectedPair.watch] sees every datagram the pair's socket
+[`watch`][rtcstate._tap.SelectedPair.watch] sees every datagram the pair's socket
 receives from the remote address, before aioice handles it, and tells answers to our
 keepalives (authenticated with the session's credentials) from other packets.
-[`send_keepalive`][rtcstate.tap.SelectedPair.send_keepalive] sends an ICE binding
+[`send_keepalive`][rtcstate._tap.SelectedPair.send_keepalive] sends an ICE binding
 request (an RFC 7675 consent check) on that socket as a fire-and-forget datagram;
 aioice ignores the answer, which matches none of its own transactions.
 
@@ -13,8 +13,8 @@ aioice would do nothing but answer them (see `_answer`): that is most
 of the idle cost of a connection. Anything else goes on to aioice.
 
 Keepalives and answers are built by hand
-([`fast`][rtcstate.tap.SelectedPair.fast]) and sent on whatever aioice's
-protocol object sends on ([`route`][rtcstate.tap.SelectedPair.route]):
+([`fast`][rtcstate._tap.SelectedPair.fast]) and sent on whatever aioice's
+protocol object sends on ([`route`][rtcstate._tap.SelectedPair.route]):
 
 * `"socket"`: a socket of aioice's own (host, server-reflexive and
   peer-reflexive candidates);
@@ -35,8 +35,8 @@ moves from IPv4 to IPv6 within a second), and aioice then sends on that
 one: each keepalive first follows aioice's nominated pair, so liveness is
 always judged on the path the data takes.
 
-The STUN is built and read by [`rtcstate.stun`][], the remote's keepalives are
-answered by [`rtcstate.responder`][]; every aiortc or aioice internal is reached
+The STUN is built and read by [`rtcstate._stun`][], the remote's keepalives are
+answered by [`rtcstate._responder`][]; every aiortc or aioice internal is reached
 through [`rtcstate._shims`][].
 """
 
@@ -51,7 +51,9 @@ from typing import Any
 
 from aiortc import RTCIceTransport
 
-from . import _shims, responder, stun
+from . import _responder as responder
+from . import _shims
+from . import _stun as stun
 
 __all__ = ["SelectedPair", "selected_pair"]
 
@@ -225,7 +227,7 @@ class SelectedPair:
 
     def _answer(self, data: bytes | str) -> bool:
         """Answer the remote's keepalive `data` by hand if aioice would do
-        nothing but answer it ([`rtcstate.responder.answer`][]), and say so;
+        nothing but answer it ([`rtcstate._responder.answer`][]), and say so;
         `False` leaves the datagram to aioice."""
         if (
             not isinstance(data, bytes)

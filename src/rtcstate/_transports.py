@@ -2,11 +2,11 @@
 
 A connection counts the ICE and DTLS transports of its transceivers and of its SCTP
 transport (one pair per m-line, or one shared pair when bundled). Which ones count is
-re-read by [`Transports.sync`][rtcstate.transports.Transports.sync] when the
+re-read by [`Transports.sync`][rtcstate._transports.Transports.sync] when the
 descriptions change (as in a browser, where transports come into being with
 setLocalDescription / setRemoteDescription). Each counted transport is subscribed to,
 through a weak reference so that aiortc's objects never keep a dropped tracker alive,
-and [`Transports.snapshots`][rtcstate.transports.Transports.snapshots] reads them into
+and [`Transports.snapshots`][rtcstate._transports.Transports.snapshots] reads them into
 the plain values the state machine takes. Nothing here decides a state.
 """
 
@@ -20,11 +20,11 @@ from typing import Any, Literal
 from aiortc import RTCDtlsTransport, RTCIceTransport, RTCPeerConnection
 
 from . import _shims
-from .events import Cause
-from .guards import guard_connection
-from .machine import DtlsSnapshot, IceSnapshot
-from .options import Loopback
-from .tracked import Listeners, TrackedIce
+from ._events import Cause
+from ._guards import guard_connection
+from ._machine import DtlsSnapshot, IceSnapshot
+from ._options import Loopback
+from ._tracked import Listeners, TrackedIce
 
 __all__ = ["Transports"]
 

@@ -1,6 +1,6 @@
 """The thin asyncio layer that runs the sans-IO liveness of one ICE transport.
 
-[`LivenessDriver`][rtcstate.driver.LivenessDriver] runs one sans-IO core
+[`LivenessDriver`][rtcstate._driver.LivenessDriver] runs one sans-IO core
 ([`LivenessMonitor`][rtcstate.liveness.LivenessMonitor] on a selected pair, or
 [`ChecksDeadline`][rtcstate.liveness.ChecksDeadline] before there is one): it feeds the
 core every datagram from the remote and the answers to keepalives apart (seen
@@ -8,7 +8,7 @@ on the pair's socket), arms one `loop.call_at` timer at the core's
 `get_timer()`, sends the keepalives the core asks for, and passes verdicts
 on. Nothing here decides anything.
 
-[`TransportLiveness`][rtcstate.driver.TransportLiveness] runs the cores of one ICE
+[`TransportLiveness`][rtcstate._driver.TransportLiveness] runs the cores of one ICE
 transport in turn: the deadline while ICE checks, the monitor once aiortc has a selected
 pair. When one says `failed` (consent expired), it carries out the stop (RFC 7675: stop
 sending to the remote); the tracker only receives the verdicts.
@@ -28,7 +28,9 @@ from typing import Any, Protocol
 
 from aiortc import RTCIceTransport
 
-from . import _shims, tap
+from . import _shims
+from . import _tap as tap
+from ._tap import SelectedPair
 from .liveness import (
     ChecksDeadline,
     Event,
@@ -37,7 +39,6 @@ from .liveness import (
     LivenessMonitor,
 )
 from .states import IceTransportState, Liveness
-from .tap import SelectedPair
 
 __all__ = ["LivenessDriver", "LivenessOwner", "TransportLiveness"]
 
@@ -45,7 +46,8 @@ logger = logging.getLogger("rtcstate")
 
 
 class Core(Protocol):
-    """The sans-IO interface [`LivenessDriver`][rtcstate.driver.LivenessDriver] runs."""
+    """The sans-IO interface
+    [`LivenessDriver`][rtcstate._driver.LivenessDriver] runs."""
 
     def answer_received(self, now: float) -> None: ...
     def packet_received(self, now: float) -> None: ...
@@ -55,7 +57,7 @@ class Core(Protocol):
 
 
 class LivenessDriver:
-    """Runs one sans-IO core until [`stop`][rtcstate.driver.LivenessDriver.stop] or its
+    """Runs one sans-IO core until [`stop`][rtcstate._driver.LivenessDriver.stop] or its
     `failed` verdict.
 
     :param core: the monitor (or deadline) to run, created at the loop's time.

@@ -8,7 +8,7 @@ made, and the DTLS transport above reads and writes through the transport's `_re
 `_send`. A restart here keeps the ICE transport object, the DTLS transport and
 everything over it, and replaces the aioice `Connection` under them (a generation):
 
-1. [`IceRestart.begin`][rtcstate.restart.IceRestart.begin] makes a fresh `Connection`
+1. [`IceRestart.begin`][rtcstate._restart.IceRestart.begin] makes a fresh `Connection`
    (new credentials, configured as the old one) and installs it in the transport and
    its gatherer: the next description carries its credentials, aiortc's next
    `setLocalDescription` gathers its candidates, and remote candidates go to it.
@@ -36,7 +36,7 @@ DTLS transport's reader waits on; a retired `Connection` gets a queue of its own
 it closes, so its closing never wakes that reader with an error. The DTLS association
 is never renegotiated: its datagrams simply take the new path.
 
-[`IceRestart.suspend`][rtcstate.restart.IceRestart.suspend] is what consent expiry
+[`IceRestart.suspend`][rtcstate._restart.IceRestart.suspend] is what consent expiry
 (RFC 7675) does: nothing more is sent to the remote (the `Connection` closes, aiortc
 reads `failed`), while the DTLS and SCTP associations stay, so that a restart can
 resume them, as in a browser, where a failed ICE transport keeps its DTLS transport.
@@ -54,11 +54,11 @@ from typing import Any, Protocol
 from aiortc import RTCIceTransport
 
 from . import _shims
-from .datapath import Datapath, GathererWake
-from .guards import guard_connection
-from .options import Loopback
-from .remote import RemoteIce, keeps_credentials
-from .restart_state import Ending, RestartState
+from ._datapath import Datapath, GathererWake
+from ._guards import guard_connection
+from ._options import Loopback
+from ._remote import RemoteIce, keeps_credentials
+from ._restart_state import Ending, RestartState
 
 __all__ = ["IceRestart", "RestartOwner"]
 
@@ -66,7 +66,7 @@ logger = logging.getLogger("rtcstate")
 
 
 class RestartOwner(Protocol):
-    """What an [`IceRestart`][rtcstate.restart.IceRestart] reports to."""
+    """What an [`IceRestart`][rtcstate._restart.IceRestart] reports to."""
 
     def restart_changed(self, transport: RTCIceTransport) -> None:
         """A restart began, succeeded or failed: step the states."""
@@ -77,7 +77,7 @@ class RestartOwner(Protocol):
 
 class IceRestart:
     """The restarts of one ICE transport: the I/O of
-    [`RestartState`][rtcstate.restart_state.RestartState]'s decisions.
+    [`RestartState`][rtcstate._restart_state.RestartState]'s decisions.
 
     :param transport: aiortc's ICE transport.
     :param loopback: for the guards put on each new `Connection`.
@@ -124,7 +124,7 @@ class IceRestart:
         """Start a restart: new credentials now (the next description carries
         them), new candidates at aiortc's next gathering, then the checks once
         the remote's credentials are known (`remote`, or
-        [`remote_known`][rtcstate.restart.IceRestart.remote_known]).
+        [`remote_known`][rtcstate._restart.IceRestart.remote_known]).
 
         :param controlling: the ICE role for the new checks (the restart's
             offerer controls).

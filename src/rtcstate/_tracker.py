@@ -5,16 +5,16 @@ Theory of operation
 -------------------
 The tracker owns four parts and decides nothing itself:
 
-* [`Transports`][rtcstate.transports.Transports], the counted transports, which call
-  [`StateTracker.update`][rtcstate.tracker.StateTracker.update] when one of them fires
+* [`Transports`][rtcstate._transports.Transports], the counted transports, which call
+  [`StateTracker.update`][rtcstate._tracker.StateTracker.update] when one of them fires
   `"statechange"`;
-* [`StateMachine`][rtcstate.machine.StateMachine], which turns the transports'
+* [`StateMachine`][rtcstate._machine.StateMachine], which turns the transports'
   snapshots into changes;
-* one [`TransportLiveness`][rtcstate.driver.TransportLiveness] per ICE transport (kept
-  by its [`TrackedIce`][rtcstate.tracked.TrackedIce]), whose verdicts come back
+* one [`TransportLiveness`][rtcstate._driver.TransportLiveness] per ICE transport (kept
+  by its [`TrackedIce`][rtcstate._tracked.TrackedIce]), whose verdicts come back
   through
-  [`StateTracker.liveness_changed`][rtcstate.tracker.StateTracker.liveness_changed];
-* [`ChangeFeed`][rtcstate.feed.ChangeFeed], which keeps and hands out the changes.
+  [`StateTracker.liveness_changed`][rtcstate._tracker.StateTracker.liveness_changed];
+* [`ChangeFeed`][rtcstate._feed.ChangeFeed], which keeps and hands out the changes.
 
 A step reads the snapshots, runs the machine, starts or stops liveness for the
 new states, records the changes, wakes waiters and iterators, and finally fires
@@ -23,7 +23,7 @@ connection). A change made by a handler during a step is queued and stepped
 after it, so events always fire in order.
 
 Never worse than aiortc: the entry points
-([`StateTracker.update`][rtcstate.tracker.StateTracker.update], `sync_transports`,
+([`StateTracker.update`][rtcstate._tracker.StateTracker.update], `sync_transports`,
 `liveness_changed`, `close`) are called from aiortc's callbacks and signalling
 methods, so an exception of rtcstate's is logged there and never raised into aiortc.
 An exception in one transport's liveness switches liveness off for that transport
@@ -41,24 +41,24 @@ from typing import Any
 
 from aiortc import RTCIceTransport, RTCPeerConnection
 
-from .events import (
+from ._events import (
     Cause,
     SelectedCandidatePair,
     StateChange,
     TransportChange,
 )
-from .failsafe import InternalErrors, KeptTasks, fail_safe
-from .feed import ChangeFeed
+from ._failsafe import InternalErrors, KeptTasks, fail_safe
+from ._feed import ChangeFeed
+from ._machine import StateMachine
+from ._observers import Observers
+from ._options import Options
+from ._readout import Readout
+from ._resend import resend_after_outage
+from ._signalling import RestartSignalling
+from ._tracked import TrackedIce
+from ._transports import Transports
 from .liveness import LivenessConfig
-from .machine import StateMachine
-from .observers import Observers
-from .options import Options
-from .readout import Readout
-from .resend import resend_after_outage
-from .signalling import RestartSignalling
 from .states import IceTransportState, Liveness
-from .tracked import TrackedIce
-from .transports import Transports
 
 __all__ = ["StateTracker"]
 
@@ -305,9 +305,10 @@ class StateTracker:
 
 
 class TransportReports:
-    """What each transport's liveness ([`LivenessOwner`][rtcstate.driver.LivenessOwner])
-    and restarts ([`RestartOwner`][rtcstate.restart.RestartOwner]) report to: one
-    object per connection (not closures per transport), which steps the tracker."""
+    """What each transport's liveness
+    ([`LivenessOwner`][rtcstate._driver.LivenessOwner]) and restarts
+    ([`RestartOwner`][rtcstate._restart.RestartOwner]) report to: one object
+    per connection (not closures per transport), which steps the tracker."""
 
     __slots__ = ("_clock", "_observers", "_tasks", "_tracker", "_transports")
 

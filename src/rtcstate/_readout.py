@@ -1,7 +1,7 @@
 """What the front ends read of one tracked connection: its states, its counted
 transports' states and selected pairs, and the ICE side of `getStats()`.
 
-Nothing here changes a state: [`Readout`][rtcstate.readout.Readout] reads the
+Nothing here changes a state: [`Readout`][rtcstate._readout.Readout] reads the
 state machine's last step, the transports' tracked facts and the clock.
 """
 
@@ -13,19 +13,19 @@ from aiortc import RTCIceTransport
 from aiortc.stats import RTCStatsReport
 
 from . import stats
-from .driver import TransportLiveness
-from .events import SelectedCandidatePair
-from .machine import StateMachine
-from .restart import IceRestart
-from .signalling import RestartSignalling
+from ._driver import TransportLiveness
+from ._events import SelectedCandidatePair
+from ._machine import StateMachine
+from ._restart import IceRestart
+from ._signalling import RestartSignalling
+from ._transports import Transports
 from .states import IceConnectionState, IceTransportState, PeerConnectionState
-from .transports import Transports
 
 __all__ = ["Readout"]
 
 
 class Readout:
-    """The read side of a [`StateTracker`][rtcstate.tracker.StateTracker].
+    """The read side of a [`StateTracker`][rtcstate._tracker.StateTracker].
 
     :param machine: the connection's state machine.
     :param transports: its counted transports.

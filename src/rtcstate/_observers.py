@@ -1,7 +1,7 @@
 """What follows a connection beside its events (`rtcstate.metrics`).
 
-[`Observers`][rtcstate.observers.Observers] tells each registered
-[`Observer`][rtcstate.observers.Observer] of what the tracker records. An
+[`Observers`][rtcstate._observers.Observers] tells each registered
+[`Observer`][rtcstate._observers.Observer] of what the tracker records. An
 observer's exception is logged and goes no further: an observer never costs the
 tracking.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from .events import SelectedCandidatePair, StateChange, TransportChange
+from ._events import SelectedCandidatePair, StateChange, TransportChange
 from .states import Liveness
 
 __all__ = ["Observer", "Observers"]

@@ -3,20 +3,21 @@
 Theory of operation
 -------------------
 Everything that decides a state lives here; nothing here reads aiortc, a clock or the
-event loop. [`StateMachine`][rtcstate.machine.StateMachine] is driven, like h11's
+event loop. [`StateMachine`][rtcstate._machine.StateMachine] is driven, like h11's
 `ConnectionState`, by plain values:
 
-* [`StateMachine.step`][rtcstate.machine.StateMachine.step] with one
-  [`IceSnapshot`][rtcstate.machine.IceSnapshot] per counted ICE transport and one
-  [`DtlsSnapshot`][rtcstate.machine.DtlsSnapshot] per DTLS transport (what aiortc says
-  of each, read by [`rtcstate.transports`][]), the [`Cause`][rtcstate.Cause] of the step
-  and `now`. It returns a [`Step`][rtcstate.machine.Step]: the transports' changes, then
-  the aggregate ones (`iceConnectionState` before `connectionState`), and whether
+* [`StateMachine.step`][rtcstate._machine.StateMachine.step] with one
+  [`IceSnapshot`][rtcstate._machine.IceSnapshot] per counted ICE transport and
+  one [`DtlsSnapshot`][rtcstate._machine.DtlsSnapshot] per DTLS transport (what
+  aiortc says of each, read by [`rtcstate._transports`][]), the
+  [`Cause`][rtcstate.Cause] of the step and `now`. It returns a
+  [`Step`][rtcstate._machine.Step]: the transports' changes, then the aggregate
+  ones (`iceConnectionState` before `connectionState`), and whether
   another step must follow;
-* [`StateMachine.note`][rtcstate.machine.StateMachine.note] with a detail the next
+* [`StateMachine.note`][rtcstate._machine.StateMachine.note] with a detail the next
   step records for one ICE transport even if its state stays (liveness switched off
   by an internal error, a recovery attempt that failed);
-* [`StateMachine.close`][rtcstate.machine.StateMachine.close] when the application
+* [`StateMachine.close`][rtcstate._machine.StateMachine.close] when the application
   closes the connection: both states become `closed` at once and nothing changes
   afterwards.
 
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import rules
-from .events import Attribute, Cause, StateChange, TransportChange
+from ._events import Attribute, Cause, StateChange, TransportChange
 from .states import (
     DtlsTransportState,
     IceConnectionState,
@@ -140,7 +141,7 @@ class StateMachine:
 
     @property
     def closed(self) -> bool:
-        """[`close`][rtcstate.machine.StateMachine.close] was called (W3C
+        """[`close`][rtcstate._machine.StateMachine.close] was called (W3C
         `[[IsClosed]]`)."""
         return self._closed
 

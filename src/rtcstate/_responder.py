@@ -3,7 +3,7 @@
 An idle connection's remote sends a keepalive (an ICE binding request, RFC 7675's
 consent check) every second or so; answering it through aioice's parser and
 transaction machinery is most of the idle cost of a connection. Where aioice would do
-nothing but answer, [`answer`][rtcstate.responder.answer] answers with the bytes
+nothing but answer, [`answer`][rtcstate._responder.answer] answers with the bytes
 aioice's `request_received` would send; anything else goes on to aioice.
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _shims, stun
+from . import _shims
+from . import _stun as stun
 
 __all__ = ["answer"]
 

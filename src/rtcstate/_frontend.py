@@ -20,12 +20,12 @@ from aiortc import (
 from aiortc.stats import RTCStatsReport
 
 from . import _shims
-from .events import Cause, SelectedCandidatePair, StateChange, TransportChange
-from .feed import StateChanges
-from .observers import Observer
-from .options import Options
+from ._events import Cause, SelectedCandidatePair, StateChange, TransportChange
+from ._feed import StateChanges
+from ._observers import Observer
+from ._options import Options
+from ._tracker import Record, StateTracker
 from .states import IceConnectionState, IceTransportState, PeerConnectionState
-from .tracker import Record, StateTracker
 
 logger = logging.getLogger("rtcstate")
 
@@ -250,7 +250,7 @@ class StateAPI:
         """Every change of every counted transport's state, oldest first: the
         ICE transports' `RTCIceTransportState` (as rtcstate derives it) and the
         DTLS transports' `RTCDtlsTransportState`. Bounded like
-        [`state_history`][rtcstate.api.StateAPI.state_history]."""
+        [`state_history`][rtcstate._frontend.StateAPI.state_history]."""
         return self._tracker.feed.transport_history
 
     def get_ice_transport_state(self, transport: RTCIceTransport) -> IceTransportState:
@@ -337,7 +337,7 @@ class StateAPI:
         """Wait until `iceConnectionState` is one of `states`; return it.
 
         Same contract as
-        [`wait_for_connection_state`][rtcstate.api.StateAPI.wait_for_connection_state].
+        [`wait_for_connection_state`][rtcstate._frontend.StateAPI.wait_for_connection_state].
         """
         result: IceConnectionState = await self._tracker.feed.wait_for(
             "iceConnectionState", states, timeout
@@ -354,6 +354,6 @@ class StateAPI:
 
     def ice_connection_state_changes(self) -> StateChanges[IceConnectionState]:
         """Like
-        [`connection_state_changes`][rtcstate.api.StateAPI.connection_state_changes],
+        [`connection_state_changes`][rtcstate._frontend.StateAPI.connection_state_changes],
         for `iceConnectionState`."""
         return self._tracker.feed.changes("iceConnectionState")

@@ -10,10 +10,10 @@ from aiortc.stats import RTCStatsReport
 from pyee.asyncio import AsyncIOEventEmitter
 
 from . import validation
-from .api import StateAPI
-from .emitter import STATE_EVENTS, StateEventsMixin
+from ._emitter import STATE_EVENTS, StateEventsMixin
+from ._frontend import StateAPI
+from ._options import DEFAULT_HISTORY_SIZE, Loopback, Options
 from .liveness import LivenessConfig
-from .options import DEFAULT_HISTORY_SIZE, Loopback, Options
 
 __all__ = ["ConnectionWatcher", "watch"]
 

@@ -102,7 +102,7 @@ for checking or failed, even when its only remote candidate is peer-reflexive (s
 @dataclass(frozen=True)
 class AttributeRules:
     """What the rules say of one public state attribute, looked up by its name in
-    [`ATTRIBUTES`][rtcstate.graphs.ATTRIBUTES] (so no code branches on the attribute's
+    [`ATTRIBUTES`][rtcstate._graphs.ATTRIBUTES] (so no code branches on the attribute's
     name).
 
     :ivar name: `"connectionState"` or `"iceConnectionState"`.

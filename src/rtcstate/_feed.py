@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
-from .events import Attribute, StateChange, TransportChange
+from ._events import Attribute, StateChange, TransportChange
 from .rules import ATTRIBUTES
 from .states import IceConnectionState, PeerConnectionState
 

@@ -1,10 +1,10 @@
 """One counted ICE transport, and everything rtcstate keeps of it.
 
-A [`TrackedIce`][rtcstate.tracked.TrackedIce] owns each fact about its transport
+A [`TrackedIce`][rtcstate._tracked.TrackedIce] owns each fact about its transport
 once: the subscription to aiortc's events, the pair last reported selected, the
 liveness (whose driver holds the tap on the selected pair, and with it the
 time the last datagram arrived) and the ICE restarts. A step asks it for one
-complete [`IceSnapshot`][rtcstate.machine.IceSnapshot]: aiortc's state, the
+complete [`IceSnapshot`][rtcstate._machine.IceSnapshot]: aiortc's state, the
 restart's phase and the liveness verdict together, built once and never patched.
 """
 
@@ -16,13 +16,13 @@ from typing import Any
 from aiortc import RTCIceTransport
 
 from . import _shims, stats
-from .driver import LivenessOwner, TransportLiveness
-from .events import SelectedCandidatePair
+from ._driver import LivenessOwner, TransportLiveness
+from ._events import SelectedCandidatePair
+from ._machine import IceSnapshot
+from ._restart import IceRestart
+from ._tap import SelectedPair
 from .liveness import LivenessConfig
-from .machine import IceSnapshot
-from .restart import IceRestart
 from .states import IceTransportState, Liveness
-from .tap import SelectedPair
 
 __all__ = ["TrackedIce"]
 

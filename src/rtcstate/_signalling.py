@@ -1,8 +1,8 @@
 """ICE restarts as the signalling decides them, for one connection.
 
-[`RestartSignalling`][rtcstate.signalling.RestartSignalling] makes the
-[`IceRestart`][rtcstate.restart.IceRestart] of each ICE transport (kept by its
-[`TrackedIce`][rtcstate.tracked.TrackedIce]) and reads the offer/answer exchange for
+[`RestartSignalling`][rtcstate._signalling.RestartSignalling] makes the
+[`IceRestart`][rtcstate._restart.IceRestart] of each ICE transport (kept by its
+[`TrackedIce`][rtcstate._tracked.TrackedIce]) and reads the offer/answer exchange for
 it (webrtc-pc's `restartIce()` and
 `[[LocalIceCredentialsToReplace]]`):
 
@@ -14,7 +14,7 @@ it (webrtc-pc's `restartIce()` and
   (`description_applied`).
 
 What a restart then does to a transport (new connection, checks, the old pair kept
-until the new one is proven) is [`rtcstate.restart`][]'s. The tracker steps the
+until the new one is proven) is [`rtcstate._restart`][]'s. The tracker steps the
 states when one begins, succeeds or fails.
 """
 
@@ -27,17 +27,17 @@ from typing import Any, Protocol
 from aiortc import RTCIceTransport
 
 from . import _shims
-from .failsafe import fail_safe
-from .remote import RemoteIce, keeps_credentials, remote_ice
-from .restart import IceRestart, RestartOwner
+from ._failsafe import fail_safe
+from ._remote import RemoteIce, keeps_credentials, remote_ice
+from ._restart import IceRestart, RestartOwner
+from ._transports import Transports
 from .states import Liveness
-from .transports import Transports
 
 __all__ = ["RestartSignalling", "Tracker"]
 
 
 class Tracker(RestartOwner, Protocol):
-    """What [`RestartSignalling`][rtcstate.signalling.RestartSignalling] needs of
+    """What [`RestartSignalling`][rtcstate._signalling.RestartSignalling] needs of
     the tracker it serves."""
 
     @property
@@ -56,7 +56,7 @@ class RestartSignalling:
 
     :param transports: the connection's counted transports.
     :param tracker: told when a restart changed or failed early; the owner of
-        each [`IceRestart`][rtcstate.restart.IceRestart].
+        each [`IceRestart`][rtcstate._restart.IceRestart].
     :param loopback: for the guards put on each new aioice `Connection`.
     :param deadline: seconds a restart's checks may run (liveness's
         `failed_timeout`).

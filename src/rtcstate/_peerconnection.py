@@ -15,11 +15,11 @@ from aiortc import (
 from aiortc.stats import RTCStatsReport
 
 from . import validation
-from .api import StateAPI
-from .emitter import STATE_EVENTS, StateEventsMixin
+from ._emitter import STATE_EVENTS, StateEventsMixin
+from ._frontend import StateAPI
+from ._options import DEFAULT_HISTORY_SIZE, Loopback, Options
+from ._tracker import StateTracker
 from .liveness import LivenessConfig
-from .options import DEFAULT_HISTORY_SIZE, Loopback, Options
-from .tracker import StateTracker
 
 __all__ = ["PeerConnection"]
 
@@ -52,7 +52,7 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         address, so that peers on a loopback-only host still connect;
         `"always"`; or `"never"`.
     :param history_size: how many changes
-        [`state_history`][rtcstate.api.StateAPI.state_history] keeps.
+        [`state_history`][rtcstate._frontend.StateAPI.state_history] keeps.
     :param close_on_remote_hangup: when the remote hangs up (closes DTLS), close
         this connection at once, as aiortc does by itself: `connectionState`
         reads `closed` (cause `close() called (the remote hung up)`) with no
@@ -117,7 +117,7 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         self._description_applied(remote=False)
 
     async def createOffer(self) -> RTCSessionDescription:
-        """As aiortc's; after [`restartIce`][rtcstate.api.StateAPI.restartIce] the
+        """As aiortc's; after [`restartIce`][rtcstate._frontend.StateAPI.restartIce] the
         offer carries new ICE credentials."""
         await self._tracker.signalling.before_offer()
         return await super().createOffer()
@@ -132,7 +132,7 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         silently and rejects some with messages that do not.
 
         A remote offer with new ICE credentials restarts ICE (see
-        [`restartIce`][rtcstate.api.StateAPI.restartIce]): the answer carries new
+        [`restartIce`][rtcstate._frontend.StateAPI.restartIce]): the answer carries new
         credentials too. A renegotiation that changes the remote's DTLS
         fingerprint raises `ValueError`
         ([`rtcstate.validation.check_fingerprint_kept`][])."""

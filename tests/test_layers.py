@@ -30,6 +30,7 @@ LAYERS: list[set[str]] = [
         "_tap",
         "_transports",
         "_driver",
+        "_transport_liveness",
         "_feed",
         "stats",
         "_restart",

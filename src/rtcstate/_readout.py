@@ -13,11 +13,11 @@ from aiortc import RTCIceTransport
 from aiortc.stats import RTCStatsReport
 
 from . import stats
-from ._driver import TransportLiveness
 from ._events import SelectedCandidatePair
 from ._machine import StateMachine
 from ._restart import IceRestart
 from ._signalling import RestartSignalling
+from ._transport_liveness import TransportLiveness
 from ._transports import Transports
 from .states import IceConnectionState, IceTransportState, PeerConnectionState
 

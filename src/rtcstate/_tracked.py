@@ -16,11 +16,11 @@ from typing import Any
 from aiortc import RTCIceTransport
 
 from . import _shims, stats
-from ._driver import LivenessOwner, TransportLiveness
 from ._events import SelectedCandidatePair
 from ._machine import IceSnapshot
 from ._restart import IceRestart
 from ._tap import SelectedPair
+from ._transport_liveness import LivenessOwner, TransportLiveness
 from .liveness import LivenessConfig
 from .states import IceTransportState, Liveness
 

@@ -10,10 +10,10 @@ The tracker owns four parts and decides nothing itself:
   `"statechange"`;
 * [`StateMachine`][rtcstate._machine.StateMachine], which turns the transports'
   snapshots into changes;
-* one [`TransportLiveness`][rtcstate._driver.TransportLiveness] per ICE transport (kept
-  by its [`TrackedIce`][rtcstate._tracked.TrackedIce]), whose verdicts come back
-  through
-  [`StateTracker.liveness_changed`][rtcstate._tracker.StateTracker.liveness_changed];
+* one [`TransportLiveness`][rtcstate._transport_liveness.TransportLiveness] per
+  ICE transport (kept by its [`TrackedIce`][rtcstate._tracked.TrackedIce]), whose
+  verdicts come back through
+  [`TransportReports.liveness_changed`][rtcstate._tracker.TransportReports.liveness_changed];
 * [`ChangeFeed`][rtcstate._feed.ChangeFeed], which keeps and hands out the changes.
 
 A step reads the snapshots, runs the machine, starts or stops liveness for the
@@ -24,8 +24,9 @@ after it, so events always fire in order.
 
 Never worse than aiortc: the entry points
 ([`StateTracker.update`][rtcstate._tracker.StateTracker.update], `sync_transports`,
-`liveness_changed`, `close`) are called from aiortc's callbacks and signalling
-methods, so an exception of rtcstate's is logged there and never raised into aiortc.
+`note`, `close`, and what `TransportReports` is told) are called from aiortc's
+callbacks and signalling methods, so an exception of rtcstate's is logged there and
+never raised into aiortc.
 An exception in one transport's liveness switches liveness off for that transport
 only: its state then follows aiortc, as with `liveness=None`, and its history says
 why.
@@ -306,7 +307,7 @@ class StateTracker:
 
 class TransportReports:
     """What each transport's liveness
-    ([`LivenessOwner`][rtcstate._driver.LivenessOwner]) and restarts
+    ([`LivenessOwner`][rtcstate._transport_liveness.LivenessOwner]) and restarts
     ([`RestartOwner`][rtcstate._restart.RestartOwner]) report to: one object
     per connection (not closures per transport), which steps the tracker."""
 

@@ -1,7 +1,9 @@
 """Differential conformance: the same scenarios with libwebrtc and with rtcstate
 in the local role, against each remote kind, through FaultyLink. The local
 sequences of connectionState and iceConnectionState must be equal, timing
-aside. The one intended difference, rtcstate's "completed", is asserted as such."""
+aside. The intended differences are asserted as such: rtcstate's "completed",
+and "failed" kept until an ICE restart (webrtc-pc), where libwebrtc may go back
+to checking if a remote's checks arrive after it failed (a race here)."""
 
 from __future__ import annotations
 
@@ -39,15 +41,20 @@ def test_rtcstate_walks_the_same_states_as_libwebrtc(
     assert ours.error is None, ours.error
     # intended: rtcstate reports "completed" where its definition holds, libwebrtc never
     assert "completed" not in lib.ice
-    assert ours.connection == lib.connection
-    assert scenarios.normalise_ice(ours.ice) == lib.ice
+    # intended: failed is final without a restart (webrtc-pc); libwebrtc may leave it
+    assert scenarios.until_failed(ours.connection) == ours.connection
+    assert scenarios.until_failed(ours.ice) == ours.ice
+    assert ours.connection == scenarios.until_failed(lib.connection)
+    assert scenarios.normalise_ice(ours.ice) == scenarios.until_failed(lib.ice)
 
 
 def test_every_scenario_ran_and_something_happened(
     runs: dict[tuple[str, str, str], scenarios.Run],
 ) -> None:
     assert len(runs) == len(scenarios.SCENARIOS) * 2 * len(scenarios.REMOTES)
-    finals = {r.connection[-1] for r in runs.values() if r.connection}
+    finals = {
+        scenarios.until_failed(r.connection)[-1] for r in runs.values() if r.connection
+    }
     assert finals == {"connected", "failed"}
     quiet = [k for k, r in runs.items() if not r.connection]
     assert {k[0] for k in quiet} == {"no remote candidates"}

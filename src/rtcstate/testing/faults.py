@@ -24,7 +24,8 @@ class Fault:
     seconds) or `"permanent"` (a cut that is never restored). Schedules drawn
     for a recovery policy also have `"move"` (the path moves for good,
     [`FaultyLink.move`][rtcstate.testing.FaultyLink.move]; `duration` is 0) and
-    `"outage"` (a cut long enough to read `failed`, then restored).
+    `"outage"` (a cut long enough to read `failed` even with the loop's timers late
+    by up to `stall_tolerance`, then restored).
     """
 
     at: float
@@ -130,7 +131,10 @@ def fault_schedule(
     faults: list[Fault] = []
     limit = liveness.failed_timeout
     bounds = settle_bounds(liveness, recovery)
-    outage = (limit + 0.2, _outage_limit(liveness, recovery))
+    # long enough to read failed even when the loop runs the timer late by as
+    # much as it still counts as silence (stall_tolerance; 0.2 s was too little
+    # for the recovery soak, once, under 4 workers)
+    outage = (limit + liveness.stall_tolerance, _outage_limit(liveness, recovery))
     kinds = ["cut", "oneway", "loss", "delay", "move"]
     if outage[0] < outage[1]:
         kinds.append("outage")

@@ -33,10 +33,16 @@ def resend_after_outage(
     acked: int | None = None,
 ) -> None:
     """The path of `transport` is back: resend what `pc`'s SCTP transport over
-    it still waits to have acknowledged. `closed()` stops it; an exception is
-    told to `on_error` and the data goes at the timer, as before."""
+    it still waits to have acknowledged, while its DTLS transport is connected.
+    `closed()` stops it; an exception is told to `on_error` and the data goes
+    at the timer, as before."""
     sctp = pc.sctp
     if closed() or sctp is None or sctp.transport.transport is not transport:
+        return
+    if sctp.transport.state != "connected":
+        # nothing can go over a DTLS transport that is not (or no longer)
+        # connected: aiortc's retransmission would fail in a task of its own,
+        # "protocol is shutdown", with nobody to read the error
         return
     try:
         acked = _shims.resend_sctp(sctp, acked)

@@ -221,13 +221,13 @@ class IceRestart:
         active = None if self._path is None else self._path.active
         return active is not None and not _shims.closing(active)
 
-    def fall_back(self, reason: str) -> None:
-        """Liveness found the unproven new pair silent: the remote stayed on
-        the old pair (its own checks failed). Go back to it, with no state
-        change, and abandon the restart."""
+    def fall_back(self, reason: str) -> bool:
+        """Liveness found the new pair silent (`reason`): if it is unproven,
+        the remote stayed on the old pair (its own checks failed), so go back
+        to it, with no state change, and abandon the restart; whether it did."""
         path = self._path
         if path is None or path.previous is None or not self.state.silent(reason):
-            return
+            return False
         previous = path.stop_proving()
         new, path.active = path.active, previous
         _shims.reinstall_connection(self._transport, previous)
@@ -235,6 +235,7 @@ class IceRestart:
         if new is not None:
             self._retire(new)
         self._owner.restart_changed(self._transport)
+        return True
 
     def _proven(self) -> None:
         """The remote is on the new pair (or a new restart starts from it):

@@ -160,15 +160,9 @@ class RestartSignalling:
         new one, so the restart is abandoned and liveness judges the old pair
         afresh (a restart must not cost a working pair)."""
         restart = self.get(transport)
-        if (
-            restart is None
-            or not restart.state.unproven
-            or liveness is Liveness.ALIVE
-            or reason is None
-        ):
+        if restart is None or liveness is Liveness.ALIVE or reason is None:
             return False
-        restart.fall_back(reason)
-        return True
+        return restart.fall_back(reason)
 
     async def before_offer(self) -> None:
         """`createOffer()` is about to read the ICE credentials: a wanted restart

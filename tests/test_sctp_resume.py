@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import rtcstate
-from rtcstate import _shims
+from rtcstate import _resend, _shims
 from rtcstate.testing import FAST_LIVENESS, FaultyLink, connect
 from tests.support.peers import config
 
@@ -73,3 +73,36 @@ async def test_nothing_is_resent_when_nothing_waits(
 ) -> None:
     a, _ = connected_pair
     assert _shims.resend_sctp(a.sctp) is None
+
+
+async def test_nothing_is_resent_over_a_dtls_transport_no_longer_connected(
+    connected_pair: tuple[rtcstate.PeerConnection, rtcstate.PeerConnection],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """aiortc's retransmission over a DTLS transport already shut down fails in a
+    task of its own ("protocol is shutdown"): the resend is not even tried."""
+    a, _ = connected_pair
+    assert a.sctp is not None
+    transport = a.sctp.transport.transport
+    tried: list[object] = []
+    monkeypatch.setattr(
+        _shims, "resend_sctp", lambda sctp, acked=None: tried.append(sctp)
+    )
+    errors: list[str] = []
+
+    def resend() -> None:
+        _resend.resend_after_outage(
+            a, transport, lambda: False, lambda what, exc: errors.append(what)
+        )
+
+    resend()
+    assert tried == [a.sctp]  # connected: it goes
+    await a.sctp.transport.stop()
+    for _ in range(50):  # aiortc reads closed once its receiving task ends
+        if a.sctp.transport.state != "connected":
+            break
+        await asyncio.sleep(0.01)
+    assert a.sctp.transport.state == "closed"
+    resend()
+    assert tried == [a.sctp]  # not again
+    assert errors == []

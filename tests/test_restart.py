@@ -16,6 +16,7 @@ import pytest_asyncio
 import rtcstate
 from rtcstate import _shims, rules
 from rtcstate.testing import FAST_LIVENESS, FaultyLink, negotiate
+from tests.support.inside import readout
 from tests.support.peers import config, tasks_left
 from tests.support.restart import Peers
 
@@ -304,7 +305,7 @@ async def test_a_hundred_restarts_leak_no_socket_and_no_task(pair: Pair) -> None
             a.restartIce()
             await negotiate(a, b, link=link)
             for _ in range(500):
-                if not (a._tracker.read.restarting or b._tracker.read.restarting):
+                if not (readout(a).restarting or readout(b).restarting):
                     break
                 await asyncio.sleep(0.01)
 

@@ -15,6 +15,7 @@ import pytest_asyncio
 import rtcstate
 from rtcstate import _shims
 from rtcstate.testing import FAST_LIVENESS, negotiate
+from tests.support.inside import readout
 from tests.support.peers import config
 from tests.support.restart import Peers, checks_fail_at
 
@@ -208,7 +209,7 @@ async def test_a_restart_that_succeeds_on_both_sides_releases_the_old_pair(
     assert all(_shims.closing(old) for old in olds)
     for pc in (a, b):
         assert pc.connectionState == "connected"
-        restart = pc._tracker.read.restart(pc.sctp.transport.transport)
+        restart = readout(pc).restart(pc.sctp.transport.transport)
         assert restart is not None and not restart.state.unproven
 
 

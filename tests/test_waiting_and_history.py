@@ -10,6 +10,7 @@ from aiortc import RTCPeerConnection
 
 import rtcstate
 from rtcstate.testing import connect
+from tests.support.inside import feed
 from tests.support.peers import config
 
 pytestmark = pytest.mark.asyncio
@@ -29,7 +30,7 @@ async def test_wait_times_out(pcs) -> None:
         "it is new",
     ):
         await pc.wait_for_connection_state("failed", "connected", timeout=0.05)
-    assert not pc._tracker.feed.waiting  # nothing left behind
+    assert not feed(pc).waiting  # nothing left behind
 
 
 async def test_wait_on_closed_connection_raises_at_once(pcs) -> None:

@@ -7,7 +7,8 @@
 - ``scenarios``: the differential conformance runs (tests/test_conformance.py);
 - ``targets``: the path matrix's figures (tests/test_turn.py, test_ipv6.py);
 - ``turn``: a coturn TURN server on 127.0.0.1;
-- ``netns``: network namespaces and veth pairs.
+- ``netns``: network namespaces and veth pairs;
+- ``inside``: the one place tests read a connection's tracker (its readout, its feed).
 
 Three are scripts run in a namespace of their own, as
 ``python -m tests.support.<name>`` from the repository's root (see

@@ -46,6 +46,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 import rtcstate
 from rtcstate import _tap as tap
+from tests.support.inside import readout
 from tests.support.targets import IDLE, connection_states
 
 REMOTES = ("aiortc", "rtcstate", "libwebrtc")
@@ -237,7 +238,7 @@ class AiortcSide(Side):
     @property
     def driver(self) -> Any:
         """rtcstate's running liveness driver of the transport, or None."""
-        liveness = self.pc._tracker.read.liveness(self.transport)
+        liveness = readout(self.pc).liveness(self.transport)
         return None if liveness is None else liveness.driver
 
     async def pair(self) -> dict[str, Any] | None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
+import ssl
 from collections.abc import Coroutine
 from typing import Any
 
 from aiortc import (
     RTCConfiguration,
     RTCIceCandidate,
+    RTCIceGatherer,
+    RTCIceTransport,
     RTCPeerConnection,
     RTCSessionDescription,
 )
@@ -17,7 +22,10 @@ from aiortc.stats import RTCStatsReport
 from . import validation
 from ._emitter import STATE_EVENTS, StateEventsMixin
 from ._frontend import StateAPI
+from ._gathering import DEFAULT_TIMEOUT, AddressFilter, Gathering, GatherPolicy
+from ._ice_servers import parse_ice_servers
 from ._options import DEFAULT_HISTORY_SIZE, Loopback, Options
+from ._shims import gather as _gather_shim
 from ._tracker import StateTracker
 from .liveness import LivenessConfig
 
@@ -25,7 +33,11 @@ __all__ = ["PeerConnection"]
 
 # webrtc-pc: close() changes signalingState without firing an event, and nothing
 # fires after it.
-_SILENT_AFTER_CLOSE = STATE_EVENTS | {"signalingstatechange", "icegatheringstatechange"}
+_SILENT_AFTER_CLOSE = STATE_EVENTS | {
+    "signalingstatechange",
+    "icegatheringstatechange",
+    "icecandidate",
+}
 
 
 class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
@@ -59,6 +71,24 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         event, as for `close()`. By default it stays open, as in a browser,
         and reads `failed` once liveness gives up. Either way
         `"remotehangup"` fires within milliseconds of the hang-up.
+    :param trickle: trickle ICE, as a browser does: `setLocalDescription()`
+        returns once the host candidates are known (the description carries
+        those), each later candidate fires `"icecandidate"` with an
+        `aiortc.RTCIceCandidate` (`sdpMid` and `sdpMLineIndex` set) for the
+        application to signal, and the end fires `"icecandidate"` with `None`
+        as `iceGatheringState` reads `complete`. By default every candidate
+        is gathered first and goes in the description, as with aiortc.
+    :param address_filter: a predicate on (interface name, address): the host
+        addresses it returns `False` for are not gathered (nor is anything
+        derived from them), in every gathering, restarts included.
+    :param gather_timeout: how long, in seconds, a STUN or TURN server may take
+        to answer before it is left out; without `trickle`,
+        `setLocalDescription()` can take this long when a server is silent.
+    :param turn_tls_context: the TLS context for `turns:` servers (by default,
+        the system's trusted certificates, the server's name checked).
+    :raises ValueError: for an `iceServers` URL rtcstate cannot use, naming it
+        (every URL is used: each STUN server, each TURN server over UDP, TCP or
+        TLS).
     """
 
     def __init__(
@@ -69,11 +99,77 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         loopback: Loopback = "auto",
         history_size: int = DEFAULT_HISTORY_SIZE,
         close_on_remote_hangup: bool = False,
+        trickle: bool = False,
+        address_filter: AddressFilter | None = None,
+        gather_timeout: float = DEFAULT_TIMEOUT,
+        turn_tls_context: ssl.SSLContext | None = None,
     ) -> None:
         options = Options(liveness, loopback, history_size, close_on_remote_hangup)
-        super().__init__(configuration)
+        policy = _gather_policy(
+            configuration,
+            loopback,
+            trickle,
+            address_filter,
+            gather_timeout,
+            turn_tls_context,
+        )
+        self._configuration = configuration
+        # rtcstate gathers from the servers itself: aiortc gets none to parse
+        super().__init__(
+            dataclasses.replace(configuration or RTCConfiguration(), iceServers=[])
+        )
         # rtcstate's own events bypass emit() below, which drops aiortc's
         self._attach(self, functools.partial(RTCPeerConnection.emit, self), options)
+        self._gathering = Gathering(
+            policy,
+            self._ice_transports,
+            self._trickled,
+            functools.partial(self._trickled, None, None),
+            self._tracker.internal_error,
+        )
+
+    def getConfiguration(self) -> RTCConfiguration:
+        """The configuration given, as aiortc's."""
+        return self._configuration or RTCConfiguration()
+
+    def _ice_transports(self) -> list[RTCIceTransport]:
+        found: list[RTCIceTransport] = []
+        carriers = [t.receiver.transport for t in self.getTransceivers()]
+        if self.sctp is not None:
+            carriers.append(self.sctp.transport)
+        for dtls in carriers:
+            if dtls.transport not in found:
+                found.append(dtls.transport)
+        return found
+
+    def _trickled(self, transport: RTCIceTransport | None, candidate: Any) -> None:
+        """Fire `"icecandidate"` with a trickled candidate of `transport`, or
+        with `None` at the end of a trickled gathering."""
+        if self._tracker.closed:
+            return
+        if transport is None:
+            self.emit("icecandidate", None)
+            return
+        mid, index = self._m_line(transport)
+        self.emit("icecandidate", _gather_shim.to_rtc(candidate, mid, index))
+
+    def _m_line(self, transport: RTCIceTransport) -> tuple[str | None, int | None]:
+        """The first m-line of the local description carried by `transport`:
+        its mid and index."""
+        carried = [
+            t.mid
+            for t in self.getTransceivers()
+            if t.receiver.transport.transport is transport
+        ]
+        if self.sctp is not None and self.sctp.transport.transport is transport:
+            carried.append(self.sctp.mid)
+        local = self.localDescription
+        mids = [] if local is None else _mids(local.sdp)
+        for index, mid in enumerate(mids):
+            if mid in carried:
+                return mid, index
+        first = next((m for m in carried if m is not None), None)
+        return first, None if first is None else 0
 
     def emit(self, event: str, *args: Any, **kwargs: Any) -> bool:
         tracker: StateTracker | None = getattr(self, "_tracker", None)
@@ -91,6 +187,7 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         is called, no state event fires, and nothing fires afterwards. Await the
         result to let aiortc stop its transports."""
         self._tracker.close()
+        self._gathering.close()
         return self._close()
 
     async def _close(self) -> None:
@@ -113,6 +210,10 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         if sessionDescription is not None:
             validation.check_description(sessionDescription.sdp)
         self._tracker.signalling.before_local_description()
+        try:
+            self._gathering.install()
+        except Exception as exc:  # aiortc gathers as it did
+            self._tracker.internal_error("gathering", exc)
         await super().setLocalDescription(sessionDescription)
         self._description_applied(remote=False)
 
@@ -165,3 +266,38 @@ def _mids(sdp: str) -> list[str]:
         elif line.startswith("a=mid:") and mids:
             mids[-1] = line[len("a=mid:") :].strip()
     return mids
+
+
+def _gather_policy(
+    configuration: RTCConfiguration | None,
+    loopback: str,
+    trickle: object,
+    address_filter: object,
+    timeout: object,
+    tls_context: object,
+) -> GatherPolicy:
+    """The gathering the keywords ask for, each checked."""
+    if not isinstance(trickle, bool):
+        raise TypeError(f"trickle must be a bool, not {type(trickle).__name__}")
+    if address_filter is not None and not callable(address_filter):
+        raise TypeError("address_filter must be a callable (name, address) -> bool")
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise ValueError(f"gather_timeout must be a positive number, not {timeout!r}")
+    if tls_context is not None and not isinstance(tls_context, ssl.SSLContext):
+        raise TypeError("turn_tls_context must be an ssl.SSLContext")
+    servers = None if configuration is None else configuration.iceServers
+    if servers is None:  # aiortc's default: Google's public STUN server
+        servers = RTCIceGatherer.getDefaultIceServers()
+    return GatherPolicy(
+        servers=parse_ice_servers(servers),
+        address_filter=address_filter,
+        loopback=loopback,
+        timeout=float(timeout),
+        trickle=trickle,
+        tls_context=tls_context,
+    )

@@ -136,7 +136,7 @@ def selected_candidate_pair(
         return None
     connection = _shims.connection_in_use(transport)
     local, remote = _shims.pair_candidates(pair)
-    relay = _shims.relay_protocol(connection)
+    relay = _shims.relay_protocol(connection, local)
     rtt = tap.current_rtt if tap is not None and tap.pair is pair else None
     return SelectedCandidatePair(
         label, _candidate(local, relay), _candidate(remote, None), rtt, now
@@ -166,7 +166,6 @@ def add_transport_stats(
     timestamp = base.timestamp
     transport_id: str = base.id
     connection = _shims.connection_in_use(ice)
-    relay = _shims.relay_protocol(connection)
     selected = _shims.nominated_pair(ice)
     pairs = _shims.check_list(connection)
     if selected is not None and not any(p is selected for p in pairs):
@@ -176,7 +175,7 @@ def add_transport_stats(
     selected_id: str | None = None
     for pair in pairs:
         local_raw, remote_raw = _shims.pair_candidates(pair)
-        local = _candidate(local_raw, relay)
+        local = _candidate(local_raw, _shims.relay_protocol(connection, local_raw))
         remote = _candidate(remote_raw, None)
         ids = []
         for side, kind, candidate in (

@@ -55,9 +55,18 @@ def candidate_fields(candidate: Any) -> tuple[str, str, int, str]:
     )
 
 
-def relay_protocol(connection: Any) -> str | None:
-    """How aioice reaches its TURN server (`"udp"`, `"tcp"` or `"tls"`), or `None`
-    without one."""
+# set by rtcstate's gathering on each relayed candidate it adds
+RELAY_PROTOCOL = "_rtcstate_relay_protocol"
+
+
+def relay_protocol(connection: Any, candidate: Any) -> str | None:
+    """How the local relayed `candidate` reaches its TURN server (`"udp"`,
+    `"tcp"` or `"tls"`), or `None` for another candidate or without a server."""
+    if candidate.type != "relay":
+        return None
+    told = getattr(candidate, RELAY_PROTOCOL, None)  # rtcstate's gathering
+    if told is not None:
+        return str(told)
     # Connection.turn_server, turn_transport, turn_ssl: aioice's one TURN server
     if connection.turn_server is None:
         return None

@@ -1,0 +1,265 @@
+"""rtcstate's own ICE gathering: every server of `iceServers`, host addresses
+filtered, and, with `trickle=True`, candidates told as they come.
+
+Theory of operation. aiortc's `setLocalDescription` awaits each ICE gatherer's
+`gather()`, which awaits aioice's `gather_candidates()`: host sockets, then one STUN
+and one TURN server at most, all at once, for up to 5 s. A server that never answers
+holds the description for those 5 s. [`Gathering`][rtcstate._gathering.Gathering]
+replaces each gatherer's `gather()` (restarts included, as a restart gathers through
+the same gatherer):
+
+1. the host phase binds a socket per host address the filter keeps (127.0.0.1 as the
+   `loopback` option says), at once;
+2. the server phase asks every STUN server from every IPv4 host socket and allocates
+   on every TURN server, each on its own, each bounded by the gathering timeout, so a
+   silent server delays no other's candidate;
+3. without `trickle`, `gather()` returns after both phases, as aiortc's does, and the
+   description carries every candidate; with `trickle`, it returns after the host
+   phase: each later candidate is added to the aioice connection (paired with the
+   remote's candidates if checks have begun) and told to `on_candidate` with its
+   m-line, and the end is told as `None`. Meanwhile the check list does not fail for
+   want of pairs, as a candidate may still come.
+
+Each IO step is a function of [`rtcstate._shims.gather`][]; this module holds the
+order and the policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ifaddr
+from aiortc import RTCIceGatherer, RTCIceTransport
+
+from ._ice_servers import ServerUrl
+from ._shims import gather as shim
+
+__all__ = ["AddressFilter", "GatherPolicy", "Gathering", "host_addresses"]
+
+logger = logging.getLogger("rtcstate")
+
+AddressFilter = Callable[[str, str], bool]
+"""A predicate on (interface name, address): `True` keeps the address."""
+
+DEFAULT_TIMEOUT = 5.0  # aioice's: how long a server may take to answer
+
+
+@dataclass(frozen=True, slots=True)
+class GatherPolicy:
+    """What one connection gathers: from which servers, which host addresses,
+    for how long, and whether it trickles."""
+
+    servers: tuple[ServerUrl, ...] = ()
+    address_filter: AddressFilter | None = None
+    loopback: str = "auto"
+    timeout: float = DEFAULT_TIMEOUT
+    trickle: bool = False
+    tls_context: ssl.SSLContext | None = field(default=None, compare=False)
+
+
+def host_addresses(
+    ipv4: bool, ipv6: bool, keep: AddressFilter | None
+) -> list[tuple[str, str]]:
+    """(interface, address) of each address aioice would gather (IPv4 but
+    127.0.0.1, IPv6 but ::1 and link-local), that `keep` keeps, plus the
+    loopback interface's 127.0.0.1 last."""
+    found: list[tuple[str, str]] = []
+    loopback: list[tuple[str, str]] = []
+    for adapter in ifaddr.get_adapters():
+        name = str(adapter.nice_name)
+        for ip in adapter.ips:
+            if isinstance(ip.ip, str):
+                if not ipv4:
+                    continue
+                entry = (name, ip.ip)
+                (loopback if ip.ip == "127.0.0.1" else found).append(entry)
+            elif ipv6 and ip.ip[0] != "::1" and ip.ip[2] == 0:
+                found.append((name, ip.ip[0]))
+    if keep is not None:
+        found = [e for e in found if keep(*e)]
+        loopback = [e for e in loopback if keep(*e)]
+    return found + loopback[:1]
+
+
+class Gathering:
+    """The gathering of one peer connection's ICE transports (see the module).
+
+    `on_candidate(transport, candidate)` is told each trickled candidate, and
+    `on_complete()` once every gatherer in `transports()` has completed after
+    a trickled gathering; `on_error` gets what went wrong inside."""
+
+    def __init__(
+        self,
+        policy: GatherPolicy,
+        transports: Callable[[], Iterable[RTCIceTransport]],
+        on_candidate: Callable[[RTCIceTransport, Any], None],
+        on_complete: Callable[[], None],
+        on_error: Callable[[str, Exception], None],
+    ) -> None:
+        self.policy = policy
+        self._transports = transports
+        self._on_candidate = on_candidate
+        self._on_complete = on_complete
+        self._on_error = on_error
+        self._installed: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def install(self) -> None:
+        """Take over the gathering of each transport not taken over yet
+        (before `setLocalDescription`, which gathers)."""
+        for transport in self._transports():
+            gatherer = transport.iceGatherer
+            if id(gatherer) in self._installed:
+                continue
+            shim.check_gathering(gatherer)
+            self._installed.add(id(gatherer))
+            shim.replace_gather(gatherer, self._gather_for(transport, gatherer))
+
+    def close(self) -> None:
+        """Stop every gathering under way."""
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _gather_for(
+        self, transport: RTCIceTransport, gatherer: RTCIceGatherer
+    ) -> Callable[[], Any]:
+        async def gather() -> None:  # RTCIceGatherer.gather()
+            if shim.gatherer_state(gatherer) != "new":
+                return
+            conn = shim.connection_of(gatherer)
+            if shim.closing(conn):
+                return
+            shim.set_gatherer_state(gatherer, "gathering")
+            await self._hosts(conn)
+            if not self.policy.trickle:
+                await self._servers(conn, None)
+                shim.end_local_candidates(conn)
+                shim.set_gatherer_state(gatherer, "completed")
+                return
+            shim.end_local_candidates(conn)
+            ongoing = True
+            shim.hold_failure(conn, lambda: ongoing)
+
+            def told(candidate: Any) -> None:
+                self._on_candidate(transport, candidate)
+
+            async def rest() -> None:
+                nonlocal ongoing
+                try:
+                    await self._servers(conn, told)
+                finally:
+                    ongoing = False
+                    shim.release_failure(conn)
+                if shim.connection_of(gatherer) is conn and not shim.closing(conn):
+                    shim.set_gatherer_state(gatherer, "completed")
+                    if all(
+                        shim.gatherer_state(t.iceGatherer) == "completed"
+                        for t in self._transports()
+                    ):
+                        self._on_complete()
+
+            task = asyncio.ensure_future(rest())
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+
+        return gather
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            assert isinstance(exc, Exception)
+            self._on_error("gathering", exc)
+
+    async def _hosts(self, conn: Any) -> None:
+        """Phase 1: a host socket and candidate per kept address."""
+        if shim.relay_only(conn):
+            return  # iceTransportPolicy "relay": never a host candidate
+        ipv4, ipv6 = shim.families(conn)
+        entries = host_addresses(ipv4, ipv6, self.policy.address_filter)
+        others = [e for e in entries if e[1] != "127.0.0.1"]
+        loopback = self.policy.loopback
+        if loopback == "never" or (loopback == "auto" and others):
+            entries = others
+        for component in shim.components(conn):
+            for _, address in entries:
+                try:
+                    protocol = await shim.bind_host(conn, address, component)
+                except OSError as exc:
+                    logger.info("could not bind to %s: %s", address, exc)
+                    continue
+                if not shim.add_local(conn, shim.local_candidate(protocol), protocol):
+                    await shim.close_protocol(protocol)
+                    return
+
+    async def _servers(self, conn: Any, told: Callable[[Any], None] | None) -> None:
+        """Phase 2: every STUN and TURN server at once, each bounded."""
+        jobs: list[Any] = []
+        relay_only = shim.relay_only(conn)
+        for server in self.policy.servers:
+            if server.kind == "stun" and not relay_only:
+                for protocol in shim.host_protocols(conn, ipv4_only=True):
+                    jobs.append(self._reflexive(conn, protocol, server, told))
+            elif server.kind == "turn":
+                for component in shim.components(conn):
+                    jobs.append(self._relay(conn, component, server, told))
+        if jobs:
+            await asyncio.gather(*jobs)
+
+    async def _reflexive(
+        self,
+        conn: Any,
+        protocol: Any,
+        server: ServerUrl,
+        told: Callable[[Any], None] | None,
+    ) -> None:
+        try:
+            candidate = await asyncio.wait_for(
+                shim.server_reflexive(protocol, server.address), self.policy.timeout
+            )
+        except Exception as exc:  # a timeout, aioice's TransactionFailed, OSError
+            logger.info("no candidate from %s: %r", server.url, exc)
+            return
+        if shim.has_address(conn, candidate):
+            return  # redundant (RFC 8445 5.1.3): another server saw the same
+        if shim.add_local(conn, candidate, None) and told is not None:
+            told(candidate)
+
+    async def _relay(
+        self,
+        conn: Any,
+        component: int,
+        server: ServerUrl,
+        told: Callable[[Any], None] | None,
+    ) -> None:
+        tls = None
+        if server.transport == "tls":
+            tls = self.policy.tls_context or ssl.create_default_context()
+        try:
+            candidate, protocol = await asyncio.wait_for(
+                shim.relayed(
+                    conn,
+                    component,
+                    server.address,
+                    server.username,
+                    server.password,
+                    "udp" if server.transport == "udp" else "tcp",
+                    tls,
+                ),
+                self.policy.timeout,
+            )
+        except Exception as exc:  # a timeout, a refusal, TLS, OSError
+            logger.info("no relayed candidate from %s: %r", server.url, exc)
+            return
+        if not shim.add_local(conn, candidate, protocol, server.transport):
+            with contextlib.suppress(Exception):
+                await shim.close_protocol(protocol)
+            return
+        if told is not None:
+            told(candidate)

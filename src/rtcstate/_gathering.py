@@ -18,7 +18,9 @@ the same gatherer):
    phase: each later candidate is added to the aioice connection (paired with the
    remote's candidates if checks have begun) and told to `on_candidate` with its
    m-line, and the end is told as `None`. Meanwhile the check list does not fail for
-   want of pairs, as a candidate may still come.
+   want of pairs, as a candidate may still come. Without a host candidate
+   (`iceTransportPolicy="relay"`, or every address filtered out) it returns with the
+   first candidate instead, as aiortc starts no checks on a transport without one.
 
 Each IO step is a function of [`rtcstate._shims.gather`][]; this module holds the
 order and the policy.
@@ -146,8 +148,17 @@ class Gathering:
             ongoing = True
             shim.hold_failure(conn, lambda: ongoing)
 
+            # with no host candidate (relay-only, or every address filtered out)
+            # the description waits for the first candidate: aiortc starts no
+            # checks on a transport without one
+            first = asyncio.Event()
+            waiting = not shim.has_candidates(conn)
+
             def told(candidate: Any) -> None:
-                self._on_candidate(transport, candidate)
+                if waiting and not first.is_set():
+                    first.set()  # it goes in the description
+                else:
+                    self._on_candidate(transport, candidate)
 
             async def rest() -> None:
                 nonlocal ongoing
@@ -167,6 +178,10 @@ class Gathering:
             task = asyncio.ensure_future(rest())
             self._tasks.add(task)
             task.add_done_callback(self._done)
+            if waiting:
+                wait = asyncio.ensure_future(first.wait())
+                await asyncio.wait({task, wait}, return_when=asyncio.FIRST_COMPLETED)
+                wait.cancel()
 
         return gather
 

@@ -28,6 +28,7 @@ __all__ = [
     "families",
     "gatherer_state",
     "has_address",
+    "has_candidates",
     "hold_failure",
     "host_protocols",
     "local_candidate",
@@ -180,6 +181,10 @@ def host_protocols(conn: Any, ipv4_only: bool) -> list[Any]:
         if p.local_candidate.type == "host"
         and not (ipv4_only and ":" in p.local_candidate.host)
     ]
+
+
+def has_candidates(conn: Any) -> bool:
+    return bool(conn._local_candidates)
 
 
 def has_address(conn: Any, candidate: Any) -> bool:

@@ -22,6 +22,7 @@ import pytest
 import rtcstate
 from rtcstate import _shims, rules
 from rtcstate import _tap as tap
+from rtcstate._shims import gather as gather_shim
 from rtcstate._transports import Transports
 from rtcstate.liveness import LivenessMonitor
 from rtcstate.testing import FAST_LIVENESS, negotiate
@@ -180,6 +181,29 @@ async def test_a_tracker_hook_that_raises_leaves_the_connection_working(
 async def test_a_failing_loopback_candidate_does_not_fail_the_gathering(
     monkeypatch: pytest.MonkeyPatch, errors: pytest.LogCaptureFixture
 ) -> None:
+    """rtcstate.PeerConnection gathers itself (rtcstate._gathering)."""
+    original = gather_shim.bind_host
+
+    async def no_loopback(conn: Any, address: str, component: int) -> Any:
+        if address == "127.0.0.1":
+            raise OSError(INJECTED)
+        return await original(conn, address, component)
+
+    monkeypatch.setattr(gather_shim, "bind_host", no_loopback)
+    async with _peers(loopback="always") as (a, b):
+        await _connect_and_exchange(a, b)
+        assert "127.0.0.1" not in a.localDescription.sdp
+    assert any("could not bind to 127.0.0.1" in r.getMessage() for r in errors.records)
+    assert _asyncio_errors(errors) == []
+
+
+async def test_a_failing_loopback_candidate_does_not_fail_a_watched_gathering(
+    monkeypatch: pytest.MonkeyPatch, errors: pytest.LogCaptureFixture
+) -> None:
+    """A watched aiortc connection gathers as aiortc does, plus the loopback
+    candidate of rtcstate._guards."""
+    from aiortc import RTCPeerConnection
+
     original = aioice.ice.Connection.get_component_candidates
 
     async def no_loopback(self: Any, component: int, addresses: list[str]) -> Any:
@@ -188,8 +212,14 @@ async def test_a_failing_loopback_candidate_does_not_fail_the_gathering(
         return await original(self, component=component, addresses=addresses)
 
     monkeypatch.setattr(aioice.ice.Connection, "get_component_candidates", no_loopback)
-    async with _peers(loopback="always") as (a, b):
-        await _connect_and_exchange(a, b)
+    a, b = RTCPeerConnection(config()), RTCPeerConnection(config())
+    for pc in (a, b):
+        rtcstate.watch(pc, liveness=FAST_LIVENESS, loopback="always")
+    try:
+        await _connect_and_exchange(a, b)  # type: ignore[arg-type]
+    finally:
+        await a.close()
+        await b.close()
     assert any("no 127.0.0.1 candidate" in r.getMessage() for r in errors.records)
     assert _asyncio_errors(errors) == []
 

@@ -20,6 +20,7 @@ from rtcstate import _shims
 from rtcstate import _stun as stun
 from rtcstate import _tap as tap
 from rtcstate._guards import guard_connection
+from rtcstate._shims import gather as gather_shim
 from rtcstate._shims.mdns import _without_additional
 from tests.support.turn import TurnServer
 
@@ -562,7 +563,7 @@ async def test_what_get_stats_reads_of_aiortc_and_aioice() -> None:
             "FAILED",
         }
         assert _shims.candidate_fields(local)[0] == "host"
-        assert _shims.relay_protocol(connection) is None
+        assert _shims.relay_protocol(connection, local) is None
         assert _shims.local_username(connection) == connection.local_username
         assert (connection.turn_transport, connection.turn_ssl) == ("udp", False)
     finally:
@@ -686,3 +687,84 @@ def test_aioice_mdns_reads_answers_dnspython_refuses(
     monkeypatch.setattr(mdns, "MDnsProtocol", type("MDnsProtocol", (), {}))
     with pytest.raises(rtcstate.InternalsChangedError, match="MDnsProtocol"):
         _shims.tolerate_mdns_answers()
+
+
+# --- the gathering (rtcstate._shims.gather) ---------------------------------------
+
+
+def test_aioice_still_has_what_rtcstate_gathers_with() -> None:
+    gatherer = RTCIceGatherer(iceServers=[])
+    gather_shim.check_gathering(gatherer)  # raises if not
+    del gatherer._connection._local_candidates_end
+    with pytest.raises(rtcstate.InternalsChangedError, match="_local_candidates_end"):
+        gather_shim.check_gathering(gatherer)
+
+
+async def _ice_pair() -> tuple[Any, Any, Any]:
+    """Two aioice Connections with each other's credentials; the second has a
+    host candidate on 127.0.0.1, the first none yet."""
+    from aioice import Connection
+
+    a, b = Connection(ice_controlling=True), Connection(ice_controlling=False)
+    protocol = await gather_shim.bind_host(b, "127.0.0.1", 1)
+    assert gather_shim.add_local(b, gather_shim.local_candidate(protocol), protocol)
+    for conn in (a, b):
+        gather_shim.end_local_candidates(conn)
+    a.remote_username, a.remote_password = b.local_username, b.local_password
+    b.remote_username, b.remote_password = a.local_username, a.local_password
+    await a.add_remote_candidate(gather_shim.local_candidate(protocol))
+    await a.add_remote_candidate(None)
+    return a, b, protocol
+
+
+@pytest.mark.asyncio
+async def test_a_local_candidate_added_after_checks_began_is_paired_and_checked() -> (
+    None
+):
+    """What trickling relies on: aioice pairs a late local candidate with the
+    remote's candidates and checks it, and does not fail meanwhile."""
+    a, b, _ = await _ice_pair()
+    gathering = True
+    gather_shim.hold_failure(a, lambda: gathering)
+    tasks = [asyncio.ensure_future(conn.connect()) for conn in (a, b)]
+    try:
+        await asyncio.sleep(0.3)
+        assert not tasks[0].done(), "no pair yet, and no failure while gathering"
+        protocol = await gather_shim.bind_host(a, "127.0.0.1", 1)
+        assert gather_shim.add_local(a, gather_shim.local_candidate(protocol), protocol)
+        assert [p.local_candidate for p in a._check_list] == [protocol.local_candidate]
+        gathering = False
+        gather_shim.release_failure(a)
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(a.close(), b.close())
+
+
+@pytest.mark.asyncio
+async def test_a_gathering_that_ends_with_nothing_fails_the_checks() -> None:
+    a, b, _ = await _ice_pair()
+    gathering = True
+    gather_shim.hold_failure(a, lambda: gathering)
+    task = asyncio.ensure_future(a.connect())
+    try:
+        await asyncio.sleep(0.1)
+        assert not task.done()
+        gathering = False
+        gather_shim.release_failure(a)
+        with pytest.raises(ConnectionError):
+            await asyncio.wait_for(task, 2)
+    finally:
+        await asyncio.gather(a.close(), b.close())
+
+
+@pytest.mark.asyncio
+async def test_a_candidate_gathered_after_close_is_not_added() -> None:
+    a, b, _ = await _ice_pair()
+    await a.close()
+    protocol = await gather_shim.bind_host(a, "127.0.0.1", 1)
+    assert not gather_shim.add_local(a, gather_shim.local_candidate(protocol), protocol)
+    assert a.local_candidates == []
+    await gather_shim.close_protocol(protocol)
+    await b.close()

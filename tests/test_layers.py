@@ -15,7 +15,14 @@ PACKAGE = Path(rtcstate.__file__).parent
 #: layer -> modules, lowest first; as the table in docs/design.md
 LAYERS: list[set[str]] = [
     {"states", "_events", "rules", "_graphs"},  # the spec: enums, records, tables
-    {"_machine", "liveness", "_stun", "_options", "_restart_state"},  # sans-IO cores
+    {
+        "_machine",
+        "liveness",
+        "_stun",
+        "_options",
+        "_restart_state",
+        "_ice_servers",
+    },  # sans-IO cores
     # the aiortc edge, the I/O adapters
     {
         "_shims",
@@ -27,6 +34,7 @@ LAYERS: list[set[str]] = [
         "_shims.restart",
         "_shims.sctp",
         "_shims.stats",
+        "_shims.gather",
         "_tap",
         "_transports",
         "_driver",
@@ -44,6 +52,7 @@ LAYERS: list[set[str]] = [
         "_observers",
         "_failsafe",
         "_resend",
+        "_gathering",
     },
     {"_tracker"},  # wiring
     # the front ends, and the recovery policy over them

@@ -207,7 +207,7 @@ class Gathering:
                 try:
                     protocol = await shim.bind_host(conn, address, component)
                 except OSError as exc:
-                    logger.info("could not bind to %s: %s", address, exc)
+                    logger.warning("could not bind to %s: %s", address, exc)
                     continue
                 if not shim.add_local(conn, shim.local_candidate(protocol), protocol):
                     await shim.close_protocol(protocol)

@@ -127,3 +127,101 @@ async def test_a_controlling_libwebrtc_peers_keepalives_are_answered_by_hand(
         assert local.connectionState == "connected"
     finally:
         remote.close()
+
+
+async def test_a_trickling_rtcstate_peer_and_a_trickling_libwebrtc_connect(
+    turn_server: Any,
+) -> None:
+    """Both trickle: rtcstate (a silent STUN server and a TURN server listed)
+    offers with its host candidates only; each side's later candidates go to
+    the other's addIceCandidate, and libwebrtc takes rtcstate's relayed one."""
+    import socket
+
+    from aiortc import RTCConfiguration, RTCIceServer, RTCSessionDescription
+    from aiortc.sdp import candidate_from_sdp, candidate_to_sdp
+
+    import rtcstate
+
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    config = RTCConfiguration(
+        iceServers=[
+            RTCIceServer(f"stun:127.0.0.1:{silent.getsockname()[1]}"),
+            *turn_server.ice_servers("udp"),
+        ]
+    )
+    local = rtcstate.PeerConnection(config, trickle=True, gather_timeout=3)
+    remote = libwebrtc_peer()
+    answered = asyncio.Event()
+    tasks: list[asyncio.Future[Any]] = []
+    told: list[Any] = []
+
+    async def to_local(init: Any) -> None:
+        await answered.wait()
+        if init is None or not init.candidate:
+            await local.addIceCandidate(None)
+            return
+        fields = init.candidate.split()
+        if fields[2].lower() != "udp" or ":" in fields[4]:
+            return  # aioice takes UDP; IPv4 only here, as udp_ipv4_only
+        candidate = candidate_from_sdp(init.candidate.split(":", 1)[1])
+        candidate.sdpMid, candidate.sdpMLineIndex = init.sdp_mid, init.sdp_m_line_index
+        await local.addIceCandidate(candidate)
+
+    remote.on(
+        "icecandidate",
+        lambda event: tasks.append(asyncio.ensure_future(to_local(event.candidate))),
+    )
+
+    @local.on("icecandidate")
+    def to_remote(candidate: Any) -> None:
+        told.append(candidate)
+        init = (
+            None
+            if candidate is None
+            else webrtc.RTCIceCandidateInit(
+                "candidate:" + candidate_to_sdp(candidate),
+                candidate.sdpMid,
+                candidate.sdpMLineIndex,
+            )
+        )
+
+        async def add() -> None:
+            await answered.wait()
+            await remote.add_ice_candidate(init)
+
+        tasks.append(asyncio.ensure_future(add()))
+
+    local.createDataChannel("chat")
+    try:
+        await local.setLocalDescription(await local.createOffer())
+        assert local.iceGatheringState == "gathering"
+        await remote.set_remote_description(
+            webrtc.RTCSessionDescriptionInit("offer", local.localDescription.sdp)
+        )
+        await remote.set_local_description(await remote.create_answer())
+        await local.setRemoteDescription(
+            RTCSessionDescription(str(remote.local_description.sdp), "answer")
+        )
+        answered.set()
+        await local.wait_for_connection_state("connected", timeout=TIMEOUT)
+        assert local.iceGatheringState == "gathering"  # the silent server's 3 s
+        for _ in range(500):
+            if told and told[-1] is None:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*tasks)
+        assert [c is None or c.type for c in told] == ["relay", True]
+        report = await remote.get_stats()
+        remote_types = [
+            getattr(s, "candidate_type", None)
+            for s in report.values()
+            if getattr(s, "type", None) == "remote-candidate"
+        ]
+        assert "relay" in [str(getattr(t, "value", t)) for t in remote_types], (
+            remote_types
+        )
+    finally:
+        await local.close()
+        remote.close()
+        silent.close()

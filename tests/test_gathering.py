@@ -347,3 +347,41 @@ async def test_an_excluded_interface_is_in_no_candidate_restarts_included() -> N
         await a.wait_for_connection_state("connected", timeout=10)
     finally:
         await asyncio.gather(a.close(), b.close())
+
+
+async def test_a_trickling_restart_gathers_and_trickles_again(silent: Silent) -> None:
+    """restartIce() with trickle: the new offer carries the new host candidates
+    at once, the restart succeeds while the silent server is still asked, and
+    the new gathering ends with its own `None`."""
+    a = rtcstate.PeerConnection(_silent_stun(silent), trickle=True, gather_timeout=2)
+    b = rtcstate.PeerConnection(_silent_stun(silent), trickle=True, gather_timeout=2)
+    trickle = Trickle(a, b)
+    a.createDataChannel("x")
+    try:
+        await _offer_answer(a, b, trickle)
+        await a.wait_for_connection_state("connected", timeout=2.5)
+        for _ in range(400):  # the first gathering's end
+            if trickle.told["a"] == [None] and trickle.told["b"] == [None]:
+                break
+            await asyncio.sleep(0.01)
+        first = a.localDescription.sdp
+        a.restartIce()
+        await _offer_answer(a, b, trickle)
+        assert a.localDescription.sdp != first
+        assert _candidates(a.localDescription.sdp)
+        assert a.iceGatheringState == "gathering"
+        for _ in range(150):
+            if any("checks succeeded" in str(c) for c in a.transport_history):
+                break
+            await asyncio.sleep(0.01)
+        history = [str(c) for c in a.transport_history]
+        assert any("checks succeeded" in line for line in history), history
+        assert a.iceGatheringState == "gathering", "it did not wait for the server"
+        for _ in range(400):
+            if trickle.told["a"] == [None, None] and trickle.told["b"] == [None, None]:
+                break
+            await asyncio.sleep(0.01)
+        assert trickle.told == {"a": [None, None], "b": [None, None]}
+        assert (a.connectionState, b.connectionState) == ("connected", "connected")
+    finally:
+        await asyncio.gather(a.close(), b.close())

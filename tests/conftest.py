@@ -13,7 +13,7 @@ from aiortc import RTCPeerConnection
 import rtcstate
 from rtcstate.testing import connect
 from tests.support.peers import config
-from tests.support.turn import TURNSERVER, TurnServer
+from tests.support.turn import TURNSERVER, Silent, TurnServer
 
 
 @pytest_asyncio.fixture
@@ -67,3 +67,12 @@ def turn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TurnServer
         yield server.start()
     finally:
         server.stop()
+
+
+@pytest.fixture
+def silent() -> Iterator[Silent]:
+    """A STUN or TURN server that is down: a UDP socket on 127.0.0.1 that never
+    answers."""
+    server = Silent()
+    yield server
+    server.close()

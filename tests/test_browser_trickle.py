@@ -6,8 +6,7 @@ server (coturn) listed on the Python side."""
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from aiortc.sdp import candidate_from_sdp, candidate_to_sdp
 
 import rtcstate
 from tests.support.browser import CHROMIUM, loopback_chromium
-from tests.support.turn import TurnServer
+from tests.support.turn import Silent, TurnServer
 
 playwright_api = pytest.importorskip(
     "playwright.async_api", reason="playwright is not installed"
@@ -45,14 +44,6 @@ window.pc.onicecandidate = (e) => window.toPython(
                   sdpMLineIndex: e.candidate.sdpMLineIndex});
 window.pc.ondatachannel = (e) => { window.channel = e.channel; };
 }"""
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    yield sock.getsockname()[1]
-    sock.close()
 
 
 @pytest_asyncio.fixture
@@ -83,11 +74,11 @@ def _from_page(init: dict[str, Any] | None) -> RTCIceCandidate | None:
 
 @pytest.mark.timeout(60)
 async def test_chromium_and_a_trickling_python_peer_connect_at_once(
-    page: Any, turn_server: TurnServer, silent_port: int
+    page: Any, turn_server: TurnServer, silent: Silent
 ) -> None:
     config = RTCConfiguration(
         iceServers=[
-            RTCIceServer(f"stun:127.0.0.1:{silent_port}"),
+            RTCIceServer(f"stun:127.0.0.1:{silent.port}"),
             *turn_server.ice_servers("udp"),
         ]
     )

@@ -4,9 +4,8 @@ silent server that delays nothing, address filters."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -21,36 +20,9 @@ from aiortc import (
 import rtcstate
 from rtcstate._gathering import host_addresses
 from rtcstate.testing import negotiate
-from tests.support.turn import TurnServer
+from tests.support.turn import Silent, TurnServer
 
 pytestmark = pytest.mark.asyncio
-
-
-class Silent:
-    """A UDP socket on 127.0.0.1 that reads what comes and never answers: a STUN
-    or TURN server that is down (or whose replies a firewall drops)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.setblocking(False)
-        self.port = self.sock.getsockname()[1]
-
-    def received(self) -> int:
-        count = 0
-        while True:
-            try:
-                self.sock.recv(2048)
-            except BlockingIOError:
-                return count
-            count += 1
-
-
-@pytest.fixture
-def silent() -> Iterator[Silent]:
-    server = Silent()
-    yield server
-    server.sock.close()
 
 
 class Trickle:

@@ -130,23 +130,19 @@ async def test_a_controlling_libwebrtc_peers_keepalives_are_answered_by_hand(
 
 
 async def test_a_trickling_rtcstate_peer_and_a_trickling_libwebrtc_connect(
-    turn_server: Any,
+    turn_server: Any, silent: Any
 ) -> None:
     """Both trickle: rtcstate (a silent STUN server and a TURN server listed)
     offers with its host candidates only; each side's later candidates go to
     the other's addIceCandidate, and libwebrtc takes rtcstate's relayed one."""
-    import socket
-
     from aiortc import RTCConfiguration, RTCIceServer, RTCSessionDescription
     from aiortc.sdp import candidate_from_sdp, candidate_to_sdp
 
     import rtcstate
 
-    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    silent.bind(("127.0.0.1", 0))
     config = RTCConfiguration(
         iceServers=[
-            RTCIceServer(f"stun:127.0.0.1:{silent.getsockname()[1]}"),
+            RTCIceServer(f"stun:127.0.0.1:{silent.port}"),
             *turn_server.ice_servers("udp"),
         ]
     )
@@ -224,4 +220,3 @@ async def test_a_trickling_rtcstate_peer_and_a_trickling_libwebrtc_connect(
     finally:
         await local.close()
         remote.close()
-        silent.close()

@@ -378,3 +378,27 @@ class TurnServer:
         except OSError:
             return 0
         return len(re.findall(r": new, realm=.*, method=TLS", text))
+
+
+class Silent:
+    """A UDP socket on 127.0.0.1 that reads what comes and never answers: a STUN
+    or TURN server that is down (or whose replies a firewall drops)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def received(self) -> int:
+        """How many datagrams came since last asked."""
+        count = 0
+        while True:
+            try:
+                self.sock.recv(2048)
+            except BlockingIOError:
+                return count
+            count += 1

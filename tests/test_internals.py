@@ -768,3 +768,11 @@ async def test_a_candidate_gathered_after_close_is_not_added() -> None:
     assert a.local_candidates == []
     await gather_shim.close_protocol(protocol)
     await b.close()
+
+
+def test_aiortc_still_keeps_the_local_descriptions_trickling_adds_to() -> None:
+    pc = RTCPeerConnection()
+    gather_shim.describe_local(pc, None, None)  # no description yet: nothing
+    del pc._RTCPeerConnection__pendingLocalDescription  # type: ignore[attr-defined]
+    with pytest.raises(rtcstate.InternalsChangedError, match="pendingLocalDescription"):
+        gather_shim.describe_local(pc, None, None)

@@ -157,7 +157,9 @@ class Gathering:
             def told(candidate: Any) -> None:
                 if waiting and not first.is_set():
                     first.set()  # it goes in the description
-                else:
+                elif shim.connection_of(gatherer) is conn:
+                    # (after a restart, the old credentials' candidates are not
+                    # signalled: they would pair with nothing)
                     self._on_candidate(transport, candidate)
 
             async def rest() -> None:

@@ -143,33 +143,38 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         return found
 
     def _trickled(self, transport: RTCIceTransport | None, candidate: Any) -> None:
-        """Fire `"icecandidate"` with a trickled candidate of `transport`, or
-        with `None` at the end of a trickled gathering."""
+        """A trickled candidate of `transport`, or with `None` the end of a
+        trickled gathering: it goes in the local description (as a browser's
+        `localDescription` shows every candidate gathered so far) and fires
+        `"icecandidate"`."""
         if self._tracker.closed:
             return
         if transport is None:
+            _gather_shim.describe_local(self, None, None)
             self.emit("icecandidate", None)
             return
-        mid, index = self._m_line(transport)
-        self.emit("icecandidate", _gather_shim.to_rtc(candidate, mid, index))
+        carried = self._carried_mids(transport)
+        mid, index = None, None
+        local = self.localDescription
+        for i, m in enumerate([] if local is None else _mids(local.sdp)):
+            if m in carried:
+                mid, index = m, i  # the first m-line the transport carries
+                break
+        rtc = _gather_shim.to_rtc(candidate, mid, index)
+        _gather_shim.describe_local(self, carried, rtc)
+        self.emit("icecandidate", rtc)
 
-    def _m_line(self, transport: RTCIceTransport) -> tuple[str | None, int | None]:
-        """The first m-line of the local description carried by `transport`:
-        its mid and index."""
-        carried = [
+    def _carried_mids(self, transport: RTCIceTransport) -> set[str]:
+        """The mids of the m-lines `transport` carries."""
+        carried = {
             t.mid
             for t in self.getTransceivers()
-            if t.receiver.transport.transport is transport
-        ]
-        if self.sctp is not None and self.sctp.transport.transport is transport:
-            carried.append(self.sctp.mid)
-        local = self.localDescription
-        mids = [] if local is None else _mids(local.sdp)
-        for index, mid in enumerate(mids):
-            if mid in carried:
-                return mid, index
-        first = next((m for m in carried if m is not None), None)
-        return first, None if first is None else 0
+            if t.receiver.transport.transport is transport and t.mid is not None
+        }
+        sctp = self.sctp
+        if sctp is not None and sctp.transport.transport is transport and sctp.mid:
+            carried.add(sctp.mid)
+        return carried
 
     def emit(self, event: str, *args: Any, **kwargs: Any) -> bool:
         tracker: StateTracker | None = getattr(self, "_tracker", None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from aiortc import RTCIceCandidate, RTCIceGatherer
@@ -24,6 +24,7 @@ __all__ = [
     "closing",
     "components",
     "connection_of",
+    "describe_local",
     "end_local_candidates",
     "families",
     "gatherer_state",
@@ -279,6 +280,36 @@ def release_failure(conn: Any) -> None:
     fails now (aioice looks only when a check ends)."""
     if conn._early_checks_done and not conn._check_list_done and not conn._closing:
         conn._check_list_maybe_fail()
+
+
+# RTCPeerConnection.__pendingLocalDescription / __currentLocalDescription: the
+# parsed descriptions `localDescription` renders
+_LOCAL_DESCRIPTIONS = (
+    "_RTCPeerConnection__pendingLocalDescription",
+    "_RTCPeerConnection__currentLocalDescription",
+)
+
+
+def describe_local(
+    pc: Any, mids: Collection[str] | None, candidate: RTCIceCandidate | None
+) -> None:
+    """Add a trickled `candidate` to the m-sections of `pc`'s local description
+    whose mid is in `mids`, or with `None` mark every m-section's candidates
+    complete (`a=end-of-candidates`): what `localDescription` reads from now."""
+    for name in _LOCAL_DESCRIPTIONS:
+        if not hasattr(pc, name):
+            raise _changed("RTCPeerConnection has no " + name)
+        description = getattr(pc, name)
+        if description is None:
+            continue
+        for media in description.media:
+            if candidate is None:
+                media.ice_candidates_complete = True
+            elif (
+                media.rtp.muxId in (mids or ())
+                and candidate not in media.ice_candidates
+            ):
+                media.ice_candidates.append(candidate)
 
 
 def to_rtc(candidate: Any, mid: str | None, index: int | None) -> RTCIceCandidate:

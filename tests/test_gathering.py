@@ -355,9 +355,15 @@ async def test_a_trickling_restart_gathers_and_trickles_again(silent: Silent) ->
             if any("checks succeeded" in str(c) for c in a.transport_history):
                 break
             await asyncio.sleep(0.01)
-        history = [str(c) for c in a.transport_history]
-        assert any("checks succeeded" in line for line in history), history
+        for _ in range(150):  # the answering side's restart too
+            if any("checks succeeded" in str(c) for c in b.transport_history):
+                break
+            await asyncio.sleep(0.01)
+        for pc in (a, b):
+            history = [str(c) for c in pc.transport_history]
+            assert any("checks succeeded" in line for line in history), history
         assert a.iceGatheringState == "gathering", "it did not wait for the server"
+        assert b.iceGatheringState == "gathering", "it did not wait for the server"
         for _ in range(400):
             if trickle.told["a"] == [None, None] and trickle.told["b"] == [None, None]:
                 break
@@ -366,3 +372,85 @@ async def test_a_trickling_restart_gathers_and_trickles_again(silent: Silent) ->
         assert (a.connectionState, b.connectionState) == ("connected", "connected")
     finally:
         await asyncio.gather(a.close(), b.close())
+
+
+async def test_nothing_is_told_before_the_description_it_belongs_to(
+    turn_server: TurnServer,
+) -> None:
+    """Three transports (audio, video, data; no BUNDLE yet), trickling: every
+    candidate and the end come after setLocalDescription returns, each naming
+    the m-line of its own transport."""
+    config = RTCConfiguration(iceServers=turn_server.ice_servers("udp"))
+    pc = rtcstate.PeerConnection(config, trickle=True)
+    pc.addTransceiver("audio")
+    pc.addTransceiver("video")
+    pc.createDataChannel("x")
+    returned = False
+    told: list[tuple[bool, Any]] = []
+    pc.on("icecandidate", lambda c: told.append((returned, c)))
+    try:
+        await pc.setLocalDescription(await pc.createOffer())
+        returned = True
+        for _ in range(500):
+            if told and told[-1][1] is None:
+                break
+            await asyncio.sleep(0.01)
+        assert told and told[-1][1] is None
+        assert all(after for after, _ in told), "told before the description"
+        sdp = pc.localDescription.sdp
+        sections = sdp.split("\r\nm=")[1:]
+        mids = [
+            line.split(":", 1)[1]
+            for line in sdp.splitlines()
+            if line.startswith("a=mid:")
+        ]
+        relayed = [c for _, c in told if c is not None]
+        assert sorted(c.sdpMLineIndex for c in relayed) == [0, 1, 2]
+        for candidate in relayed:
+            assert mids[candidate.sdpMLineIndex] == candidate.sdpMid
+            section = sections[candidate.sdpMLineIndex]
+            assert f" {candidate.port} typ relay" in section
+    finally:
+        await pc.close()
+
+
+async def test_close_during_a_gathering_ends_it_at_once(
+    silent: Silent, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A silent server and no trickle: setLocalDescription waits for the
+    server, until close(), which ends it (and its queries) at once."""
+    pc = rtcstate.PeerConnection(_silent_stun(silent), gather_timeout=5)
+    pc.createDataChannel("x")
+    offer = await pc.createOffer()
+    pending = asyncio.ensure_future(pc.setLocalDescription(offer))
+    await asyncio.sleep(0.3)
+    assert not pending.done()
+    await pc.close()
+    await asyncio.wait({pending}, timeout=1.0)
+    assert pending.done(), "setLocalDescription still waits for the server"
+    pending.exception()  # whatever aiortc says about a closed connection
+    asked = silent.received()
+    await asyncio.sleep(1.2)  # aioice's retransmissions would come by now
+    assert silent.received() == 0, f"asked again after close ({asked} before)"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_an_address_filter_that_raises_fails_that_description_only() -> None:
+    calls = 0
+
+    def flaky(name: str, address: str) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("the application's filter failed")
+        return True
+
+    pc = rtcstate.PeerConnection(RTCConfiguration(iceServers=[]), address_filter=flaky)
+    pc.createDataChannel("x")
+    try:
+        with pytest.raises(RuntimeError, match="filter failed"):
+            await pc.setLocalDescription(await pc.createOffer())
+        await pc.setLocalDescription(await pc.createOffer())
+        assert _candidates(pc.localDescription.sdp), "the next one gathers"
+    finally:
+        await pc.close()

@@ -21,7 +21,6 @@ def _one(
     [
         ("stun:stun.example.org", "stun", "stun.example.org", 3478, "udp"),
         ("stun:127.0.0.1:19302", "stun", "127.0.0.1", 19302, "udp"),
-        ("stun:[::1]:3478", "stun", "::1", 3478, "udp"),
         ("turn:turn.example.org", "turn", "turn.example.org", 3478, "udp"),
         ("turn:10.0.0.1:3479?transport=udp", "turn", "10.0.0.1", 3479, "udp"),
         ("turn:10.0.0.1?transport=tcp", "turn", "10.0.0.1", 3478, "tcp"),
@@ -92,6 +91,7 @@ def test_every_url_of_every_server_in_order() -> None:
         ("turn:h:0", "out of range"),
         ("turn:h:70000", "out of range"),
         ("turn:[not-v6]", "not IPv6"),
+        ("stun:[::1]:3478", "STUN over IPv6"),
     ],
 )
 def test_a_url_rtcstate_cannot_use_is_named(url: str, why: str) -> None:
@@ -151,3 +151,17 @@ def test_the_configuration_given_is_the_one_read_back() -> None:
     configuration = RTCConfiguration(iceServers=[RTCIceServer("stun:127.0.0.1:9")])
     pc = rtcstate.PeerConnection(configuration)
     assert pc.getConfiguration() is configuration
+
+
+def test_without_ice_servers_the_default_is_aiortcs() -> None:
+    """aiortc's default (no iceServers given) is Google's public STUN server;
+    nothing is sent here, the policy is read."""
+    for pc in (rtcstate.PeerConnection(), rtcstate.PeerConnection(RTCConfiguration())):
+        (server,) = pc._gathering.policy.servers
+        assert (server.kind, server.host, server.port) == (
+            "stun",
+            "stun.l.google.com",
+            19302,
+        )
+    empty = rtcstate.PeerConnection(RTCConfiguration(iceServers=[]))
+    assert empty._gathering.policy.servers == ()

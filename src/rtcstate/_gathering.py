@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,7 +95,10 @@ class Gathering:
 
     `on_candidate(transport, candidate)` is told each trickled candidate, and
     `on_complete()` once every gatherer in `transports()` has completed after
-    a trickled gathering; `on_error` gets what went wrong inside."""
+    a trickled gathering; `on_error` gets what went wrong inside. While
+    [`hold`][rtcstate._gathering.Gathering.hold] is in force (during
+    `setLocalDescription`), what would be told waits, so that nothing is
+    signalled before the description it belongs to."""
 
     def __init__(
         self,
@@ -109,42 +113,99 @@ class Gathering:
         self._on_candidate = on_candidate
         self._on_complete = on_complete
         self._on_error = on_error
-        self._installed: set[int] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._installed: weakref.WeakSet[RTCIceGatherer] = weakref.WeakSet()
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._closed = False
+        self._held: list[Callable[[], None]] | None = None
+        self._complete_told = True  # until a trickled gathering begins
+        self._entries: list[tuple[str, str]] | None = None
 
     def install(self) -> None:
         """Take over the gathering of each transport not taken over yet
         (before `setLocalDescription`, which gathers)."""
         for transport in self._transports():
             gatherer = transport.iceGatherer
-            if id(gatherer) in self._installed:
+            if gatherer in self._installed:
                 continue
             shim.check_gathering(gatherer)
-            self._installed.add(id(gatherer))
+            self._installed.add(gatherer)
             shim.replace_gather(gatherer, self._gather_for(transport, gatherer))
 
+    def prepare(self) -> None:
+        """Read the host addresses for the gatherings to come (before
+        `setLocalDescription`): the application's `address_filter` runs
+        here, so an exception of it fails the call before anything changed."""
+        self._entries = host_addresses(True, True, self.policy.address_filter)
+
+    def hold(self) -> None:
+        """Keep what would be told until
+        [`release`][rtcstate._gathering.Gathering.release]."""
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        """Tell what was kept, in order, and from now on as it comes."""
+        held, self._held = self._held, None
+        for tell in held or ():
+            tell()
+
     def close(self) -> None:
-        """Stop every gathering under way."""
+        """Stop every gathering under way; nothing is told from now on."""
+        self._closed = True
+        self._held = None
         for task in list(self._tasks):
             task.cancel()
+
+    def _tell(self, tell: Callable[[], None]) -> None:
+        if self._closed:
+            return
+        if self._held is not None:
+            self._held.append(tell)
+        else:
+            tell()
+
+    def _track(self, conn: Any, awaitable: Any) -> asyncio.Future[Any]:
+        """Run `awaitable` as a task that ends when the gathering closes or
+        `conn` does (a restart retires it, BUNDLE drops its transport)."""
+        task: asyncio.Future[Any] = asyncio.ensure_future(awaitable)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+        def cancel() -> None:
+            task.cancel()
+
+        shim.when_closing(conn, cancel)
+        return task
 
     def _gather_for(
         self, transport: RTCIceTransport, gatherer: RTCIceGatherer
     ) -> Callable[[], Any]:
         async def gather() -> None:  # RTCIceGatherer.gather()
-            if shim.gatherer_state(gatherer) != "new":
+            if shim.gatherer_state(gatherer) != "new" or self._closed:
                 return
             conn = shim.connection_of(gatherer)
             if shim.closing(conn):
                 return
+            addresses = self._addresses(conn)
             shim.set_gatherer_state(gatherer, "gathering")
-            await self._hosts(conn)
+            self._complete_told = False
+            await self._hosts(conn, addresses)
+            if self._closed or shim.closing(conn):
+                return
             if not self.policy.trickle:
-                await self._servers(conn, None)
+                servers = self._track(conn, self._servers(conn, None))
+                try:
+                    await servers
+                except asyncio.CancelledError:
+                    current = asyncio.current_task()
+                    if current is not None and current.cancelling():
+                        raise  # setLocalDescription itself was cancelled
+                    # the connection closed meanwhile: nothing more to gather
                 shim.end_local_candidates(conn)
                 shim.set_gatherer_state(gatherer, "completed")
                 return
             shim.end_local_candidates(conn)
+            shim.poke_gatherer(gatherer)  # a restart under way may check now
             ongoing = True
             shim.hold_failure(conn, lambda: ongoing)
 
@@ -160,7 +221,7 @@ class Gathering:
                 elif shim.connection_of(gatherer) is conn:
                     # (after a restart, the old credentials' candidates are not
                     # signalled: they would pair with nothing)
-                    self._on_candidate(transport, candidate)
+                    self._tell(lambda: self._on_candidate(transport, candidate))
 
             async def rest() -> None:
                 nonlocal ongoing
@@ -169,43 +230,60 @@ class Gathering:
                 finally:
                     ongoing = False
                     shim.release_failure(conn)
-                if shim.connection_of(gatherer) is conn and not shim.closing(conn):
-                    shim.set_gatherer_state(gatherer, "completed")
-                    if all(
-                        shim.gatherer_state(t.iceGatherer) == "completed"
-                        for t in self._transports()
-                    ):
-                        self._on_complete()
+                    self._tell(lambda: self._completed(gatherer, conn))
 
-            task = asyncio.ensure_future(rest())
-            self._tasks.add(task)
-            task.add_done_callback(self._done)
+            task = self._track(conn, rest())
             if waiting:
                 wait = asyncio.ensure_future(first.wait())
-                await asyncio.wait({task, wait}, return_when=asyncio.FIRST_COMPLETED)
-                wait.cancel()
+                try:
+                    await asyncio.wait(
+                        {task, wait}, return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:
+                    wait.cancel()
 
         return gather
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _completed(self, gatherer: RTCIceGatherer, conn: Any) -> None:
+        """A trickled gathering ended: its gatherer reads completed (unless a
+        restart gave it another connection meanwhile), and once every
+        transport's has, the end is told once."""
+        if shim.connection_of(gatherer) is conn and not shim.closing(conn):
+            shim.set_gatherer_state(gatherer, "completed")
+        if not self._complete_told and all(
+            shim.gatherer_state(t.iceGatherer) == "completed"
+            for t in self._transports()
+        ):
+            self._complete_told = True
+            self._on_complete()
+
+    def _done(self, task: asyncio.Future[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
             assert isinstance(exc, Exception)
             self._on_error("gathering", exc)
 
-    async def _hosts(self, conn: Any) -> None:
-        """Phase 1: a host socket and candidate per kept address."""
+    def _addresses(self, conn: Any) -> list[str]:
+        """The host addresses to bind, the filter and the loopback option
+        applied."""
         if shim.relay_only(conn):
-            return  # iceTransportPolicy "relay": never a host candidate
+            return []  # iceTransportPolicy "relay": never a host candidate
         ipv4, ipv6 = shim.families(conn)
-        entries = host_addresses(ipv4, ipv6, self.policy.address_filter)
+        entries = self._entries
+        if entries is None:  # not prepared: read them now
+            entries = host_addresses(True, True, self.policy.address_filter)
+        entries = [e for e in entries if (ipv6 if ":" in e[1] else ipv4)]
         others = [e for e in entries if e[1] != "127.0.0.1"]
         loopback = self.policy.loopback
         if loopback == "never" or (loopback == "auto" and others):
             entries = others
+        return [address for _, address in entries]
+
+    async def _hosts(self, conn: Any, addresses: list[str]) -> None:
+        """Phase 1: a host socket and candidate per address."""
         for component in shim.components(conn):
-            for _, address in entries:
+            for address in addresses:
                 try:
                     protocol = await shim.bind_host(conn, address, component)
                 except OSError as exc:
@@ -221,7 +299,7 @@ class Gathering:
         relay_only = shim.relay_only(conn)
         for server in self.policy.servers:
             if server.kind == "stun" and not relay_only:
-                for protocol in shim.host_protocols(conn, ipv4_only=True):
+                for protocol in shim.stun_protocols(conn):
                     jobs.append(self._reflexive(conn, protocol, server, told))
             elif server.kind == "turn":
                 for component in shim.components(conn):
@@ -240,7 +318,7 @@ class Gathering:
             candidate = await asyncio.wait_for(
                 shim.server_reflexive(protocol, server.address), self.policy.timeout
             )
-        except Exception as exc:  # a timeout, aioice's TransactionFailed, OSError
+        except shim.SERVER_ERRORS as exc:  # a timeout, no answer, OSError
             logger.info("no candidate from %s: %r", server.url, exc)
             return
         if shim.has_address(conn, candidate):
@@ -271,7 +349,7 @@ class Gathering:
                 ),
                 self.policy.timeout,
             )
-        except Exception as exc:  # a timeout, a refusal, TLS, OSError
+        except shim.SERVER_ERRORS as exc:  # a timeout, a refusal, TLS, OSError
             logger.info("no relayed candidate from %s: %r", server.url, exc)
             return
         if not shim.add_local(conn, candidate, protocol, server.transport):

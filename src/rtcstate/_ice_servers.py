@@ -11,7 +11,8 @@ The URL forms are RFC 7064's and RFC 7065's: `stun:host[:port]`,
 `turn[s]:host[:port][?transport=udp|tcp]`, the host a name, an IPv4 address or an
 IPv6 address in brackets. `turn:host?transport=tls`, which some services hand out, is
 read as `turns:host?transport=tcp` (TLS over TCP). What aioice cannot do is refused:
-`stuns:` and `turns:` over UDP (DTLS).
+`stuns:`, `turns:` over UDP (DTLS), and a STUN server at an IPv6 address (aioice asks
+STUN servers from IPv4 sockets only).
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ def _parse(url: object, server: RTCIceServer) -> ServerUrl:
     if scheme == "stun":
         if query:
             raise bad("a stun: URL takes no transport (RFC 7064)")
+        if ":" in host:
+            raise bad("STUN over IPv6 is not supported (aioice asks over IPv4 only)")
         return ServerUrl(url, "stun", host, port, "udp")
     transport: Transport
     if scheme == "turns":

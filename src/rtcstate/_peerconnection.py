@@ -114,9 +114,13 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
             turn_tls_context,
         )
         self._configuration = configuration
-        # rtcstate gathers from the servers itself: aiortc gets none to parse
+        # rtcstate gathers from the servers itself; aiortc gets those it can
+        # parse, for its own gathering should rtcstate's not be installed
         super().__init__(
-            dataclasses.replace(configuration or RTCConfiguration(), iceServers=[])
+            dataclasses.replace(
+                configuration or RTCConfiguration(),
+                iceServers=_gather_shim.aiortc_servers(policy.servers),
+            )
         )
         # rtcstate's own events bypass emit() below, which drops aiortc's
         self._attach(self, functools.partial(RTCPeerConnection.emit, self), options)
@@ -150,7 +154,7 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         if self._tracker.closed:
             return
         if transport is None:
-            _gather_shim.describe_local(self, None, None)
+            _gather_shim.describe_local(self, (), None)
             self.emit("icecandidate", None)
             return
         carried = self._carried_mids(transport)
@@ -161,8 +165,8 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
                 mid, index = m, i  # the first m-line the transport carries
                 break
         rtc = _gather_shim.to_rtc(candidate, mid, index)
-        _gather_shim.describe_local(self, carried, rtc)
-        self.emit("icecandidate", rtc)
+        if _gather_shim.describe_local(self, carried, rtc):
+            self.emit("icecandidate", rtc)  # (not one the description has)
 
     def _carried_mids(self, transport: RTCIceTransport) -> set[str]:
         """The mids of the m-lines `transport` carries."""
@@ -217,9 +221,15 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         self._tracker.signalling.before_local_description()
         try:
             self._gathering.install()
-        except Exception as exc:  # aiortc gathers as it did
+        except Exception as exc:  # aiortc gathers, from the servers it can use
             self._tracker.internal_error("gathering", exc)
-        await super().setLocalDescription(sessionDescription)
+        self._gathering.prepare()  # the address_filter's exception, if any
+        # what the gathering tells waits for the description it belongs to
+        self._gathering.hold()
+        try:
+            await super().setLocalDescription(sessionDescription)
+        finally:
+            self._gathering.release()
         self._description_applied(remote=False)
 
     async def createOffer(self) -> RTCSessionDescription:

@@ -7,17 +7,20 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
-from aiortc import RTCIceCandidate, RTCIceGatherer
+from aiortc import RTCIceCandidate, RTCIceGatherer, RTCIceServer
 
+from .._ice_servers import ServerUrl
 from ._base import _changed
 from .restart import _GATHERER_STATE
 from .stats import RELAY_PROTOCOL
 
 __all__ = [
+    "SERVER_ERRORS",
     "add_local",
+    "aiortc_servers",
     "bind_host",
     "check_gathering",
     "close_protocol",
@@ -31,15 +34,17 @@ __all__ = [
     "has_address",
     "has_candidates",
     "hold_failure",
-    "host_protocols",
     "local_candidate",
+    "poke_gatherer",
     "relay_only",
     "relayed",
     "release_failure",
     "replace_gather",
     "server_reflexive",
     "set_gatherer_state",
+    "stun_protocols",
     "to_rtc",
+    "when_closing",
 ]
 
 # the Connection attributes and methods read or called below
@@ -115,6 +120,27 @@ def set_gatherer_state(gatherer: RTCIceGatherer, state: str) -> None:
         gatherer.emit("statechange")
 
 
+def poke_gatherer(gatherer: RTCIceGatherer) -> None:
+    """Tell the gatherer's listeners to look again, its state unchanged (a
+    trickled gathering's host phase is over: its connection may start)."""
+    gatherer.emit("statechange")
+
+
+def when_closing(conn: Any, callback: Callable[[], None]) -> None:
+    """Call `callback` when the connection's `close()` begins (once)."""
+    # Connection.close: wrapped on the instance, as the guards wrap others
+    if conn._closing:
+        callback()
+        return
+    original = conn.close
+
+    async def close() -> None:
+        callback()
+        await original()
+
+    conn.close = close
+
+
 def connection_of(gatherer: RTCIceGatherer) -> Any:
     # RTCIceGatherer._connection: the aioice Connection it gathers for (a
     # restart installs a new one)
@@ -173,14 +199,16 @@ def local_candidate(protocol: Any) -> Any:
     return protocol.local_candidate
 
 
-def host_protocols(conn: Any, ipv4_only: bool) -> list[Any]:
-    """The connection's host sockets (aioice's protocols), IPv4 ones only if
-    `ipv4_only` (aioice asks STUN servers from those only)."""
+def stun_protocols(conn: Any) -> list[Any]:
+    """The connection's host sockets (aioice's protocols) a STUN server is
+    asked from: IPv4 ones, as aioice asks, and not 127.0.0.1 (a server
+    elsewhere cannot answer it)."""
     return [
         p
         for p in conn._protocols
         if p.local_candidate.type == "host"
-        and not (ipv4_only and ":" in p.local_candidate.host)
+        and ":" not in p.local_candidate.host
+        and not p.local_candidate.host.startswith("127.")
     ]
 
 
@@ -290,26 +318,61 @@ _LOCAL_DESCRIPTIONS = (
 )
 
 
+def _server_errors() -> tuple[type[BaseException], ...]:
+    from aioice.stun import TransactionError
+
+    return (asyncio.TimeoutError, OSError, ConnectionError, TransactionError)
+
+
+#: what a STUN or TURN server that is down, refuses or fails TLS raises
+#: (ssl.SSLError is an OSError); anything else is an error inside
+SERVER_ERRORS = _server_errors()
+
+
 def describe_local(
-    pc: Any, mids: Collection[str] | None, candidate: RTCIceCandidate | None
-) -> None:
+    pc: Any, mids: Collection[str], candidate: RTCIceCandidate | None
+) -> bool:
     """Add a trickled `candidate` to the m-sections of `pc`'s local description
-    whose mid is in `mids`, or with `None` mark every m-section's candidates
-    complete (`a=end-of-candidates`): what `localDescription` reads from now."""
+    whose mid is in `mids`, or with `None` mark its m-sections' candidates
+    complete (`a=end-of-candidates`): what `localDescription` reads from now.
+    The description is the pending one if there is one (a restart's offer),
+    else the current one. False if the candidate was there already (gathered
+    before the description was made)."""
     for name in _LOCAL_DESCRIPTIONS:
         if not hasattr(pc, name):
             raise _changed("RTCPeerConnection has no " + name)
-        description = getattr(pc, name)
-        if description is None:
+    pending, current = (getattr(pc, name) for name in _LOCAL_DESCRIPTIONS)
+    description = pending or current
+    if description is None:
+        return True
+    added = candidate is None
+    for media in description.media:
+        if candidate is None:
+            media.ice_candidates_complete = True
+        elif media.rtp.muxId in mids:
+            address = (candidate.ip, candidate.port, candidate.protocol)
+            if any((c.ip, c.port, c.protocol) == address for c in media.ice_candidates):
+                continue
+            media.ice_candidates.append(candidate)
+            added = True
+    return added
+
+
+def aiortc_servers(servers: Iterable[ServerUrl]) -> list[RTCIceServer]:
+    """The URLs of `servers` aiortc's own gathering can use (it takes the first
+    STUN and the first TURN of them), as aiortc's `RTCIceServer`s."""
+    from aiortc.rtcicetransport import parse_stun_turn_uri
+
+    usable: list[RTCIceServer] = []
+    for server in servers:
+        url = server.url if server.transport != "tls" else None
+        try:
+            if url is None or parse_stun_turn_uri(url)["host"] != server.host:
+                continue
+        except ValueError:
             continue
-        for media in description.media:
-            if candidate is None:
-                media.ice_candidates_complete = True
-            elif (
-                media.rtp.muxId in (mids or ())
-                and candidate not in media.ice_candidates
-            ):
-                media.ice_candidates.append(candidate)
+        usable.append(RTCIceServer(url, server.username, server.password))
+    return usable
 
 
 def to_rtc(candidate: Any, mid: str | None, index: int | None) -> RTCIceCandidate:

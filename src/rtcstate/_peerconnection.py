@@ -79,8 +79,10 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         as `iceGatheringState` reads `complete`. By default every candidate
         is gathered first and goes in the description, as with aiortc.
     :param address_filter: a predicate on (interface name, address): the host
-        addresses it returns `False` for are not gathered (nor is anything
-        derived from them), in every gathering, restarts included.
+        addresses it returns `False` for are not gathered, nor their
+        server-reflexive candidates, in every gathering, restarts included. It
+        runs in `setLocalDescription()`, which raises what it raises. (A TURN
+        allocation goes out through the interface the system routes it to.)
     :param gather_timeout: how long, in seconds, a STUN or TURN server may take
         to answer before it is left out; without `trickle`,
         `setLocalDescription()` can take this long when a server is silent.
@@ -88,7 +90,7 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         the system's trusted certificates, the server's name checked).
     :raises ValueError: for an `iceServers` URL rtcstate cannot use, naming it
         (every URL is used: each STUN server, each TURN server over UDP, TCP or
-        TLS).
+        TLS; see docs/networks.md, "Gathering").
     """
 
     def __init__(

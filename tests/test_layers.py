@@ -22,6 +22,7 @@ LAYERS: list[set[str]] = [
         "_options",
         "_restart_state",
         "_ice_servers",
+        "_netlink",
     },  # sans-IO cores
     # the aiortc edge, the I/O adapters
     {
@@ -53,6 +54,7 @@ LAYERS: list[set[str]] = [
         "_failsafe",
         "_resend",
         "_gathering",
+        "_netmon",
     },
     {"_tracker"},  # wiring
     # the front ends, and the recovery policy over them

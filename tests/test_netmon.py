@@ -1,0 +1,77 @@
+"""rtcstate._netmon: the process's network monitor, on rtnetlink and polling,
+watching changes made inside a network namespace of the test's own."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import pytest
+
+from rtcstate._netmon import NetworkMonitor
+from tests.support.netns import netns, run_script
+
+
+def _probe(mode: str) -> dict[str, Any]:
+    with netns() as ns:
+        ns.ip("link", "add", "wifi", "type", "veth", "peer", "name", "wifi-peer")
+        ns.ip("link", "set", "wifi-peer", "up")
+        ns.ip("link", "set", "wifi", "up")
+        ns.ip("address", "add", "10.71.0.1/24", "dev", "wifi")
+        return run_script(ns, "tests.support.netmon_probe", "--mode", mode, timeout=60)
+
+
+def test_rtnetlink_tells_each_change_as_it_happens() -> None:
+    result = _probe("netlink")
+    assert result["mode"] == "netlink"
+    changes = [step["change"] for step in result["steps"]]
+    assert changes == [
+        "address removed: 10.71.0.1 (wifi)",
+        "address added: 10.71.0.2 (wifi)",
+        "link down: wifi",
+        "link up: wifi",
+    ], result["steps"]
+    # event-driven: well within one poll interval (0.2 s), let alone 3 s
+    assert max(step["seconds"] for step in result["steps"]) < 1.0, result["steps"]
+    assert result["mode_after"] == "stopped"
+
+
+def test_polling_tells_address_changes() -> None:
+    result = _probe("polling")
+    assert result["mode"] == "polling"
+    assert [step["change"] for step in result["steps"]] == [
+        "address removed: 10.71.0.1 (wifi)",
+        "address added: 10.71.0.2 (wifi)",
+    ], result["steps"]
+    assert result["mode_after"] == "stopped"
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("netlink", [True, False])
+async def test_it_runs_only_while_someone_subscribes(netlink: bool) -> None:
+    before = _open_descriptors()
+    tasks = len(asyncio.all_tasks())
+    monitor = NetworkMonitor(poll_interval=0.05, netlink=netlink)
+    assert monitor.mode == "stopped"
+    end_first = monitor.subscribe(lambda change: None)
+    end_second = monitor.subscribe(lambda change: None)
+    assert monitor.mode == ("netlink" if netlink else "polling")
+    if netlink:
+        assert _open_descriptors() == before + 1  # its socket
+    await asyncio.sleep(0.15)  # a few polls, or nothing to read
+    end_first()
+    assert monitor.mode != "stopped"  # one subscriber left
+    end_second()
+    assert monitor.mode == "stopped"
+    assert _open_descriptors() == before
+    assert len(asyncio.all_tasks()) == tasks
+    # and again, from stopped
+    end = monitor.subscribe(lambda change: None)
+    assert monitor.mode == ("netlink" if netlink else "polling")
+    end()
+    assert monitor.mode == "stopped"

@@ -371,3 +371,43 @@ class TestChecksDeadline:
         assert deadline.get_timer() is None
         deadline.handle_timer(1000.0)
         assert deadline.next_event() is None
+
+
+def test_a_lost_path_is_disconnected_at_once_and_failed_on_time() -> None:
+    """The local address of the pair went away: disconnected at that moment
+    (with the reason given) and a probe at once; an answer still brings it
+    back; otherwise failed when the silence says so."""
+    config = LivenessConfig()
+    monitor = LivenessMonitor(config, now=0.0)
+    monitor.answer_received(3.0)
+    monitor.path_lost(3.2, "local address 10.71.0.1 (wifi) went away")
+    assert monitor.liveness is Liveness.DISCONNECTED
+    events = [monitor.next_event(), monitor.next_event(), monitor.next_event()]
+    assert events == [
+        LivenessChanged(
+            Liveness.DISCONNECTED, "local address 10.71.0.1 (wifi) went away"
+        ),
+        KeepaliveDue(),
+        None,
+    ]
+    monitor.path_lost(3.3, "again")  # disconnected already: nothing
+    assert monitor.next_event() is None
+    assert monitor.get_timer() == pytest.approx(
+        min(3.2 + config.disconnected_probe_interval, 3.0 + config.failed_timeout)
+    )
+    changes = []
+    for _ in range(1000):  # every timer, on time, until failed (nothing answers)
+        due = monitor.get_timer()
+        if due is None:
+            break
+        monitor.handle_timer(due)
+        changes += [
+            e for e in iter(monitor.next_event, None) if isinstance(e, LivenessChanged)
+        ]
+    assert [c.liveness for c in changes] == [Liveness.FAILED], "nothing between"
+    assert changes[0].reason.startswith(f"no answer for {config.failed_timeout:.1f} s")
+
+    back = LivenessMonitor(config, now=0.0)
+    back.path_lost(1.0, "local address 10.71.0.1 (wifi) went away")
+    back.answer_received(1.05)  # the probe was answered: the path works after all
+    assert back.liveness is Liveness.ALIVE

@@ -191,6 +191,16 @@ class LivenessMonitor:
         if self._liveness is Liveness.DISCONNECTED:
             self._set(Liveness.ALIVE, f"answers again after {quiet:.1f} s")
 
+    def path_lost(self, now: float, reason: str) -> None:
+        """The operating system said the path cannot work any more (its local
+        address went away): disconnected now, not after the silence, and a
+        probe at once, in case it still works. `failed` still comes from the
+        silence, `failed_timeout` after the last answer."""
+        if self._liveness is not Liveness.ALIVE:
+            return  # disconnected already, or failed
+        self._set(Liveness.DISCONNECTED, reason)
+        self._send(now)
+
     def packet_received(self, now: float) -> None:
         """Any other packet from the remote arrived on the selected pair."""
         if self._liveness is Liveness.FAILED:

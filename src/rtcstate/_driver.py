@@ -99,6 +99,23 @@ class LivenessDriver:
         if self._pair is not None:
             self._pair.unwatch()
 
+    def path_lost(self, reason: str) -> None:
+        """The operating system says the pair's path is gone (see
+        [`LivenessMonitor.path_lost`][rtcstate.liveness.LivenessMonitor.path_lost]);
+        nothing for a core without that input (the checks' deadline)."""
+        lost = getattr(self._core, "path_lost", None)
+        if self._stopped or lost is None:
+            return
+        try:
+            lost(self._loop.time(), reason)
+            self._drain()
+            if self._handle is not None:
+                self._handle.cancel()
+                self._handle = None
+            self._arm()
+        except Exception as exc:
+            self._fault(exc)
+
     # A packet only moves the monitor's deadlines later: the armed timer may then
     # fire early, find nothing due and re-arm; no call_at per packet.
     def _on_packet(self, now: float) -> None:

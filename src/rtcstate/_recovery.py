@@ -129,7 +129,11 @@ class Recovery:
             state = pc.connectionState
             if state == "closed":
                 return
-            if state == "disconnected":
+            if state == "disconnected" and (lost := _path_gone(pc)) is not None:
+                # the operating system said the path is gone: no grace, it
+                # cannot come back by itself
+                trigger = lost
+            elif state == "disconnected":
                 try:
                     await pc.wait_for_connection_state(
                         "connected", "failed", "closed", timeout=self._grace
@@ -253,6 +257,21 @@ class Recovery:
         await pc.close()
 
 
+def _path_gone(pc: StateAPI) -> str | None:
+    """The reason of the latest `connectionState` change, if it was a path the
+    operating system said is gone (its local address went away, its interface
+    down), else `None`."""
+    for change in reversed(pc.state_history):
+        if change.attribute == "connectionState":
+            detail = change.cause.detail or ""
+            if detail.startswith(("local address ", "interface ")) and detail.endswith(
+                ("went away", "went down")
+            ):
+                return detail
+            return None
+    return None
+
+
 def _retrieve(task: asyncio.Future[Any]) -> None:
     """Mark a renegotiation's exception as seen: the attempt reports it, or
     nobody waits for it any more (the policy stopped)."""
@@ -285,7 +304,9 @@ def recover(
     ```
 
     When `connectionState` stays `disconnected` for longer than `grace` seconds, or
-    reads `failed`, the policy calls
+    reads `failed`, or reads `disconnected` because the operating system said the
+    path's local address went away (or its interface down: no grace then), the
+    policy calls
     [`restartIce()`][rtcstate._frontend.StateAPI.restartIce] and then `renegotiate()`,
     which must send the offer `createOffer()` makes to the remote and apply its answer
     (the offer carries the new ICE credentials). It then waits up to `timeout` seconds

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from aiortc import RTCIceTransport
 
-from . import _shims
+from . import _netmon, _shims
 from . import _tap as tap
 from ._driver import LivenessDriver
+from ._netlink import NetworkChange
 from .liveness import ChecksDeadline, LivenessConfig, LivenessMonitor
 from .states import IceTransportState, Liveness
 
@@ -73,6 +75,7 @@ class TransportLiveness:
         "_owner",
         "_pair_driver",
         "_transport",
+        "_unsubscribe",
         "generation",
         "reason",
         "verdict",
@@ -94,6 +97,7 @@ class TransportLiveness:
         self._checks_driver: LivenessDriver | None = None
         self._pair_driver: LivenessDriver | None = None
         self._off = False
+        self._unsubscribe: Callable[[], None] | None = None
         self.verdict = Liveness.ALIVE
         """the latest verdict (`alive` again once switched off)"""
         self.reason: str | None = None
@@ -129,6 +133,7 @@ class TransportLiveness:
         for driver in (self._checks_driver, self._pair_driver):
             if driver is not None:
                 driver.stop()
+        self._unwatch_network()
 
     def _follow_checks(self, state: IceTransportState) -> None:
         if state is not IceTransportState.CHECKING:
@@ -145,6 +150,7 @@ class TransportLiveness:
         if self._pair_driver is not None:
             if native != "completed":
                 self._pair_driver.stop()
+                self._unwatch_network()
             return
         if native != "completed":
             return
@@ -161,6 +167,39 @@ class TransportLiveness:
             self._switched,
             self._round_trip,
         )
+        self._watch_network()
+
+    def _watch_network(self) -> None:
+        """Follow the process's network monitor while the monitor runs: the
+        pair's local address going away is its path lost, at once."""
+        if self._unsubscribe is None:
+            try:
+                self._unsubscribe = _netmon.monitor().subscribe(self._network_changed)
+            except Exception:  # liveness alone notices the change, as before
+                logger.warning("rtcstate: no network monitor", exc_info=True)
+
+    def _unwatch_network(self) -> None:
+        unsubscribe, self._unsubscribe = self._unsubscribe, None
+        if unsubscribe is not None:
+            unsubscribe()
+
+    def _network_changed(self, change: NetworkChange) -> None:
+        driver = self._pair_driver
+        if driver is None or change.kind not in ("address-removed", "link-down"):
+            return
+        selected = driver.pair
+        on = None if selected is None else selected.pair
+        address = None if on is None else _shims.pair_local_address(on)
+        if address is None:
+            return
+        if change.kind == "address-removed" and change.address == address:
+            driver.path_lost(f"local address {address} ({change.interface}) went away")
+        elif change.kind == "link-down" and change.interface == _netmon.interface_of(
+            address
+        ):
+            driver.path_lost(
+                f"interface {change.interface} of local address {address} went down"
+            )
 
     def _switched(self) -> None:
         self._owner.selected_pair_changed(self._transport)

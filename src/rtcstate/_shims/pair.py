@@ -183,6 +183,24 @@ def hand_route(protocol: Any) -> str | None:
     return None
 
 
+def pair_local_address(pair: Any) -> str | None:
+    """The address of this machine a CandidatePair's datagrams leave from: its
+    socket's for a host or server-reflexive candidate, the TURN client's socket
+    for a relayed one; `None` if it cannot be read."""
+    transport: Any = getattr(pair.protocol, "transport", None)
+    try:
+        if type(transport) is _turn_transport():
+            # TurnTransport's inner protocol: the TURN client, on a socket of
+            # this machine's
+            inner = getattr(transport, "_TurnTransport__inner_protocol")  # noqa: B009
+            sockname = inner.transport.get_extra_info("sockname")
+        else:
+            sockname = transport.get_extra_info("sockname")
+    except AttributeError:
+        return None
+    return None if not sockname else str(sockname[0])
+
+
 def transport_closing(transport: Any) -> bool:
     """Whether a transport from `datagram_transport` no longer sends."""
     # a TURN allocation has no is_closing(): its sendto() drops data once closed

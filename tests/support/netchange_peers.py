@@ -1,0 +1,128 @@
+"""Two rtcstate peers inside one network namespace, and the local address of the
+selected pair taken away, as when a laptop leaves a Wi-Fi network.
+
+Run by tests/test_netchange.py (and benchmarks/detection/netchange.py), from the
+repository's root, as
+``ip netns exec NS python -m tests.support.netchange_peers [--no-monitor]``.
+The namespace has two veth pairs, ``wifi`` (10.71.0.1) with ``wifi-peer``
+(10.71.0.2), and ``cell`` (10.72.0.1) with ``cell-peer`` (10.72.0.2), all up. Peer A
+gathers on ``wifi`` only at first, then on ``cell`` too; peer B on the two ``-peer``
+ends. Once connected (over wifi), with `rtcstate.recover()` running on A, the script
+removes 10.71.0.1 and times A's ``disconnected`` and ``connected`` again, and sends
+numbered messages on a data channel throughout. With ``--no-monitor`` the process's
+network monitor is replaced by one that never looks, so only liveness notices.
+It prints one JSON object; a failed step is reported in ``"error"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import traceback
+from typing import Any
+
+from aiortc import RTCConfiguration
+
+import rtcstate
+from rtcstate import _netmon
+from rtcstate.testing import negotiate
+
+B_INTERFACES = ("wifi-peer", "cell-peer")
+
+
+async def scenario(result: dict[str, Any]) -> None:
+    loop = asyncio.get_running_loop()
+    allowed = {"wifi"}
+    config = RTCConfiguration(iceServers=[])
+    a = rtcstate.PeerConnection(
+        config, loopback="never", address_filter=lambda name, _: name in allowed
+    )
+    b = rtcstate.PeerConnection(
+        config, loopback="never", address_filter=lambda name, _: name in B_INTERFACES
+    )
+    received: list[int] = []
+    channel = a.createDataChannel("numbers")
+
+    @b.on("datachannel")
+    def on_datachannel(remote: Any) -> None:
+        remote.on("message", lambda message: received.append(int(message)))
+
+    try:
+        await negotiate(a, b)
+        await a.wait_for_connection_state("connected", timeout=10)
+        pair = a.get_selected_candidate_pair(a.sctp.transport)
+        result["before"] = pair.local.address if pair else None
+
+        async def renegotiate() -> None:
+            await negotiate(a, b)
+
+        recovery = rtcstate.recover(a, renegotiate)
+        allowed.add("cell")
+        sent = 0
+
+        async def send() -> None:  # bounded: 400 messages, 10 s
+            nonlocal sent
+            for _ in range(400):
+                if channel.readyState == "open":
+                    channel.send(str(sent))
+                    sent += 1
+                await asyncio.sleep(0.025)
+
+        sender = asyncio.ensure_future(send())
+        await asyncio.sleep(0.5)
+        ip = await asyncio.create_subprocess_exec(
+            "ip", "address", "del", "10.71.0.1/24", "dev", "wifi"
+        )
+        removed = loop.time()
+        assert await asyncio.wait_for(ip.wait(), 10) == 0
+        # the history has each change's time: the repair may be over before
+        # this task runs again
+        for _ in range(1000):  # bounded: 20 s
+            changes = [
+                c
+                for c in a.state_history
+                if c.attribute == "connectionState" and c.time >= removed
+            ]
+            if changes and changes[-1].current == "connected":
+                break
+            await asyncio.sleep(0.02)
+        lost, back = changes[0], changes[-1]
+        result["cause"] = str(lost.cause)
+        result["disconnected"] = round(lost.time - removed, 3)
+        result["connected"] = round(back.time - removed, 3)
+        pair = a.get_selected_candidate_pair(a.sctp.transport)
+        result["after"] = pair.local.address if pair else None
+        await sender
+        for _ in range(200):  # bounded: 4 s for the last messages
+            if len(received) >= sent:
+                break
+            await asyncio.sleep(0.02)
+        result["sent"], result["received"] = sent, len(received)
+        result["in_order"] = received == list(range(len(received)))
+        result["states"] = [
+            c.current for c in a.state_history if c.attribute == "connectionState"
+        ]
+        recovery.stop()
+    finally:
+        result["history"] = [str(c) for c in a.transport_history][-8:]
+        await asyncio.gather(a.close(), b.close())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--no-monitor", action="store_true")
+    args = parser.parse_args()
+    if args.no_monitor:
+        # a monitor that never looks: liveness alone notices
+        _netmon._MONITOR = _netmon.NetworkMonitor(poll_interval=3600, netlink=False)
+    result: dict[str, Any] = {"monitor": not args.no_monitor}
+    try:
+        asyncio.run(scenario(result))
+    except Exception:
+        result["error"] = traceback.format_exc()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""A network change, inside a network namespace: the selected pair's local
+address goes away, the operating system says so, and the connection is repaired
+on the other interface at once (rtcstate._netmon, recover())."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.netns import netns, run_script
+
+
+def _run(*args: str) -> dict[str, Any]:
+    with netns() as ns:
+        for name, peer, a, b in (
+            ("wifi", "wifi-peer", "10.71.0.1", "10.71.0.2"),
+            ("cell", "cell-peer", "10.72.0.1", "10.72.0.2"),
+        ):
+            ns.ip("link", "add", name, "type", "veth", "peer", "name", peer)
+            ns.ip("address", "add", f"{a}/24", "dev", name)
+            ns.ip("address", "add", f"{b}/24", "dev", peer)
+            ns.ip("link", "set", name, "up")
+            ns.ip("link", "set", peer, "up")
+        return run_script(ns, "tests.support.netchange_peers", *args, timeout=90)
+
+
+@pytest.mark.timeout(120)
+def test_the_local_address_going_away_is_disconnected_at_once_and_repaired() -> None:
+    result = _run()
+    assert (result["before"], result["after"]) == ("10.71.0.1", "10.72.0.1"), result
+    assert "local address 10.71.0.1 (wifi) went away" in result["cause"], result
+    # told by the kernel, not found by silence (liveness takes 1 s at least)
+    assert result["disconnected"] < 0.5, result
+    assert result["states"] == [
+        "connecting",
+        "connected",
+        "disconnected",
+        "connecting",  # the restart's checks
+        "connected",
+    ], result
+    assert result["connected"] < 1.5, result
+    assert result["in_order"] and result["received"] == result["sent"], result

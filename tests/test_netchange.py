@@ -28,6 +28,8 @@ def _run(*args: str) -> dict[str, Any]:
 @pytest.mark.timeout(120)
 def test_the_local_address_going_away_is_disconnected_at_once_and_repaired() -> None:
     result = _run()
+    lost, back = result["disconnected"], result["connected"]
+    print(f"\nremoved -> disconnected {lost} s, -> connected {back} s")
     assert (result["before"], result["after"]) == ("10.71.0.1", "10.72.0.1"), result
     assert "local address 10.71.0.1 (wifi) went away" in result["cause"], result
     # told by the kernel, not found by silence (liveness takes 1 s at least)

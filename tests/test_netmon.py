@@ -75,3 +75,23 @@ async def test_it_runs_only_while_someone_subscribes(netlink: bool) -> None:
     assert monitor.mode == ("netlink" if netlink else "polling")
     end()
     assert monitor.mode == "stopped"
+
+
+@pytest.mark.asyncio
+async def test_where_nothing_works_it_is_off_and_says_so_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from rtcstate import _netmon
+
+    def unreadable() -> list[tuple[str, str]]:
+        raise OSError("no interface list here")
+
+    monkeypatch.setattr(_netmon, "_reading", unreadable)
+    monitor = NetworkMonitor(netlink=False)
+    for _ in range(2):
+        end = monitor.subscribe(lambda change: None)
+        assert monitor.mode == "off"
+        end()
+        assert monitor.mode == "stopped"
+    said = [r for r in caplog.records if "no network monitor here" in r.getMessage()]
+    assert len(said) == 1

@@ -43,3 +43,16 @@ def test_the_local_address_going_away_is_disconnected_at_once_and_repaired() -> 
     ], result
     assert result["connected"] < 1.5, result
     assert result["in_order"] and result["received"] == result["sent"], result
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("change", ["readd", "flap"])
+def test_a_flap_is_repaired_with_no_false_failed_and_data_in_order(change: str) -> None:
+    """The address removed and added back, or the link down and up, 0.3 s
+    apart: disconnected at once, repaired, never failed, nothing lost."""
+    result = _run("--change", change)
+    assert result["disconnected"] < 0.5, result
+    assert "10.71.0.1" in result["cause"], result
+    assert not result["failed"], result
+    assert result["states"][-1] == "connected", result
+    assert result["in_order"] and result["received"] == result["sent"], result

@@ -8,9 +8,11 @@ The namespace has two veth pairs, ``wifi`` (10.71.0.1) with ``wifi-peer``
 (10.71.0.2), and ``cell`` (10.72.0.1) with ``cell-peer`` (10.72.0.2), all up. Peer A
 gathers on ``wifi`` only at first, then on ``cell`` too; peer B on the two ``-peer``
 ends. Once connected (over wifi), with `rtcstate.recover()` running on A, the script
-removes 10.71.0.1 and times A's ``disconnected`` and ``connected`` again, and sends
-numbered messages on a data channel throughout. With ``--no-monitor`` the process's
-network monitor is replaced by one that never looks, so only liveness notices.
+changes wifi (``--change``: removes 10.71.0.1, removes it and adds it back, or sets
+the link down and up) and times A's ``disconnected`` and ``connected`` again, and
+sends numbered messages on a data channel throughout. With ``--no-monitor`` the
+process's network monitor is replaced by one that never looks, so only liveness
+notices.
 It prints one JSON object; a failed step is reported in ``"error"``.
 """
 
@@ -29,9 +31,20 @@ from rtcstate import _netmon
 from rtcstate.testing import negotiate
 
 B_INTERFACES = ("wifi-peer", "cell-peer")
+#: what happens to wifi: its address removed; removed and added again 0.3 s
+#: later; the link down and up again 0.3 s later
+CHANGES = {
+    "remove": ["address del 10.71.0.1/24 dev wifi"],
+    "readd": [
+        "address del 10.71.0.1/24 dev wifi",
+        "pause",
+        "address add 10.71.0.1/24 dev wifi",
+    ],
+    "flap": ["link set wifi down", "pause", "link set wifi up"],
+}
 
 
-async def scenario(result: dict[str, Any]) -> None:
+async def scenario(change: str, result: dict[str, Any]) -> None:
     loop = asyncio.get_running_loop()
     allowed = {"wifi"}
     config = RTCConfiguration(iceServers=[])
@@ -71,11 +84,13 @@ async def scenario(result: dict[str, Any]) -> None:
 
         sender = asyncio.ensure_future(send())
         await asyncio.sleep(0.5)
-        ip = await asyncio.create_subprocess_exec(
-            "ip", "address", "del", "10.71.0.1/24", "dev", "wifi"
-        )
         removed = loop.time()
-        assert await asyncio.wait_for(ip.wait(), 10) == 0
+        for step in CHANGES[change]:
+            if step == "pause":
+                await asyncio.sleep(0.3)
+                continue
+            ip = await asyncio.create_subprocess_exec("ip", *step.split())
+            assert await asyncio.wait_for(ip.wait(), 10) == 0, step
         # the history has each change's time: the repair may be over before
         # this task runs again
         for _ in range(1000):  # bounded: 20 s
@@ -93,6 +108,11 @@ async def scenario(result: dict[str, Any]) -> None:
         result["connected"] = round(back.time - removed, 3)
         pair = a.get_selected_candidate_pair(a.sctp.transport)
         result["after"] = pair.local.address if pair else None
+        result["failed"] = any(
+            c.current == "failed"
+            for c in a.state_history
+            if c.attribute == "connectionState"
+        )
         await sender
         for _ in range(200):  # bounded: 4 s for the last messages
             if len(received) >= sent:
@@ -112,13 +132,14 @@ async def scenario(result: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--no-monitor", action="store_true")
+    parser.add_argument("--change", choices=sorted(CHANGES), default="remove")
     args = parser.parse_args()
     if args.no_monitor:
         # a monitor that never looks: liveness alone notices
         _netmon._MONITOR = _netmon.NetworkMonitor(poll_interval=3600, netlink=False)
-    result: dict[str, Any] = {"monitor": not args.no_monitor}
+    result: dict[str, Any] = {"monitor": not args.no_monitor, "change": args.change}
     try:
-        asyncio.run(scenario(result))
+        asyncio.run(scenario(args.change, result))
     except Exception:
         result["error"] = traceback.format_exc()
     print(json.dumps(result))

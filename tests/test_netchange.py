@@ -56,3 +56,17 @@ def test_a_flap_is_repaired_with_no_false_failed_and_data_in_order(change: str) 
     assert not result["failed"], result
     assert result["states"][-1] == "connected", result
     assert result["in_order"] and result["received"] == result["sent"], result
+
+
+@pytest.mark.timeout(120)
+def test_an_address_coming_up_ends_recoverys_back_off() -> None:
+    """wifi's address goes while cell has none: recover()'s first attempt (2 s)
+    fails. cell's address comes 2.5 s after: the next attempt starts then, not
+    after the 5 s back-off."""
+    result = _run("--change", "newif")
+    print(f"\nconnected {result['connected']} s after wifi went: {result['triggers']}")
+    assert result["after"] == "10.72.0.1", result
+    triggers = result["triggers"]
+    assert len(triggers) == 2, result
+    assert triggers[1].startswith("address added: 10.72.0.1 (cell) while "), result
+    assert result["connected"] < 4.5, result  # 2.5 s, and the restart

@@ -34,8 +34,10 @@ from typing import Any
 from aiortc import RTCPeerConnection
 from aiortc.exceptions import InvalidStateError
 
+from . import _netmon
 from ._feed import UnreachableStateError
 from ._frontend import Control, StateAPI
+from ._netlink import NetworkChange
 from ._shims import InternalsChangedError
 
 __all__ = ["Recovery", "RecoveryAttempt", "recover"]
@@ -153,13 +155,17 @@ class Recovery:
         """Attempts until `connected`; `False` once given up (or closed)."""
         loop = asyncio.get_running_loop()
         pc = self._target
+        news: str | None = None
         for number in range(1, self._max_attempts + 1):
             if number > 1:
                 # never two offers outstanding: a late answer to the last
                 # attempt's offer is applied first, and may be enough
                 if await self._renegotiation_ended() and await self._connected():
                     return True
-                trigger = str(pc.connectionState)  # what this attempt restarts from
+                # what this attempt restarts from, and the network's news that
+                # cut the back-off short, if any
+                state = str(pc.connectionState)
+                trigger = state if news is None else f"{news} while {state}"
             if pc.connectionState == "closed":
                 return False
             started = loop.time()
@@ -176,7 +182,7 @@ class Recovery:
             if outcome == "closed":
                 return False
             if number < self._max_attempts:
-                await asyncio.sleep(self._backoff * 2 ** (number - 1))
+                news = await self._back_off(self._backoff * 2 ** (number - 1))
                 if pc.connectionState == "connected":
                     return True  # back by itself
         self.gave_up = (
@@ -186,6 +192,31 @@ class Recovery:
         await self._renegotiation_ended()
         await self._close(self.gave_up)
         return False
+
+    async def _back_off(self, seconds: float) -> str | None:
+        """Wait `seconds` between attempts, or less: an address or interface
+        coming up (the process's network monitor) ends the wait, as a new path
+        may work now. What came, or `None` if the wait ran out."""
+        came: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def changed(change: NetworkChange) -> None:
+            if change.kind in ("address-added", "link-up") and not came.done():
+                came.set_result(str(change))
+
+        try:
+            unsubscribe = _netmon.monitor().subscribe(changed)
+        except Exception:  # no monitor: the back-off runs out, as before
+            logger.warning("rtcstate: no network monitor", exc_info=True)
+            await asyncio.sleep(seconds)
+            return None
+        try:
+            await asyncio.wait_for(asyncio.shield(came), seconds)
+        except TimeoutError:
+            return None
+        finally:
+            unsubscribe()
+            came.cancel()
+        return came.result()
 
     async def _attempt(self, number: int, trigger: str) -> str:
         pc = self._target

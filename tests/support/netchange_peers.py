@@ -41,7 +41,21 @@ CHANGES = {
         "address add 10.71.0.1/24 dev wifi",
     ],
     "flap": ["link set wifi down", "pause", "link set wifi up"],
+    # cell has no address until 2.5 s after wifi's went: the first attempt
+    # (2 s) fails, and cell's address ends the back-off (5 s) at once
+    "newif": [
+        "address del 10.71.0.1/24 dev wifi",
+        "pause 2.5",
+        "address add 10.72.0.1/24 dev cell",
+    ],
 }
+#: what recover() is given, per change
+RECOVERY = {"newif": {"timeout": 2.0, "backoff": 5.0}}
+
+
+async def _ip(step: str) -> None:
+    ip = await asyncio.create_subprocess_exec("ip", *step.split())
+    assert await asyncio.wait_for(ip.wait(), 10) == 0, step
 
 
 async def scenario(change: str, result: dict[str, Any]) -> None:
@@ -62,6 +76,8 @@ async def scenario(change: str, result: dict[str, Any]) -> None:
         remote.on("message", lambda message: received.append(int(message)))
 
     try:
+        if change == "newif":  # cell has no address to start with
+            await _ip("address del 10.72.0.1/24 dev cell")
         await negotiate(a, b)
         await a.wait_for_connection_state("connected", timeout=10)
         pair = a.get_selected_candidate_pair(a.sctp.transport)
@@ -70,7 +86,7 @@ async def scenario(change: str, result: dict[str, Any]) -> None:
         async def renegotiate() -> None:
             await negotiate(a, b)
 
-        recovery = rtcstate.recover(a, renegotiate)
+        recovery = rtcstate.recover(a, renegotiate, **RECOVERY.get(change, {}))
         allowed.add("cell")
         sent = 0
 
@@ -86,11 +102,10 @@ async def scenario(change: str, result: dict[str, Any]) -> None:
         await asyncio.sleep(0.5)
         removed = loop.time()
         for step in CHANGES[change]:
-            if step == "pause":
-                await asyncio.sleep(0.3)
+            if step.startswith("pause"):
+                await asyncio.sleep(float(step.split()[1]) if " " in step else 0.3)
                 continue
-            ip = await asyncio.create_subprocess_exec("ip", *step.split())
-            assert await asyncio.wait_for(ip.wait(), 10) == 0, step
+            await _ip(step)
         # the history has each change's time: the repair may be over before
         # this task runs again
         for _ in range(1000):  # bounded: 20 s
@@ -120,6 +135,7 @@ async def scenario(change: str, result: dict[str, Any]) -> None:
             await asyncio.sleep(0.02)
         result["sent"], result["received"] = sent, len(received)
         result["in_order"] = received == list(range(len(received)))
+        result["triggers"] = [attempt.trigger for attempt in recovery.attempts]
         result["states"] = [
             c.current for c in a.state_history if c.attribute == "connectionState"
         ]

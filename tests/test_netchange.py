@@ -32,6 +32,7 @@ def test_the_local_address_going_away_is_disconnected_at_once_and_repaired() -> 
     print(f"\nremoved -> disconnected {lost} s, -> connected {back} s")
     assert (result["before"], result["after"]) == ("10.71.0.1", "10.72.0.1"), result
     assert "local address 10.71.0.1 (wifi) went away" in result["cause"], result
+    assert result["pathlost"] == ["local address 10.71.0.1 (wifi) went away"], result
     # told by the kernel, not found by silence (liveness takes 1 s at least)
     assert result["disconnected"] < 0.5, result
     assert result["states"] == [
@@ -53,6 +54,7 @@ def test_a_flap_is_repaired_with_no_false_failed_and_data_in_order(change: str) 
     result = _run("--change", change)
     assert result["disconnected"] < 0.5, result
     assert "10.71.0.1" in result["cause"], result
+    assert len(result["pathlost"]) == 1, result
     assert not result["failed"], result
     assert result["states"][-1] == "connected", result
     assert result["in_order"] and result["received"] == result["sent"], result

@@ -35,6 +35,7 @@ STATE_EVENTS = frozenset({"connectionstatechange", "iceconnectionstatechange"})
 CHANGE_EVENTS = STATE_EVENTS | {
     "transportstatechange",
     "remotehangup",
+    "pathlost",
     "selectedcandidatepairchange",
 }
 """The events whose handlers may take the change (StateChange, TransportChange,

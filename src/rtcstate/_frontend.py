@@ -25,6 +25,7 @@ from ._feed import StateChanges
 from ._observers import Observer
 from ._options import Options
 from ._tracker import Record, StateTracker
+from ._transport_liveness import is_path_lost
 from .states import IceConnectionState, IceTransportState, PeerConnectionState
 
 logger = logging.getLogger("rtcstate")
@@ -138,7 +139,12 @@ class StateAPI:
 
         def on_change(change: Record) -> None:
             emit(change.event, change)
-            if isinstance(change, TransportChange) and change.remote_hangup:
+            if not isinstance(change, TransportChange):
+                return
+            lost = change.kind == "ice" and change.current == "disconnected"
+            if lost and is_path_lost(change.detail):
+                emit("pathlost", change)
+            if change.remote_hangup:
                 emit("remotehangup", change)
                 if options.close_on_remote_hangup:
                     self._close_after_hangup(pc)

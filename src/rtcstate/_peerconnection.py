@@ -55,6 +55,13 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
       transports (DTLS `closed`, then ICE fails). The aiortc objects stay up
       until the application calls `close()`.
 
+    And beyond them: when the operating system says the local address of a
+    transport's selected pair went away (or its interface went down), that ICE
+    transport reads `disconnected` at once, its cause naming the address and
+    interface, and `"pathlost"` fires with the
+    [`TransportChange`][rtcstate.TransportChange]: `restartIce()` and a
+    renegotiation repair it ([`recover`][rtcstate.recover] does so at once).
+
     :param configuration: as for aiortc.
     :param liveness: timers of the liveness monitor that notices a silent remote
         (`disconnected`), its return and its loss (`failed`); `None`

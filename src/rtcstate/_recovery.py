@@ -39,6 +39,7 @@ from ._feed import UnreachableStateError
 from ._frontend import Control, StateAPI
 from ._netlink import NetworkChange
 from ._shims import InternalsChangedError
+from ._transport_liveness import is_path_lost
 
 __all__ = ["Recovery", "RecoveryAttempt", "recover"]
 
@@ -294,12 +295,8 @@ def _path_gone(pc: StateAPI) -> str | None:
     down), else `None`."""
     for change in reversed(pc.state_history):
         if change.attribute == "connectionState":
-            detail = change.cause.detail or ""
-            if detail.startswith(("local address ", "interface ")) and detail.endswith(
-                ("went away", "went down")
-            ):
-                return detail
-            return None
+            detail = change.cause.detail
+            return detail if is_path_lost(detail) else None
     return None
 
 

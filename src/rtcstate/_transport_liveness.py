@@ -27,9 +27,22 @@ from ._netlink import NetworkChange
 from .liveness import ChecksDeadline, LivenessConfig, LivenessMonitor
 from .states import IceTransportState, Liveness
 
-__all__ = ["LivenessOwner", "TransportLiveness"]
+__all__ = ["LivenessOwner", "TransportLiveness", "is_path_lost"]
 
 logger = logging.getLogger("rtcstate")
+
+# how a lost path's reason ends: the local address went away, its interface down
+_GONE, _DOWN = "went away", "went down"
+
+
+def is_path_lost(detail: str | None) -> bool:
+    """Whether a transport change's `detail` is a path the operating system
+    said is gone (the reason `TransportLiveness` gives), not silence."""
+    return bool(
+        detail
+        and detail.startswith(("local address ", "interface "))
+        and detail.endswith((_GONE, _DOWN))
+    )
 
 
 class LivenessOwner(Protocol):
@@ -193,12 +206,12 @@ class TransportLiveness:
         if address is None:
             return
         if change.kind == "address-removed" and change.address == address:
-            driver.path_lost(f"local address {address} ({change.interface}) went away")
+            driver.path_lost(f"local address {address} ({change.interface}) {_GONE}")
         elif change.kind == "link-down" and change.interface == _netmon.interface_of(
             address
         ):
             driver.path_lost(
-                f"interface {change.interface} of local address {address} went down"
+                f"interface {change.interface} of local address {address} {_DOWN}"
             )
 
     def _switched(self) -> None:

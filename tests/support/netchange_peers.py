@@ -69,6 +69,8 @@ async def scenario(change: str, result: dict[str, Any]) -> None:
         config, loopback="never", address_filter=lambda name, _: name in B_INTERFACES
     )
     received: list[int] = []
+    path_lost: list[str] = []
+    a.on("pathlost", lambda change: path_lost.append(change.detail))
     channel = a.createDataChannel("numbers")
 
     @b.on("datachannel")
@@ -135,6 +137,7 @@ async def scenario(change: str, result: dict[str, Any]) -> None:
             await asyncio.sleep(0.02)
         result["sent"], result["received"] = sent, len(received)
         result["in_order"] = received == list(range(len(received)))
+        result["pathlost"] = path_lost
         result["triggers"] = [attempt.trigger for attempt in recovery.attempts]
         result["states"] = [
             c.current for c in a.state_history if c.attribute == "connectionState"

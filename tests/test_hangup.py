@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 from aiortc import RTCPeerConnection
+from aiortc.rtcsctptransport import HeartbeatChunk
 
 import rtcstate
 from rtcstate.testing import FAST_LIVENESS, FaultyLink, connect
@@ -185,3 +186,28 @@ async def test_closing_in_the_failed_handler_tears_down_cleanly(
             assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
         finally:
             await asyncio.gather(a.close(), b.close())
+
+
+async def test_sctp_data_after_a_hang_up_is_dropped_quietly(
+    pcs: Callable[..., rtcstate.PeerConnection],
+) -> None:
+    """rtcstate keeps a hung-up connection open, so aiortc's SCTP keeps
+    retransmitting what waits (its T3 timer) over a DTLS transport that is
+    closed: each try is dropped, not raised in a task nobody awaits."""
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    a, b = pcs(), pcs()
+    try:
+        await _connected(a, b)
+        hangups = _hangups(a)
+        await b.close()
+        await asyncio.wait_for(hangups.get(), TIMEOUT)
+        assert a.sctp is not None and a.sctp.transport.state == "closed"
+        a.sctp._t3_expired()  # what the timer does: a retransmission task
+        await a.sctp._send_chunk(HeartbeatChunk())  # and a chunk, directly
+        await asyncio.sleep(0.1)  # the tasks run
+        assert errors == []
+    finally:
+        loop.set_exception_handler(previous)

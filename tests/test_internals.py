@@ -776,3 +776,8 @@ def test_aiortc_still_keeps_the_local_descriptions_trickling_adds_to() -> None:
     del pc._RTCPeerConnection__pendingLocalDescription  # type: ignore[attr-defined]
     with pytest.raises(rtcstate.InternalsChangedError, match="pendingLocalDescription"):
         gather_shim.describe_local(pc, None, None)
+
+
+def test_an_sctp_transport_without_send_chunk_is_a_loud_error() -> None:
+    with pytest.raises(rtcstate.InternalsChangedError, match="_send_chunk"):
+        _shims.guard_sends(object(), lambda: True)

@@ -121,6 +121,7 @@ class StateAPI:
     [`ConnectionWatcher`][rtcstate.ConnectionWatcher] offer them."""
 
     _tracker: StateTracker
+    _attached: Callable[[], RTCPeerConnection | None]
     _hangup_close: asyncio.Future[Any] | None = None
     _emit_own: Callable[[str], object]
 
@@ -150,6 +151,7 @@ class StateAPI:
                     self._close_after_hangup(pc)
 
         self._tracker = StateTracker(pc, on_change, options)
+        self._attached = weakref.ref(pc)
         self._emit_own = emit  # type: ignore[assignment]  # events with no record
         _announce(self)
 
@@ -169,8 +171,27 @@ class StateAPI:
 
     def _description_applied(self, remote: bool) -> None:
         """`setLocalDescription()` / `setRemoteDescription()` returned."""
+        self._guard_sctp()
         if self._tracker.signalling.description_applied(remote):
             self._negotiation_needed()
+
+    def _guard_sctp(self) -> None:
+        """Once SCTP runs, its chunks that can no longer go (the connection
+        closing, DTLS closed: rtcstate keeps a hung-up connection open) are
+        dropped quietly, not raised in aiortc's tasks."""
+        pc = self._attached()
+        sctp = None if pc is None else pc.sctp
+        if sctp is None:
+            return
+        tracker = self._tracker
+
+        def quiet() -> bool:
+            return tracker.closed or sctp.transport.state != "connected"
+
+        try:
+            _shims.guard_sends(sctp, quiet)
+        except Exception as exc:
+            tracker.internal_error("guard_sends", exc)
 
     def restartIce(self) -> None:
         """`RTCPeerConnection.restartIce()`: restart ICE at the next negotiation.

@@ -75,7 +75,7 @@ from .restart import (
     set_remote_end_of_candidates,
     set_remote_parameters,
 )
-from .sctp import resend_sctp
+from .sctp import guard_sends, resend_sctp
 from .stats import (
     candidate_fields,
     check_list,
@@ -107,6 +107,7 @@ __all__ = [
     "fresh_connection",
     "gather_again",
     "gathered",
+    "guard_sends",
     "hand_route",
     "ice_closing",
     "ice_media",

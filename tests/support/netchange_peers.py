@@ -92,9 +92,13 @@ async def scenario(change: str, result: dict[str, Any]) -> None:
         allowed.add("cell")
         sent = 0
 
+        done = asyncio.Event()
+
         async def send() -> None:  # bounded: 400 messages, 10 s
             nonlocal sent
             for _ in range(400):
+                if done.is_set():
+                    return
                 if channel.readyState == "open":
                     channel.send(str(sent))
                     sent += 1
@@ -130,6 +134,8 @@ async def scenario(change: str, result: dict[str, Any]) -> None:
             for c in a.state_history
             if c.attribute == "connectionState"
         )
+        await asyncio.sleep(0.5)  # messages over the new path too
+        done.set()
         await sender
         for _ in range(200):  # bounded: 4 s for the last messages
             if len(received) >= sent:

@@ -22,6 +22,7 @@ from aiortc.stats import RTCStatsReport
 from . import _shims
 from ._events import Cause, SelectedCandidatePair, StateChange, TransportChange
 from ._feed import StateChanges
+from ._guards import guard_sctp
 from ._observers import Observer
 from ._options import Options
 from ._tracker import Record, StateTracker
@@ -58,6 +59,18 @@ def _announce(connection: StateAPI) -> None:
                     attached(connection)
             except Exception:
                 logger.exception("a follower of new connections raised")
+
+
+def _also_fires(change: Record) -> tuple[str, ...]:
+    """rtcstate's own events a transport's change fires beside its own:
+    `"pathlost"` (the operating system said its path is gone) and
+    `"remotehangup"`."""
+    if not isinstance(change, TransportChange):
+        return ()
+    lost = change.kind == "ice" and change.current == "disconnected"
+    return ("pathlost",) * (lost and is_path_lost(change.detail)) + (
+        "remotehangup",
+    ) * change.remote_hangup
 
 
 class Control:
@@ -140,14 +153,9 @@ class StateAPI:
 
         def on_change(change: Record) -> None:
             emit(change.event, change)
-            if not isinstance(change, TransportChange):
-                return
-            lost = change.kind == "ice" and change.current == "disconnected"
-            if lost and is_path_lost(change.detail):
-                emit("pathlost", change)
-            if change.remote_hangup:
-                emit("remotehangup", change)
-                if options.close_on_remote_hangup:
+            for event in _also_fires(change):
+                emit(event, change)
+                if event == "remotehangup" and options.close_on_remote_hangup:
                     self._close_after_hangup(pc)
 
         self._tracker = StateTracker(pc, on_change, options)
@@ -171,27 +179,9 @@ class StateAPI:
 
     def _description_applied(self, remote: bool) -> None:
         """`setLocalDescription()` / `setRemoteDescription()` returned."""
-        self._guard_sctp()
+        guard_sctp(self._attached(), self._tracker)
         if self._tracker.signalling.description_applied(remote):
             self._negotiation_needed()
-
-    def _guard_sctp(self) -> None:
-        """Once SCTP runs, its chunks that can no longer go (the connection
-        closing, DTLS closed: rtcstate keeps a hung-up connection open) are
-        dropped quietly, not raised in aiortc's tasks."""
-        pc = self._attached()
-        sctp = None if pc is None else pc.sctp
-        if sctp is None:
-            return
-        tracker = self._tracker
-
-        def quiet() -> bool:
-            return tracker.closed or sctp.transport.state != "connected"
-
-        try:
-            _shims.guard_sends(sctp, quiet)
-        except Exception as exc:
-            tracker.internal_error("guard_sends", exc)
 
     def restartIce(self) -> None:
         """`RTCPeerConnection.restartIce()`: restart ICE at the next negotiation.

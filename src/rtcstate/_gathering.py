@@ -300,61 +300,63 @@ class Gathering:
         for server in self.policy.servers:
             if server.kind == "stun" and not relay_only:
                 for protocol in shim.stun_protocols(conn):
-                    jobs.append(self._reflexive(conn, protocol, server, told))
+                    jobs.append(_reflexive(self.policy, conn, protocol, server, told))
             elif server.kind == "turn":
                 for component in shim.components(conn):
-                    jobs.append(self._relay(conn, component, server, told))
+                    jobs.append(_relay(self.policy, conn, component, server, told))
         if jobs:
             await asyncio.gather(*jobs)
 
-    async def _reflexive(
-        self,
-        conn: Any,
-        protocol: Any,
-        server: ServerUrl,
-        told: Callable[[Any], None] | None,
-    ) -> None:
-        try:
-            candidate = await asyncio.wait_for(
-                shim.server_reflexive(protocol, server.address), self.policy.timeout
-            )
-        except shim.SERVER_ERRORS as exc:  # a timeout, no answer, OSError
-            logger.info("no candidate from %s: %r", server.url, exc)
-            return
-        if shim.has_address(conn, candidate):
-            return  # redundant (RFC 8445 5.1.3): another server saw the same
-        if shim.add_local(conn, candidate, None) and told is not None:
-            told(candidate)
 
-    async def _relay(
-        self,
-        conn: Any,
-        component: int,
-        server: ServerUrl,
-        told: Callable[[Any], None] | None,
-    ) -> None:
-        tls = None
-        if server.transport == "tls":
-            tls = self.policy.tls_context or ssl.create_default_context()
-        try:
-            candidate, protocol = await asyncio.wait_for(
-                shim.relayed(
-                    conn,
-                    component,
-                    server.address,
-                    server.username,
-                    server.password,
-                    "udp" if server.transport == "udp" else "tcp",
-                    tls,
-                ),
-                self.policy.timeout,
-            )
-        except shim.SERVER_ERRORS as exc:  # a timeout, a refusal, TLS, OSError
-            logger.info("no relayed candidate from %s: %r", server.url, exc)
-            return
-        if not shim.add_local(conn, candidate, protocol, server.transport):
-            with contextlib.suppress(Exception):
-                await shim.close_protocol(protocol)
-            return
-        if told is not None:
-            told(candidate)
+async def _reflexive(  # one STUN server, from one host socket
+    policy: GatherPolicy,
+    conn: Any,
+    protocol: Any,
+    server: ServerUrl,
+    told: Callable[[Any], None] | None,
+) -> None:
+    try:
+        candidate = await asyncio.wait_for(
+            shim.server_reflexive(protocol, server.address), policy.timeout
+        )
+    except shim.SERVER_ERRORS as exc:  # a timeout, no answer, OSError
+        logger.info("no candidate from %s: %r", server.url, exc)
+        return
+    if shim.has_address(conn, candidate):
+        return  # redundant (RFC 8445 5.1.3): another server saw the same
+    if shim.add_local(conn, candidate, None) and told is not None:
+        told(candidate)
+
+
+async def _relay(  # one TURN server, for one component
+    policy: GatherPolicy,
+    conn: Any,
+    component: int,
+    server: ServerUrl,
+    told: Callable[[Any], None] | None,
+) -> None:
+    tls = None
+    if server.transport == "tls":
+        tls = policy.tls_context or ssl.create_default_context()
+    try:
+        candidate, protocol = await asyncio.wait_for(
+            shim.relayed(
+                conn,
+                component,
+                server.address,
+                server.username,
+                server.password,
+                "udp" if server.transport == "udp" else "tcp",
+                tls,
+            ),
+            policy.timeout,
+        )
+    except shim.SERVER_ERRORS as exc:  # a timeout, a refusal, TLS, OSError
+        logger.info("no relayed candidate from %s: %r", server.url, exc)
+        return
+    if not shim.add_local(conn, candidate, protocol, server.transport):
+        with contextlib.suppress(Exception):
+            await shim.close_protocol(protocol)
+        return
+    if told is not None:
+        told(candidate)

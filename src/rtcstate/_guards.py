@@ -1,5 +1,7 @@
 """What rtcstate adds to each aioice `Connection`: a close that is safe at any
-moment, and a loopback candidate where aioice gathers none.
+moment, and a loopback candidate where aioice gathers none. And to aiortc's SCTP:
+chunks that cannot go once the connection closes or its DTLS transport is closed
+are dropped, not raised in aiortc's own tasks.
 
 Two races in aioice 0.13 leak on a `close()` at the wrong time:
 
@@ -24,12 +26,13 @@ The methods are reached through [`rtcstate._shims.connection_hooks`][].
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
-from aiortc import RTCIceTransport
+from aiortc import RTCIceTransport, RTCPeerConnection
 
 from . import _shims
 
-__all__ = ["guard_connection"]
+__all__ = ["guard_connection", "guard_sctp"]
 
 logger = logging.getLogger("rtcstate")
 
@@ -66,3 +69,27 @@ def guard_connection(transport: RTCIceTransport, loopback: str = "auto") -> None
                 logger.warning("no 127.0.0.1 candidate", exc_info=True)
 
     hooks.install(query_consent, gather_candidates)
+
+
+class _Closable(Protocol):
+    @property
+    def closed(self) -> bool: ...
+
+    def internal_error(self, where: str, exc: Exception) -> None: ...
+
+
+def guard_sctp(pc: RTCPeerConnection | None, tracker: _Closable) -> None:
+    """Once `pc` has SCTP, its chunks that can no longer go (the connection
+    closing, or DTLS closed: rtcstate keeps a hung-up connection open) are
+    dropped quietly instead of raised in aiortc's own tasks. Idempotent."""
+    sctp = None if pc is None else pc.sctp
+    if sctp is None:
+        return
+
+    def quiet() -> bool:
+        return tracker.closed or sctp.transport.state != "connected"
+
+    try:
+        _shims.guard_sends(sctp, quiet)
+    except Exception as exc:
+        tracker.internal_error("guard_sends", exc)

@@ -9,13 +9,18 @@ when, with what versions and on what machine it ran:
    `iceServers`. Time from `createOffer()` on the offerer to both sides reading
    connectionState "connected", and how long each side's `setLocalDescription`
    took, for plain aiortc, rtcstate without trickle (default `gather_timeout`),
-   rtcstate with `trickle=True` and libwebrtc (PyPI `wrtc`) trickling. Trickled
+   rtcstate with `trickle=True`, libwebrtc (PyPI `wrtc`) trickling, and a
+   trickling rtcstate peer offering to headless chromium (Playwright; the page's
+   time to connected included, its own CPU not). Trickled
    candidates are signalled to the other side's `addIceCandidate` once it has a
    remote description (held until then), the end (`None`) included. A run that
    is not connected within --timeout counts as failed, out of the figures.
    libwebrtc gathers no loopback address unless `webrtc.allow_loopback()` is
    called; it is not here, so every row connects over this machine's other
    addresses (aiortc gathers no loopback address either).
+3. Idle: pairs connected without a server, left idle; process CPU per
+   connection-second, rtcstate's gathering against aiortc's in the same rtcstate
+   peer, windows alternating.
 2. No server at all (`iceServers=[]`), no trickle: the same time and the process
    CPU time (`time.process_time()`) over it, per pair, for rtcstate as it is
    (its own gathering), rtcstate with its gathering switched off so that aiortc's
@@ -31,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import shutil
 import statistics
 import sys
 import time
@@ -43,6 +49,7 @@ import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
 
 import rtcstate
+from rtcstate.testing import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from stamp import stamp
@@ -54,6 +61,40 @@ except ImportError as exc:  # the libwebrtc row is skipped
     WEBRTC_MISSING = f"{type(exc).__name__}: {exc}"
 
 LIBWEBRTC = "libwebrtc (wrtc), trickle"
+CHROMIUM = "rtcstate trickle=True -> chromium"
+CHROMIUM_PATH = shutil.which("chromium") or shutil.which("chromium-browser")
+# chromium asks a few Google hosts for itself: no name resolves here, so it sends
+# no DNS query at all (the page is about:blank, the servers IP literals)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+# the page's peer (the silent server listed too): its candidates go to Python
+# through window.toPython; it answers what Python offers
+PAGE = """(url) => {
+  window.pc = new RTCPeerConnection({iceServers: [{urls: url}]});
+  pc.onicecandidate = (e) => window.toPython(
+    e.candidate && {candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid,
+                    sdpMLineIndex: e.candidate.sdpMLineIndex});
+  window.pcConnected = new Promise((resolve) => {
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'connected') resolve();
+    };
+  });
+}"""
+ANSWER = """async (offer) => {
+  await pc.setRemoteDescription(offer);
+  const answer = await pc.createAnswer();
+  const began = performance.now();
+  await pc.setLocalDescription(answer);
+  return {type: 'answer', sdp: pc.localDescription.sdp,
+          sld: (performance.now() - began) / 1000};
+}"""
 
 
 @dataclass
@@ -222,6 +263,95 @@ async def libwebrtc_setup(stun_url: str, server: SilentServer) -> Sample:
         b.close()
 
 
+async def chromium_setup(context: Any, url: str, server: SilentServer) -> Sample:
+    """One set-up: a trickling rtcstate peer offers, a chromium page answers;
+    Python's candidates go to the page's addIceCandidate and the page's to
+    Python's. CPU is this process's only (not chromium's)."""
+    from aiortc import RTCSessionDescription
+    from aiortc.sdp import candidate_from_sdp, candidate_to_sdp
+
+    loop = asyncio.get_running_loop()
+    page = await context.new_page()
+    python = rtcstate.PeerConnection(
+        RTCConfiguration(iceServers=[RTCIceServer(url)]), trickle=True
+    )
+
+    def from_page(init: Any) -> Any:
+        if init is None or not init["candidate"]:
+            return None
+        candidate = candidate_from_sdp(init["candidate"].split(":", 1)[1])
+        candidate.sdpMid, candidate.sdpMLineIndex = (
+            init["sdpMid"],
+            init["sdpMLineIndex"],
+        )
+        return candidate
+
+    async def to_page(candidate: Any) -> None:
+        init = None
+        if candidate is not None:
+            init = {
+                "candidate": "candidate:" + candidate_to_sdp(candidate),
+                "sdpMid": candidate.sdpMid,
+                "sdpMLineIndex": candidate.sdpMLineIndex,
+            }
+        await page.evaluate("(c) => pc.addIceCandidate(c)", init)
+
+    to_python, to_chromium = Relay(python.addIceCandidate), Relay(to_page)
+    try:
+        await page.expose_function(
+            "toPython", lambda init: to_python.send(from_page(init))
+        )
+        await page.evaluate(PAGE, url)
+        python.on("icecandidate", to_chromium.send)
+        python.createDataChannel("x")
+        requests = server.received
+        cpu, start = time.process_time(), loop.time()
+        offer = await python.createOffer()
+        mark = loop.time()
+        await python.setLocalDescription(offer)
+        offer_sld = loop.time() - mark
+        answer = await page.evaluate(
+            ANSWER, {"type": "offer", "sdp": python.localDescription.sdp}
+        )
+        to_chromium.open()
+        await python.setRemoteDescription(
+            RTCSessionDescription(answer["sdp"], answer["type"])
+        )
+        to_python.open()
+        await python.wait_for_connection_state("connected")
+        await page.evaluate("pcConnected")
+        total, cpu = loop.time() - start, time.process_time() - cpu
+        to_python.check()
+        to_chromium.check()
+        return Sample(total, offer_sld, answer["sld"], cpu, server.received - requests)
+    finally:
+        await to_python.close()
+        await to_chromium.close()
+        await python.close()
+        await page.close()
+
+
+@contextlib.asynccontextmanager
+async def chromium_context() -> Any:
+    """Headless chromium through Playwright, or `None` (and why) without it."""
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError as exc:
+        yield None, f"no playwright ({exc})"
+        return
+    if CHROMIUM_PATH is None:
+        yield None, "no chromium (Debian package: chromium)"
+        return
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM_PATH, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser, None
+        finally:
+            await browser.close()
+
+
 async def timed(setup: Awaitable[Sample], timeout: float) -> Sample | str:
     """The sample, or why there is none."""
     try:
@@ -261,6 +391,10 @@ async def silent_section(args: argparse.Namespace) -> None:
     }
     if webrtc is not None:
         rows[LIBWEBRTC] = lambda: libwebrtc_setup(url, server)
+    browsing = chromium_context()
+    browser, no_chromium = await browsing.__aenter__()
+    if browser is not None:
+        rows[CHROMIUM] = lambda: chromium_setup(browser, url, server)
     samples: dict[str, list[Sample]] = {name: [] for name in rows}
     failures: dict[str, list[str]] = {name: [] for name in rows}
     try:
@@ -282,6 +416,7 @@ async def silent_section(args: argparse.Namespace) -> None:
                     print(f"run {run + 1}: {name:26} failed: {got}", flush=True)
     finally:
         transport.close()
+        await browsing.__aexit__(None, None, None)
 
     print(f"\n{stamp()}")
     print(
@@ -312,6 +447,8 @@ async def silent_section(args: argparse.Namespace) -> None:
         print(f"| {name} | " + " | ".join(cells) + f" | {len(failures[name])} |")
     if webrtc is None:
         print(f"| {LIBWEBRTC} | skipped: `import webrtc` failed ({WEBRTC_MISSING}) |")
+    if no_chromium is not None:
+        print(f"| {CHROMIUM} | skipped: {no_chromium} |")
     for name, reasons in failures.items():
         for reason in dict.fromkeys(reasons):
             print(f"\n{name} failed {reasons.count(reason)}x: {reason}")
@@ -405,11 +542,68 @@ async def ab_section(args: argparse.Namespace) -> None:
             print(f"  {label}: a/b {ma / mb:.2f}, a/c {ma / mc:.2f}")
 
 
+async def idle_window(
+    factory: Callable[[RTCConfiguration], RTCPeerConnection],
+    replaced: bool,
+    pairs: int,
+    seconds: float,
+    timeout: float,
+) -> float:
+    """Connect `pairs` pairs made by `factory` (a data channel each), let them
+    idle `seconds`, and return the process CPU per connection-second over the
+    idle window, in microseconds; then close them."""
+    config = RTCConfiguration(iceServers=[])
+    made: list[RTCPeerConnection] = []
+    try:
+        for _ in range(pairs):
+            a, b = factory(config), factory(config)
+            made += [a, b]
+            a.createDataChannel("x")
+            await connect(a, b, timeout=timeout)
+            if gatherer_replaced(a) != replaced:
+                raise RuntimeError(f"gatherer replaced is not {replaced}")
+        await asyncio.sleep(1.0)  # the set-ups' tails
+        cpu = time.process_time()
+        await asyncio.sleep(seconds)
+        return (time.process_time() - cpu) / (len(made) * seconds) * 1e6
+    finally:
+        await asyncio.gather(*(pc.close() for pc in made))
+
+
+async def idle_section(args: argparse.Namespace) -> None:
+    kinds = {name: AB_KINDS[name] for name in list(AB_KINDS)[:2]}
+    figures: dict[str, list[float]] = {name: [] for name in kinds}
+    for round_ in range(args.idle_rounds):
+        names = list(kinds) if round_ % 2 == 0 else list(kinds)[::-1]
+        for name in names:
+            factory, replaced = kinds[name]
+            figure = await idle_window(
+                factory, replaced, args.idle_pairs, args.idle_seconds, args.timeout
+            )
+            figures[name].append(figure)
+            print(f"idle round {round_ + 1}: {name}: {figure:.0f} us", flush=True)
+    print(f"\n{stamp()}")
+    print(
+        f"## Idle cost without trickle, A/B in one process\n\n"
+        f"{args.idle_pairs} pairs connected (iceServers=[]), then "
+        f"{args.idle_seconds:g} s idle; process CPU per connection-second, "
+        f"median (min-max) of {args.idle_rounds} windows, kinds alternating\n"
+    )
+    print("| kind | idle CPU (us per connection-second) |")
+    print("|---|---|")
+    for name, values in figures.items():
+        print(f"| {name} | {spread(values, 1.0, 0)} |")
+    a, b = (statistics.median(values) for values in figures.values())
+    print(f"\nratio of medians a/b: {a / b:.2f}")
+
+
 async def main(args: argparse.Namespace) -> None:
     if "silent" in args.sections:
         await silent_section(args)
     if "ab" in args.sections:
         await ab_section(args)
+    if "idle" in args.sections:
+        await idle_section(args)
 
 
 if __name__ == "__main__":
@@ -433,10 +627,19 @@ if __name__ == "__main__":
         "--timeout", type=float, default=30.0, help="seconds a set-up may take"
     )
     parser.add_argument(
+        "--idle-rounds", type=int, default=6, help="idle windows of each kind"
+    )
+    parser.add_argument(
+        "--idle-pairs", type=int, default=20, help="pairs alive in an idle window"
+    )
+    parser.add_argument(
+        "--idle-seconds", type=float, default=10.0, help="length of an idle window"
+    )
+    parser.add_argument(
         "--sections",
         nargs="+",
-        choices=("silent", "ab"),
-        default=["silent", "ab"],
+        choices=("silent", "ab", "idle"),
+        default=["silent", "ab", "idle"],
         help="which sections to run",
     )
     asyncio.run(main(parser.parse_args()))

@@ -158,6 +158,13 @@ class LibwebrtcSession:
             TIMEOUT,
             "the data channel to open on both sides",
         )
+        # libwebrtc's own events come from its thread, maybe after the channel
+        # opened: the tests compare what it says after this point
+        await until(
+            lambda: self._last_remote("connectionState") == "connected",
+            TIMEOUT,
+            "libwebrtc's connectionstatechange to connected",
+        )
         messages = Messages(self.local_channel.send, self.remote_channel.send)
         self.local_channel.on("message", messages.at_local.append)
         self.remote_channel.on("message", lambda e: messages.at_remote.append(e.data))
@@ -178,6 +185,10 @@ class LibwebrtcSession:
                 link=self.link,
                 mangle_offer=None if self.link else udp_ipv4_only,
             )
+
+    def _last_remote(self, attribute: str) -> str | None:
+        values = [v for a, v in self.remote_states if a == attribute]
+        return values[-1] if values else None
 
     def remote_state(self) -> str:
         return str(self.remote.pc.connection_state.value)

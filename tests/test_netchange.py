@@ -72,3 +72,16 @@ def test_an_address_coming_up_ends_recoverys_back_off() -> None:
     assert len(triggers) == 2, result
     assert triggers[1].startswith("address added: 10.72.0.1 (cell) while "), result
     assert result["connected"] < 4.5, result  # 2.5 s, and the restart
+
+
+@pytest.mark.timeout(120)
+def test_with_libwebrtc_as_the_remote() -> None:
+    """The remote is Chrome's engine: rtcstate's side notices at once and
+    restarts; libwebrtc answers the restart and the data goes on over cell."""
+    pytest.importorskip("webrtc", reason="libwebrtc (PyPI wrtc) is not installed")
+    result = _run("--remote", "libwebrtc")
+    assert (result["before"], result["after"]) == ("10.71.0.1", "10.72.0.1"), result
+    assert result["pathlost"] == ["local address 10.71.0.1 (wifi) went away"], result
+    assert result["disconnected"] < 0.5, result
+    assert result["connected"] < 1.5, result
+    assert result["in_order"] and result["received"] == result["sent"], result

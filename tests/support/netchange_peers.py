@@ -1,19 +1,23 @@
-"""Two rtcstate peers inside one network namespace, and the local address of the
-selected pair taken away, as when a laptop leaves a Wi-Fi network.
+"""An rtcstate peer and a remote inside one network namespace, and the local address
+of the selected pair taken away, as when a laptop leaves a Wi-Fi network.
 
 Run by tests/test_netchange.py (and benchmarks/detection/netchange.py), from the
 repository's root, as
-``ip netns exec NS python -m tests.support.netchange_peers [--no-monitor]``.
+``ip netns exec NS python -m tests.support.netchange_peers [--no-monitor]
+[--change remove|readd|flap|newif] [--remote rtcstate|libwebrtc]``.
+
 The namespace has two veth pairs, ``wifi`` (10.71.0.1) with ``wifi-peer``
 (10.71.0.2), and ``cell`` (10.72.0.1) with ``cell-peer`` (10.72.0.2), all up. Peer A
-gathers on ``wifi`` only at first, then on ``cell`` too; peer B on the two ``-peer``
-ends. Once connected (over wifi), with `rtcstate.recover()` running on A, the script
-changes wifi (``--change``: removes 10.71.0.1, removes it and adds it back, or sets
-the link down and up) and times A's ``disconnected`` and ``connected`` again, and
-sends numbered messages on a data channel throughout. With ``--no-monitor`` the
-process's network monitor is replaced by one that never looks, so only liveness
-notices.
-It prints one JSON object; a failed step is reported in ``"error"``.
+(rtcstate) gathers on ``wifi`` only at first, then on ``cell`` too. Peer B is
+rtcstate on the two ``-peer`` ends, or libwebrtc (PyPI ``wrtc``) on every address,
+its UDP IPv4 candidates kept. Once they are connected (over wifi), with
+`rtcstate.recover()` running on A, the script changes wifi (``--change``: removes
+10.71.0.1, removes it and adds it back, sets the link down and up, or removes it
+while cell has no address yet) and times A's ``disconnected`` and ``connected``
+again, sending numbered messages on a data channel throughout. With
+``--no-monitor`` the process's network monitor is replaced by one that never
+looks, so only liveness notices. It prints one JSON object; a failed step is
+reported in ``"error"``.
 """
 
 from __future__ import annotations
@@ -58,35 +62,52 @@ async def _ip(step: str) -> None:
     assert await asyncio.wait_for(ip.wait(), 10) == 0, step
 
 
-async def scenario(change: str, result: dict[str, Any]) -> None:
+async def scenario(change: str, remote: str, result: dict[str, Any]) -> None:
     loop = asyncio.get_running_loop()
     allowed = {"wifi"}
     config = RTCConfiguration(iceServers=[])
     a = rtcstate.PeerConnection(
         config, loopback="never", address_filter=lambda name, _: name in allowed
     )
-    b = rtcstate.PeerConnection(
-        config, loopback="never", address_filter=lambda name, _: name in B_INTERFACES
-    )
     received: list[int] = []
+    b: Any
+    mangle: Any = None
+    if remote == "libwebrtc":
+        from tests.support.libwebrtc import Libwebrtc, libwebrtc_peer, udp_ipv4_only
+
+        b, mangle = Libwebrtc(libwebrtc_peer()), udp_ipv4_only
+        b.pc.on(
+            "datachannel",
+            lambda event: event.channel.on(
+                "message", lambda message: received.append(int(message.data))
+            ),
+        )
+    else:
+        b = rtcstate.PeerConnection(
+            config,
+            loopback="never",
+            address_filter=lambda name, _: name in B_INTERFACES,
+        )
+        b.on(
+            "datachannel",
+            lambda channel: channel.on(
+                "message", lambda message: received.append(int(message))
+            ),
+        )
     path_lost: list[str] = []
     a.on("pathlost", lambda change: path_lost.append(change.detail))
     channel = a.createDataChannel("numbers")
 
-    @b.on("datachannel")
-    def on_datachannel(remote: Any) -> None:
-        remote.on("message", lambda message: received.append(int(message)))
-
     try:
         if change == "newif":  # cell has no address to start with
             await _ip("address del 10.72.0.1/24 dev cell")
-        await negotiate(a, b)
+        await negotiate(a, b, mangle_answer=mangle)
         await a.wait_for_connection_state("connected", timeout=10)
         pair = a.get_selected_candidate_pair(a.sctp.transport)
         result["before"] = pair.local.address if pair else None
 
         async def renegotiate() -> None:
-            await negotiate(a, b)
+            await negotiate(a, b, mangle_answer=mangle)
 
         recovery = rtcstate.recover(a, renegotiate, **RECOVERY.get(change, {}))
         allowed.add("cell")
@@ -158,13 +179,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--no-monitor", action="store_true")
     parser.add_argument("--change", choices=sorted(CHANGES), default="remove")
+    parser.add_argument(
+        "--remote", choices=["rtcstate", "libwebrtc"], default="rtcstate"
+    )
     args = parser.parse_args()
     if args.no_monitor:
         # a monitor that never looks: liveness alone notices
         _netmon._MONITOR = _netmon.NetworkMonitor(poll_interval=3600, netlink=False)
-    result: dict[str, Any] = {"monitor": not args.no_monitor, "change": args.change}
+    result: dict[str, Any] = {
+        "monitor": not args.no_monitor,
+        "change": args.change,
+        "remote": args.remote,
+    }
     try:
-        asyncio.run(scenario(args.change, result))
+        asyncio.run(scenario(args.change, args.remote, result))
     except Exception:
         result["error"] = traceback.format_exc()
     print(json.dumps(result))

@@ -95,3 +95,52 @@ async def test_where_nothing_works_it_is_off_and_says_so_once(
         assert monitor.mode == "stopped"
     said = [r for r in caplog.records if "no network monitor here" in r.getMessage()]
     assert len(said) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_monitor_that_fails_harms_no_connection(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The monitor cannot start at all, or a network change breaks inside
+    rtcstate: the connection connects and stays connected, liveness as before."""
+    import rtcstate
+    from rtcstate import _netmon
+    from rtcstate._netlink import NetworkChange
+    from rtcstate.testing import FAST_LIVENESS, connect
+    from tests.support.peers import config
+
+    def broken() -> NetworkMonitor:
+        raise RuntimeError("no monitor (injected)")
+
+    monkeypatch.setattr(_netmon, "monitor", broken)
+    a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
+    b = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
+    a.createDataChannel("x")
+    try:
+        await connect(a, b)
+        await asyncio.sleep(3 * FAST_LIVENESS.keepalive_interval)
+        assert (a.connectionState, b.connectionState) == ("connected", "connected")
+        assert any("no network monitor" in r.getMessage() for r in caplog.records)
+    finally:
+        await asyncio.gather(a.close(), b.close())
+
+    # a monitor that runs, and a change that breaks inside rtcstate's handler
+    monkeypatch.undo()
+    monitor = NetworkMonitor(netlink=False, poll_interval=3600)
+    monkeypatch.setattr(_netmon, "_MONITOR", monitor)
+    monkeypatch.setattr(_netmon, "interface_of", broken)
+    a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
+    b = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
+    a.createDataChannel("x")
+    try:
+        await connect(a, b)
+        for _ in range(100):
+            if monitor.mode != "stopped":
+                break
+            await asyncio.sleep(0.02)
+        monitor._tell(NetworkChange("link-down", "eth9"))  # interface_of raises
+        await asyncio.sleep(3 * FAST_LIVENESS.keepalive_interval)
+        assert (a.connectionState, b.connectionState) == ("connected", "connected")
+        assert any("subscriber raised" in r.getMessage() for r in caplog.records)
+    finally:
+        await asyncio.gather(a.close(), b.close())

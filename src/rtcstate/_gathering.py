@@ -40,6 +40,7 @@ from typing import Any
 import ifaddr
 from aiortc import RTCIceGatherer, RTCIceTransport
 
+from ._failsafe import KeptTasks
 from ._ice_servers import ServerUrl
 from ._shims import gather as shim
 
@@ -112,9 +113,8 @@ class Gathering:
         self._transports = transports
         self._on_candidate = on_candidate
         self._on_complete = on_complete
-        self._on_error = on_error
         self._installed: weakref.WeakSet[RTCIceGatherer] = weakref.WeakSet()
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._tasks = KeptTasks(lambda _, exc: on_error("gathering", exc))
         self._closed = False
         self._held: list[Callable[[], None]] | None = None
         self._complete_told = True  # until a trickled gathering begins
@@ -153,8 +153,7 @@ class Gathering:
         """Stop every gathering under way; nothing is told from now on."""
         self._closed = True
         self._held = None
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
 
     def _tell(self, tell: Callable[[], None]) -> None:
         if self._closed:
@@ -168,8 +167,7 @@ class Gathering:
         """Run `awaitable` as a task that ends when the gathering closes or
         `conn` does (a restart retires it, BUNDLE drops its transport)."""
         task: asyncio.Future[Any] = asyncio.ensure_future(awaitable)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
+        self._tasks.keep(task)
 
         def cancel() -> None:
             task.cancel()
@@ -256,13 +254,6 @@ class Gathering:
         ):
             self._complete_told = True
             self._on_complete()
-
-    def _done(self, task: asyncio.Future[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            assert isinstance(exc, Exception)
-            self._on_error("gathering", exc)
 
     def _addresses(self, conn: Any) -> list[str]:
         """The host addresses to bind, the filter and the loopback option

@@ -27,6 +27,7 @@ from ._ice_servers import parse_ice_servers
 from ._options import DEFAULT_HISTORY_SIZE, Loopback, Options
 from ._shims import gather as _gather_shim
 from ._tracker import StateTracker
+from ._transports import carried_mids, ice_transports
 from .liveness import LivenessConfig
 
 __all__ = ["PeerConnection"]
@@ -135,7 +136,7 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         self._attach(self, functools.partial(RTCPeerConnection.emit, self), options)
         self._gathering = Gathering(
             policy,
-            self._ice_transports,
+            functools.partial(ice_transports, self),
             self._trickled,
             functools.partial(self._trickled, None, None),
             self._tracker.internal_error,
@@ -144,16 +145,6 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
     def getConfiguration(self) -> RTCConfiguration:
         """The configuration given, as aiortc's."""
         return self._configuration or RTCConfiguration()
-
-    def _ice_transports(self) -> list[RTCIceTransport]:
-        found: list[RTCIceTransport] = []
-        carriers = [t.receiver.transport for t in self.getTransceivers()]
-        if self.sctp is not None:
-            carriers.append(self.sctp.transport)
-        for dtls in carriers:
-            if dtls.transport not in found:
-                found.append(dtls.transport)
-        return found
 
     def _trickled(self, transport: RTCIceTransport | None, candidate: Any) -> None:
         """A trickled candidate of `transport`, or with `None` the end of a
@@ -166,7 +157,7 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
             _gather_shim.describe_local(self, (), None)
             self.emit("icecandidate", None)
             return
-        carried = self._carried_mids(transport)
+        carried = carried_mids(self, transport)
         mid, index = None, None
         local = self.localDescription
         for i, m in enumerate([] if local is None else _mids(local.sdp)):
@@ -176,18 +167,6 @@ class PeerConnection(StateAPI, StateEventsMixin, RTCPeerConnection):
         rtc = _gather_shim.to_rtc(candidate, mid, index)
         if _gather_shim.describe_local(self, carried, rtc):
             self.emit("icecandidate", rtc)  # (not one the description has)
-
-    def _carried_mids(self, transport: RTCIceTransport) -> set[str]:
-        """The mids of the m-lines `transport` carries."""
-        carried = {
-            t.mid
-            for t in self.getTransceivers()
-            if t.receiver.transport.transport is transport and t.mid is not None
-        }
-        sctp = self.sctp
-        if sctp is not None and sctp.transport.transport is transport and sctp.mid:
-            carried.add(sctp.mid)
-        return carried
 
     def emit(self, event: str, *args: Any, **kwargs: Any) -> bool:
         tracker: StateTracker | None = getattr(self, "_tracker", None)

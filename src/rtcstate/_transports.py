@@ -26,7 +26,7 @@ from ._machine import DtlsSnapshot, IceSnapshot
 from ._options import Loopback
 from ._tracked import Listeners, TrackedIce
 
-__all__ = ["Transports"]
+__all__ = ["Transports", "carried_mids", "carriers", "ice_transports"]
 
 
 @dataclass(eq=False, slots=True)
@@ -109,12 +109,7 @@ class Transports:
 
         :returns: whether the set changed.
         """
-        dtls_now: dict[RTCDtlsTransport, None] = {}
-        for transceiver in self._pc.getTransceivers():
-            dtls_now[transceiver.receiver.transport] = None
-        sctp = self._pc.sctp
-        if sctp is not None:
-            dtls_now[sctp.transport] = None
+        dtls_now = {dtls: None for _, dtls in carriers(self._pc)}
         ice_now = {d.transport: None for d in dtls_now}
         self._labels.clear()
 
@@ -186,20 +181,14 @@ class Transports:
         return label
 
     def _make_label(self, transport: RTCIceTransport | RTCDtlsTransport) -> str:
-        carriers: list[tuple[str | None, RTCDtlsTransport]] = [
-            (t.mid, t.receiver.transport) for t in self._pc.getTransceivers()
-        ]
-        sctp = self._pc.sctp
-        if sctp is not None:
-            carriers.append((sctp.mid, sctp.transport))
         if isinstance(transport, RTCIceTransport):
             kind, index = "ice", self._ice[transport].index
-            mids = [
-                m for m, d in carriers if m is not None and d.transport is transport
-            ]
+            mids = carried_mids(self._pc, transport)
         else:
             kind, index = "dtls", self._dtls[transport].index
-            mids = [m for m, d in carriers if m is not None and d is transport]
+            mids = [
+                m for m, d in carriers(self._pc) if m is not None and d is transport
+            ]
         named = f" (mid {','.join(mids)})" if mids else ""
         return f"{kind}#{index}{named}"
 
@@ -240,6 +229,27 @@ class Transports:
         for emitter in emitters:
             emitter.on("statechange", on_statechange)
             entry.listeners.append((emitter, on_statechange))
+
+
+def carriers(pc: RTCPeerConnection) -> list[tuple[str | None, RTCDtlsTransport]]:
+    """(mid, DTLS transport) of each m-line's carrier: the transceivers', then
+    the SCTP transport's."""
+    found: list[tuple[str | None, RTCDtlsTransport]] = [
+        (t.mid, t.receiver.transport) for t in pc.getTransceivers()
+    ]
+    if pc.sctp is not None:
+        found.append((pc.sctp.mid, pc.sctp.transport))
+    return found
+
+
+def ice_transports(pc: RTCPeerConnection) -> list[RTCIceTransport]:
+    """The ICE transports under `pc`'s carriers, each once, in order."""
+    return list({dtls.transport: None for _, dtls in carriers(pc)})
+
+
+def carried_mids(pc: RTCPeerConnection, transport: RTCIceTransport) -> list[str]:
+    """The mids of the m-lines `transport` carries."""
+    return [m for m, d in carriers(pc) if m is not None and d.transport is transport]
 
 
 def _drop(tracked: TrackedIce) -> None:

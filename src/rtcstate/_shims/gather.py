@@ -14,6 +14,7 @@ from aiortc import RTCIceCandidate, RTCIceGatherer, RTCIceServer
 
 from .._ice_servers import ServerUrl
 from ._base import _changed
+from .pair import closing
 from .restart import _GATHERER_STATE
 from .stats import RELAY_PROTOCOL
 
@@ -148,6 +149,8 @@ def connection_of(gatherer: RTCIceGatherer) -> Any:
 
 
 def relay_only(conn: Any) -> bool:
+    """Whether the connection gathers relayed candidates only."""
+    # Connection._transport_policy: iceTransportPolicy "relay"
     from aioice.ice import TransportPolicy
 
     return bool(conn._transport_policy == TransportPolicy.RELAY)
@@ -160,10 +163,6 @@ def families(conn: Any) -> tuple[bool, bool]:
 
 def components(conn: Any) -> list[int]:
     return sorted(conn._components)
-
-
-def closing(conn: Any) -> bool:
-    return bool(conn._closing)
 
 
 async def bind_host(conn: Any, address: str, component: int) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 from aiortc import RTCIceTransport
 
 from ._base import _changed
+from .gather import relay_only
 from .peerconnection import connection
 
 # --- aioice: the connection's life -------------------------------------------------
@@ -37,10 +38,7 @@ class ConnectionHooks:
         return closing
 
     def relay_only(self) -> bool:
-        # Connection._transport_policy: iceTransportPolicy "relay"
-        from aioice.ice import TransportPolicy
-
-        return bool(self._connection._transport_policy == TransportPolicy.RELAY)
+        return relay_only(self._connection)
 
     def gathered_any(self) -> bool:
         # Connection._local_candidates: what the gathering found

@@ -178,3 +178,12 @@ def test_the_kernels_own_dump_is_read() -> None:
         addr(RTM_DELADDR, socket.if_nametoindex("lo"), "127.0.0.1")
     )
     assert change == NetworkChange("address-removed", "lo", "127.0.0.1")
+
+
+def test_a_link_change_names_the_addresses_it_holds() -> None:
+    decoder = Decoder(_names)
+    seed = link(RTM_NEWLINK, 2, UP, "wifi") + addr(RTM_NEWADDR, 2, "10.71.0.1", "wifi")
+    decoder.feed(seed + addr(RTM_NEWADDR, 3, "10.72.0.1", "cell"), announce=False)
+    assert decoder.feed(link(RTM_NEWLINK, 2, 0)) == [
+        NetworkChange("link-down", "wifi", addresses=("10.71.0.1",))
+    ]

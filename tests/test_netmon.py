@@ -97,50 +97,54 @@ async def test_where_nothing_works_it_is_off_and_says_so_once(
     assert len(said) == 1
 
 
+async def _a_pair_stays_connected(while_connected: Any = None) -> None:
+    """Connect two rtcstate peers, run `while_connected()`, then check both
+    still read connected a few keepalive intervals later."""
+    import rtcstate
+    from rtcstate.testing import FAST_LIVENESS, connect
+    from tests.support.peers import config
+
+    a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
+    b = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
+    a.createDataChannel("x")
+    try:
+        await connect(a, b)
+        if while_connected is not None:
+            await while_connected()
+        await asyncio.sleep(3 * FAST_LIVENESS.keepalive_interval)
+        assert (a.connectionState, b.connectionState) == ("connected", "connected")
+    finally:
+        await asyncio.gather(a.close(), b.close())
+
+
 @pytest.mark.asyncio
 async def test_a_monitor_that_fails_harms_no_connection(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The monitor cannot start at all, or a network change breaks inside
     rtcstate: the connection connects and stays connected, liveness as before."""
-    import rtcstate
-    from rtcstate import _netmon
+    from rtcstate import _netmon, _shims
     from rtcstate._netlink import NetworkChange
-    from rtcstate.testing import FAST_LIVENESS, connect
-    from tests.support.peers import config
 
-    def broken() -> NetworkMonitor:
-        raise RuntimeError("no monitor (injected)")
+    def broken(*_: object) -> Any:
+        raise RuntimeError("broken (injected)")
 
     monkeypatch.setattr(_netmon, "monitor", broken)
-    a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
-    b = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
-    a.createDataChannel("x")
-    try:
-        await connect(a, b)
-        await asyncio.sleep(3 * FAST_LIVENESS.keepalive_interval)
-        assert (a.connectionState, b.connectionState) == ("connected", "connected")
-        assert any("no network monitor" in r.getMessage() for r in caplog.records)
-    finally:
-        await asyncio.gather(a.close(), b.close())
+    await _a_pair_stays_connected()
+    assert any("no network monitor" in r.getMessage() for r in caplog.records)
 
     # a monitor that runs, and a change that breaks inside rtcstate's handler
     monkeypatch.undo()
     monitor = NetworkMonitor(netlink=False, poll_interval=3600)
     monkeypatch.setattr(_netmon, "_MONITOR", monitor)
-    monkeypatch.setattr(_netmon, "interface_of", broken)
-    a = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
-    b = rtcstate.PeerConnection(config(), liveness=FAST_LIVENESS)
-    a.createDataChannel("x")
-    try:
-        await connect(a, b)
+    monkeypatch.setattr(_shims, "pair_local_address", broken)
+
+    async def a_change_that_breaks() -> None:
         for _ in range(100):
             if monitor.mode != "stopped":
                 break
             await asyncio.sleep(0.02)
-        monitor._tell(NetworkChange("link-down", "eth9"))  # interface_of raises
-        await asyncio.sleep(3 * FAST_LIVENESS.keepalive_interval)
-        assert (a.connectionState, b.connectionState) == ("connected", "connected")
-        assert any("subscriber raised" in r.getMessage() for r in caplog.records)
-    finally:
-        await asyncio.gather(a.close(), b.close())
+        monitor._tell(NetworkChange("link-down", "eth9"))  # the handler raises
+
+    await _a_pair_stays_connected(a_change_that_breaks)
+    assert any("subscriber raised" in r.getMessage() for r in caplog.records)

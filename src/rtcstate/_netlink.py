@@ -60,11 +60,14 @@ class NetworkChange:
         `"link-down"` (a link is up when it is administratively up and running).
     :ivar interface: the interface's name (`"#<index>"` if it is not known).
     :ivar address: the IP address, for an address change; else `None`.
+    :ivar addresses: for a link change, the addresses the interface holds (as
+        far as the messages told them).
     """
 
     kind: ChangeKind
     interface: str
     address: str | None = None
+    addresses: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         what = self.kind.replace("-", " ")
@@ -153,12 +156,13 @@ class Decoder:
             self._names.pop(index, None)
         else:
             self._up[index] = up
+        held = tuple(address for i, address in self._addresses if i == index)
         if before is None and kind == RTM_NEWLINK:
             # a link not seen before: news only if it comes up
-            return NetworkChange("link-up", name) if up else None
+            return NetworkChange("link-up", name, addresses=held) if up else None
         if before == up:
             return None
-        return NetworkChange("link-up" if up else "link-down", name)
+        return NetworkChange("link-up" if up else "link-down", name, addresses=held)
 
     def _addr(
         self, kind: int, data: bytes, body: int, end: int

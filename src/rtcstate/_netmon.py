@@ -33,7 +33,7 @@ from ._netlink import (
 )
 from ._netlink import diff as diff_readings
 
-__all__ = ["Mode", "NetworkMonitor", "interface_of", "monitor"]
+__all__ = ["Mode", "NetworkMonitor", "monitor"]
 
 logger = logging.getLogger("rtcstate")
 
@@ -53,14 +53,6 @@ def _reading() -> list[tuple[str, str]]:
             address = ip.ip if isinstance(ip.ip, str) else ip.ip[0]
             found.append((str(adapter.nice_name), address))
     return found
-
-
-def interface_of(address: str) -> str | None:
-    """The name of the interface holding `address` now, or `None`."""
-    for name, held in _reading():
-        if held == address:
-            return name
-    return None
 
 
 class NetworkMonitor:

@@ -207,9 +207,7 @@ class TransportLiveness:
             return
         if change.kind == "address-removed" and change.address == address:
             driver.path_lost(f"local address {address} ({change.interface}) {_GONE}")
-        elif change.kind == "link-down" and change.interface == _netmon.interface_of(
-            address
-        ):
+        elif change.kind == "link-down" and address in change.addresses:
             driver.path_lost(
                 f"interface {change.interface} of local address {address} {_DOWN}"
             )

@@ -37,11 +37,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import ifaddr
 from aiortc import RTCIceGatherer, RTCIceTransport
 
 from ._failsafe import KeptTasks
 from ._ice_servers import ServerUrl
+from ._netmon import interface_addresses
 from ._shims import gather as shim
 
 __all__ = ["AddressFilter", "GatherPolicy", "Gathering", "host_addresses"]
@@ -75,16 +75,12 @@ def host_addresses(
     loopback interface's 127.0.0.1 last."""
     found: list[tuple[str, str]] = []
     loopback: list[tuple[str, str]] = []
-    for adapter in ifaddr.get_adapters():
-        name = str(adapter.nice_name)
-        for ip in adapter.ips:
-            if isinstance(ip.ip, str):
-                if not ipv4:
-                    continue
-                entry = (name, ip.ip)
-                (loopback if ip.ip == "127.0.0.1" else found).append(entry)
-            elif ipv6 and ip.ip[0] != "::1" and ip.ip[2] == 0:
-                found.append((name, ip.ip[0]))
+    for name, address, scope in interface_addresses():
+        if ":" not in address:
+            if ipv4:
+                (loopback if address == "127.0.0.1" else found).append((name, address))
+        elif ipv6 and address != "::1" and scope == 0:
+            found.append((name, address))
     if keep is not None:
         found = [e for e in found if keep(*e)]
         loopback = [e for e in loopback if keep(*e)]

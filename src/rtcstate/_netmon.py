@@ -33,7 +33,7 @@ from ._netlink import (
 )
 from ._netlink import diff as diff_readings
 
-__all__ = ["Mode", "NetworkMonitor", "monitor"]
+__all__ = ["Mode", "NetworkMonitor", "interface_addresses", "monitor"]
 
 logger = logging.getLogger("rtcstate")
 
@@ -45,14 +45,22 @@ _READS = 64  # datagrams read per wake-up at most (the rest at the next one)
 _DUMP_READS = 1000  # datagrams of a start-up dump at most
 
 
-def _reading() -> list[tuple[str, str]]:
-    """(interface, address) of every address, as ifaddr lists them."""
-    found: list[tuple[str, str]] = []
+def interface_addresses() -> list[tuple[str, str, int]]:
+    """(interface, address, IPv6 scope id or 0) of every address, as ifaddr
+    lists them."""
+    found: list[tuple[str, str, int]] = []
     for adapter in ifaddr.get_adapters():
         for ip in adapter.ips:
-            address = ip.ip if isinstance(ip.ip, str) else ip.ip[0]
-            found.append((str(adapter.nice_name), address))
+            if isinstance(ip.ip, str):
+                found.append((str(adapter.nice_name), ip.ip, 0))
+            else:
+                found.append((str(adapter.nice_name), ip.ip[0], ip.ip[2]))
     return found
+
+
+def _reading() -> list[tuple[str, str]]:
+    """(interface, address) of every address: what polling compares."""
+    return [(name, address) for name, address, _ in interface_addresses()]
 
 
 class NetworkMonitor:

@@ -18,10 +18,14 @@ from aiortc import (
     RTCIceServer,
     RTCSessionDescription,
 )
-from aiortc.sdp import candidate_from_sdp, candidate_to_sdp
 
 import rtcstate
-from tests.support.browser import CHROMIUM, loopback_chromium
+from tests.support.browser import (
+    CHROMIUM,
+    candidate_from_page,
+    candidate_to_page,
+    loopback_chromium,
+)
 from tests.support.turn import Silent, TurnServer
 
 playwright_api = pytest.importorskip(
@@ -53,25 +57,6 @@ async def page(tmp_path: Path) -> AsyncIterator[Any]:
         yield page
 
 
-def _to_page(candidate: RTCIceCandidate | None) -> dict[str, Any] | None:
-    if candidate is None:
-        return None
-    return {
-        "candidate": "candidate:" + candidate_to_sdp(candidate),
-        "sdpMid": candidate.sdpMid,
-        "sdpMLineIndex": candidate.sdpMLineIndex,
-    }
-
-
-def _from_page(init: dict[str, Any] | None) -> RTCIceCandidate | None:
-    if init is None or not init["candidate"]:
-        return None  # the end (chromium may also send an empty candidate)
-    candidate = candidate_from_sdp(init["candidate"].split(":", 1)[1])
-    candidate.sdpMid = init["sdpMid"]
-    candidate.sdpMLineIndex = init["sdpMLineIndex"]
-    return candidate
-
-
 @pytest.mark.timeout(60)
 async def test_chromium_and_a_trickling_python_peer_connect_at_once(
     page: Any, turn_server: TurnServer, silent: Silent
@@ -93,7 +78,7 @@ async def test_chromium_and_a_trickling_python_peer_connect_at_once(
         await python.addIceCandidate(candidate)
 
     def page_candidate(init: dict[str, Any] | None) -> None:
-        candidate = _from_page(init)
+        candidate = candidate_from_page(init)
         from_page.append(candidate)
         pending.append(asyncio.ensure_future(add_from_page(candidate)))
 
@@ -102,7 +87,9 @@ async def test_chromium_and_a_trickling_python_peer_connect_at_once(
         to_page.append(candidate)
         pending.append(
             asyncio.ensure_future(
-                page.evaluate("(c) => pc.addIceCandidate(c)", _to_page(candidate))
+                page.evaluate(
+                    "(c) => pc.addIceCandidate(c)", candidate_to_page(candidate)
+                )
             )
         )
 

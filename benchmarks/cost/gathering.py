@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import shutil
 import statistics
 import sys
 import time
@@ -52,7 +51,15 @@ import rtcstate
 from rtcstate.testing import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# headless chromium as the tests run it (tests/support/browser.py), from the root
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from stamp import stamp
+from tests.support.browser import CHROMIUM as CHROMIUM_PATH
+from tests.support.browser import (
+    CHROMIUM_ARGS,
+    candidate_from_page,
+    candidate_to_page,
+)
 
 try:
     import webrtc
@@ -62,18 +69,6 @@ except ImportError as exc:  # the libwebrtc row is skipped
 
 LIBWEBRTC = "libwebrtc (wrtc), trickle"
 CHROMIUM = "rtcstate trickle=True -> chromium"
-CHROMIUM_PATH = shutil.which("chromium") or shutil.which("chromium-browser")
-# chromium asks a few Google hosts for itself: no name resolves here, so it sends
-# no DNS query at all (the page is about:blank, the servers IP literals)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
 # the page's peer (the silent server listed too): its candidates go to Python
 # through window.toPython; it answers what Python offers
 PAGE = """(url) => {
@@ -268,7 +263,6 @@ async def chromium_setup(context: Any, url: str, server: SilentServer) -> Sample
     Python's candidates go to the page's addIceCandidate and the page's to
     Python's. CPU is this process's only (not chromium's)."""
     from aiortc import RTCSessionDescription
-    from aiortc.sdp import candidate_from_sdp, candidate_to_sdp
 
     loop = asyncio.get_running_loop()
     page = await context.new_page()
@@ -276,30 +270,15 @@ async def chromium_setup(context: Any, url: str, server: SilentServer) -> Sample
         RTCConfiguration(iceServers=[RTCIceServer(url)]), trickle=True
     )
 
-    def from_page(init: Any) -> Any:
-        if init is None or not init["candidate"]:
-            return None
-        candidate = candidate_from_sdp(init["candidate"].split(":", 1)[1])
-        candidate.sdpMid, candidate.sdpMLineIndex = (
-            init["sdpMid"],
-            init["sdpMLineIndex"],
-        )
-        return candidate
-
     async def to_page(candidate: Any) -> None:
-        init = None
-        if candidate is not None:
-            init = {
-                "candidate": "candidate:" + candidate_to_sdp(candidate),
-                "sdpMid": candidate.sdpMid,
-                "sdpMLineIndex": candidate.sdpMLineIndex,
-            }
-        await page.evaluate("(c) => pc.addIceCandidate(c)", init)
+        await page.evaluate(
+            "(c) => pc.addIceCandidate(c)", candidate_to_page(candidate)
+        )
 
     to_python, to_chromium = Relay(python.addIceCandidate), Relay(to_page)
     try:
         await page.expose_function(
-            "toPython", lambda init: to_python.send(from_page(init))
+            "toPython", lambda init: to_python.send(candidate_from_page(init))
         )
         await page.evaluate(PAGE, url)
         python.on("icecandidate", to_chromium.send)

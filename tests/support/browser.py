@@ -15,6 +15,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
+from aiortc import RTCIceCandidate
+from aiortc.sdp import candidate_from_sdp, candidate_to_sdp
+
 import rtcstate
 from rtcstate.testing import FAST_LIVENESS, FaultyLink
 from tests.support import ROOT
@@ -36,6 +39,30 @@ CHROMIUM_ARGS = [
     # no DNS query at all (the pages are IP literals)
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
+
+
+def candidate_to_page(candidate: RTCIceCandidate | None) -> dict[str, Any] | None:
+    """An `"icecandidate"` of rtcstate's as the page's `addIceCandidate` takes it
+    (an `RTCIceCandidateInit`); `None`, the end, stays `None`."""
+    if candidate is None:
+        return None
+    return {
+        "candidate": "candidate:" + candidate_to_sdp(candidate),
+        "sdpMid": candidate.sdpMid,
+        "sdpMLineIndex": candidate.sdpMLineIndex,
+    }
+
+
+def candidate_from_page(init: dict[str, Any] | None) -> RTCIceCandidate | None:
+    """The page's `onicecandidate` (its candidate's `RTCIceCandidateInit`) as
+    rtcstate's `addIceCandidate` takes it; `None` for the end (chromium may
+    also send an empty candidate)."""
+    if init is None or not init["candidate"]:
+        return None
+    candidate = candidate_from_sdp(init["candidate"].split(":", 1)[1])
+    candidate.sdpMid = init["sdpMid"]
+    candidate.sdpMLineIndex = init["sdpMLineIndex"]
+    return candidate
 
 
 @contextlib.asynccontextmanager

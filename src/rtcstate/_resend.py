@@ -41,8 +41,8 @@ def resend_after_outage(
         return
     if sctp.transport.state != "connected":
         # nothing can go over a DTLS transport that is not (or no longer)
-        # connected: aiortc's retransmission would fail in a task of its own,
-        # "protocol is shutdown", with nobody to read the error
+        # connected: expiring T3 early would only shrink SCTP's window (the
+        # failed send itself is dropped by _guards.guard_sctp)
         return
     try:
         acked = _shims.resend_sctp(sctp, acked)
